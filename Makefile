@@ -1,0 +1,128 @@
+# svcdns — plain GNU make. `make run` and `make test` install what is missing
+# (Debian 12, apt-get) first; see README.md.
+
+CORE  := arena log diag dname wire config k8s selector manifest snapshot answer
+IO    := server main
+comma := ,
+# SAN=address,undefined | SAN=thread; packaging may set WERROR= .
+SAN   ?=
+BUILD := build$(if $(SAN),/san-$(subst $(comma),+,$(SAN)))
+WERROR ?= -Werror
+WARN  := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
+         -Wmissing-prototypes -Wold-style-definition -Wformat=2 -Wvla \
+         -Wcast-qual -Wpointer-arith -Wwrite-strings -Wundef \
+         -Wimplicit-fallthrough=5 -Wduplicated-cond -Wduplicated-branches \
+         -Wlogical-op -Wnull-dereference
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+          -fstack-clash-protection -fcf-protection -fPIE
+HARDEN_LD := -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
+CFLAGS   ?= -O2 -g
+SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer)
+PKGS     := libuv libcares yaml-0.1
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ALL_CFLAGS   = -std=c11 $(WARN) -fno-common -MMD -MP $(HARDEN) $(SANFLAGS) \
+               $(PKG_CFLAGS) $(CFLAGS)
+ALL_CPPFLAGS = -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(CPPFLAGS)
+ALL_LDFLAGS  = $(HARDEN_LD) $(SANFLAGS) $(LDFLAGS)
+LIBS_CORE = -lyaml -lpthread
+LIBS_IO   = $(shell pkg-config --libs libuv libcares 2>/dev/null) -lyaml -lpthread
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+CORE_OBJS := $(CORE:%=$(BUILD)/src/%.o)
+IO_OBJS   := $(IO:%=$(BUILD)/src/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
+
+# Debian packages the build, the tests and `make run` need.
+DEPS := gcc make pkg-config libuv1-dev libc-ares-dev libyaml-dev \
+        libcmocka-dev dnsutils knot-dnsutils iproute2 procps
+
+.PHONY: all run test check unit integration deps clean install format \
+        format-check lint tools check-headers
+
+all: $(BUILD)/svcdns
+
+$(BUILD)/src/wire.o $(BUILD)/src/dname.o: ALL_CFLAGS += -Wconversion -Wsign-conversion
+
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/svcdns: $(CORE_OBJS) $(IO_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_IO)
+
+# Unit tests link the core objects without libuv or c-ares: a stray uv_* or
+# ares_* call in the core fails to link (the layering check).
+$(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_OBJS) tests/unit/unit.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -Wno-missing-prototypes \
+		$(ALL_LDFLAGS) -o $@ $< $(CORE_OBJS) $(LIBS_CORE) -lcmocka
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(CORE_OBJS) $(LIBS_IO)
+
+tools: $(TOOL_BINS)
+
+# Installs missing Debian packages (needs root or sudo); a no-op when all
+# are present.
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$(echo $$missing | sed 's/^/ /')"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+run: deps
+	$(MAKE) all
+	$(BUILD)/svcdns --zones zones --listen 127.0.0.1:5353
+
+unit: $(UNIT_BINS)
+	@tests/run_unit.sh $(BUILD)
+
+integration: all tools
+	@tests/integration/run.sh $(BUILD)
+
+# Every test: unit tests plain and under ASan+UBSan, then the integration
+# tests against the real daemon. Ends with "N passed, M failed".
+test: deps
+	@$(MAKE) --no-print-directory all tools $(UNIT_BINS)
+	@$(MAKE) --no-print-directory SAN=address,undefined CFLAGS="-O1 -g" unit-bins
+	@tests/run_all.sh
+
+unit-bins: $(UNIT_BINS) all tools
+
+# `make test`, plus the TSan build of the threaded tests.
+check: test
+	@$(MAKE) --no-print-directory SAN=thread CFLAGS="-O1 -g" unit-bins
+	@tests/run_all.sh build/san-thread
+
+check-headers:
+	@for h in include/svcdns/*.h; do \
+		echo "#include \"$${h#include/}\"" | $(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -x c -fsyntax-only - || exit 1; \
+	done; echo "check-headers: ok"
+
+install: all
+	install -D -m 0755 $(BUILD)/svcdns $(DESTDIR)$(PREFIX)/sbin/svcdns
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'include/*.h' 'tests/*.c' 'tests/*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files 'src/*.c' 'include/*.h' 'tests/*.c' 'tests/*.h')
+
+lint:
+	cppcheck --quiet --enable=warning,portability --error-exitcode=1 -Iinclude src
+	@! grep -l -E '#include <(uv|ares)\.h>' $(CORE:%=src/%.c) include/svcdns/*.h
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,80 @@
+/* Kubernetes manifests (YAML or JSON, read with libyaml) into k8s objects,
+ * and the directory of them with the last good objects of every file.
+ * Accepts single objects, multi-document files and kind: List (or any
+ * *List) with items. Errors go to a diag as "file:line:col: error: ...";
+ * a file with any error is rejected whole. */
+#ifndef SVCDNS_MANIFEST_H
+#define SVCDNS_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "svcdns/common.h"
+#include "svcdns/diag.h"
+#include "svcdns/k8s.h"
+
+/* Bounds that keep a hostile file from taking the process down. */
+struct manifest_limits {
+	size_t max_file_size; /* octets; larger files are errors (16 MiB) */
+	size_t max_nodes;     /* YAML nodes visited per file, aliases counted
+				 each time they are followed (1,000,000) */
+	unsigned max_depth;   /* nesting depth of collections (64) */
+	size_t max_objects;   /* objects per file (200,000) */
+};
+
+void manifest_limits_default(struct manifest_limits *lim);
+
+/* Parses buf (len octets, need not be NUL-terminated) as manifests named
+ * display_path in diagnostics. On success returns 0 and *out owns the
+ * objects (warnings, such as unknown kinds, may be in d). On any error
+ * returns -EINVAL, *out is NULL, and d holds the errors. -ENOMEM on OOM.
+ * Any thread; no shared state. */
+SVCDNS_MUSTCHECK int manifest_load_buffer(const char *display_path,
+					  const char *buf, size_t len,
+					  const struct manifest_limits *lim,
+					  struct k8s_file **out,
+					  struct diag *d);
+
+/* Reads path and parses it as manifest_load_buffer does. I/O errors are
+ * returned as -errno with a diagnostic. */
+SVCDNS_MUSTCHECK int manifest_load_file(const char *path,
+					const char *display_path,
+					const struct manifest_limits *lim,
+					struct k8s_file **out, struct diag *d);
+
+/* True for the names the directory scan loads: *.yaml, *.yml, *.json, not
+ * starting with '.'. */
+bool manifest_is_manifest_name(const char *name);
+
+/* A manifest directory: for each file, the objects of its last good load.
+ * Owned by one thread at a time. */
+struct manifest_set;
+
+struct manifest_scan_stats {
+	unsigned files;	  /* manifest files seen */
+	unsigned loaded;  /* (re)parsed successfully this scan */
+	unsigned failed;  /* failed this scan (last good kept) */
+	unsigned removed; /* gone since the last scan (objects dropped) */
+	bool changed;	  /* the set of good objects changed */
+};
+
+/* Creates an empty set for dir (copied). NULL on OOM. */
+struct manifest_set *manifest_set_create(const char *dir,
+					 const struct manifest_limits *lim);
+void manifest_set_destroy(struct manifest_set *s);
+
+/* Walks the directory recursively (skipping dot-files and dot-directories,
+ * such as Kubernetes' ..data, non-regular files and anything deeper than 16
+ * levels) and reloads every file whose identity, size or mtime changed.
+ * A file that fails keeps its last good objects; a file that is gone loses
+ * its objects. Errors go to d. If the directory cannot be read, returns
+ * -errno and keeps everything. force reloads every file. */
+SVCDNS_MUSTCHECK int manifest_set_scan(struct manifest_set *s, bool force,
+				       struct diag *d,
+				       struct manifest_scan_stats *st);
+
+/* The current good files, sorted by path; valid until the next scan. */
+size_t manifest_set_files(const struct manifest_set *s,
+			  const struct k8s_file *const **files);
+
+#endif
