@@ -14,6 +14,7 @@
 
 #include "svcdns/common.h"
 #include "svcdns/diag.h"
+#include "svcdns/dname.h"
 #include "svcdns/k8s.h"
 
 enum snapshot_pods_mode {
@@ -90,9 +91,68 @@ uint64_t snapshot_slot_generation(struct snapshot_slot *slot);
 
 /* ---- Lookup interface for answer.c (worker threads, read only). ---- */
 
-/* A response body prebuilt for one (name, qtype): the answer, authority
- * and additional sections, ready to follow the question. */
-struct snapshot_resp;
-struct snapshot_zone;
+/* A response body prebuilt for one (name, qtype): the answer, authority and
+ * additional sections, ready to be copied after the question. All offsets
+ * are relative to the start of the body, which follows the question. Names
+ * inside point into the question by compression pointers computed for the
+ * owner name's length, so a body only fits a question for its own name;
+ * the zone templates (negative answers) instead carry zptr patches. */
+struct snapshot_resp {
+	uint8_t rcode;	     /* DNS_RCODE_NOERROR or DNS_RCODE_NXDOMAIN */
+	uint8_t rotate;	     /* answer RRs all rr_len long: may rotate */
+	uint16_t rr_len;     /* length of each answer RR when rotate */
+	uint16_t ancount;
+	uint16_t nscount;
+	uint16_t n_glue;     /* additional records, each droppable */
+	uint16_t n_zptr;     /* 2-octet pointers to the question's zone */
+	uint16_t n_zcopy;    /* zone-length spans to copy from the question */
+	uint32_t an_len;     /* octets of the answer section */
+	uint32_t ns_len;     /* octets of the authority section */
+	const uint16_t *glue_len; /* arena (snapshot): n_glue lengths */
+	const uint16_t *zptr;	  /* arena (snapshot): body offsets */
+	const uint16_t *zcopy;	  /* arena (snapshot): body offsets */
+	const uint8_t *body;	  /* arena (snapshot): an | ns | glue */
+};
+
+/* A zone svcdns is authoritative for: a forward (cluster) zone or one of
+ * the reverse zones in-addr.arpa and ip6.arpa. */
+struct snapshot_zone {
+	uint8_t name[DNAME_MAXLEN]; /* lower case, wire form */
+	uint8_t name_len;
+	uint8_t labels;
+	bool reverse;
+	struct snapshot_resp nodata;   /* NOERROR, SOA in authority */
+	struct snapshot_resp nxdomain; /* NXDOMAIN, SOA in authority */
+};
+
+struct snapshot_node;
+
+/* The zone that lname (lower case, len octets) is in, or NULL; the
+ * deepest match wins. *suffix_off gets the offset of the zone's labels in
+ * lname. */
+const struct snapshot_zone *snapshot_find_zone(const struct snapshot *s,
+					       const uint8_t *lname,
+					       size_t len, size_t *suffix_off);
+
+/* The node for lname (lower case), or NULL if the name does not exist
+ * (pod names are not nodes: see snapshot_pod_answer). */
+const struct snapshot_node *snapshot_lookup(const struct snapshot *s,
+					    const uint8_t *lname, size_t len);
+
+/* The prebuilt response for qtype at node, or NULL for "the name exists
+ * but has no such data" (answer the zone's nodata). */
+const struct snapshot_resp *snapshot_node_resp(const struct snapshot_node *n,
+					       uint16_t qtype);
+
+/* Pod names <a-b-c-d>.<ns>.pod.<zone> (CLUSTER-DNS row 17). Given lname
+ * in zone z (suffix at suffix_off), decides: returns false if lname is not
+ * of that form or is not served by the pods mode (NXDOMAIN); otherwise
+ * returns true and sets *ip to the address the name stands for. The
+ * namespace names <ns>.pod.<zone> are ordinary nodes. */
+bool snapshot_pod_answer(const struct snapshot *s,
+			 const struct snapshot_zone *z, const uint8_t *lname,
+			 size_t len, size_t suffix_off, struct k8s_ip *ip);
+
+uint32_t snapshot_ttl(const struct snapshot *s);
 
 #endif

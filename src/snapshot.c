@@ -1,0 +1,2528 @@
+/* The snapshot: every name svcdns serves, with its responses prebuilt in
+ * wire form, built from the loaded Kubernetes objects by the rules of
+ * CLUSTER-DNS.md. Two halves: the builder (objects -> builder nodes with
+ * their records -> templates), which runs off the serving threads, and the
+ * read side (lookup, publish), which workers use without locks.
+ *
+ * Memory: a snapshot and everything reachable from it live in one arena;
+ * the builder's scratch data lives in a second arena freed at the end of
+ * snapshot_build. */
+#include "svcdns/snapshot.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "svcdns/arena.h"
+#include "svcdns/log.h"
+#include "svcdns/selector.h"
+#include "svcdns/wire.h"
+
+#define SNAP_TXT_TTL	   28800 /* dns-version TXT (CLUSTER-DNS row 20) */
+#define SNAP_SOA_TTL_MAX   300	 /* SOA TTL = min(ttl, 300) (row 22) */
+#define SNAP_CHASE_MAX	   8	 /* CNAME chain limit (RFC 1034 3.6.2) */
+#define SNAP_BODY_MAX	   (WIRE_MSG_MAX - 600) /* leave room for header,
+						   question and OPT */
+#define SNAP_DICT_MAX	   512 /* compression dictionary entries */
+#define SNAP_SCHEMA_VERSION "1.1.0"
+
+struct snapshot_node {
+	const uint8_t *name; /* arena (snapshot): lower case */
+	uint8_t len;
+	uint16_t n_types;
+	uint32_t hash;
+	const uint16_t *types;			   /* arena (snapshot) */
+	const struct snapshot_resp *const *resps; /* arena (snapshot) */
+};
+
+/* A namespace and pod address set entry for pods verified mode. */
+struct snap_podip {
+	const char *ns; /* arena (snapshot) */
+	struct k8s_ip ip;
+	uint32_t hash;
+};
+
+struct snapshot {
+	_Atomic unsigned refs;
+	struct arena *arena; /* owns everything below */
+	uint32_t serial;
+	uint32_t ttl;
+	enum snapshot_pods_mode pods;
+	struct snapshot_zone *zones;
+	size_t n_zones;
+	size_t n_fwd; /* forward zones come first */
+	const struct snapshot_node **table; /* open addressing, mask + 1 */
+	size_t mask;
+	size_t n_nodes;
+	const char **ns_table; /* namespace names, open addressing */
+	size_t ns_mask;
+	const struct snap_podip **pod_table; /* verified pod addresses */
+	size_t pod_mask;
+	struct snapshot_stats stats;
+};
+
+/* ------------------------------------------------------------------ */
+/* Builder data: lives in the scratch arena.                           */
+
+struct brr {
+	struct brr *next;
+	uint16_t type;
+	uint32_t ttl;
+	struct k8s_ip ip;   /* A, AAAA */
+	uint16_t prio;	    /* SRV */
+	uint16_t weight;    /* SRV */
+	uint16_t port;	    /* SRV */
+	const uint8_t *target; /* SRV, PTR, CNAME, NS: lower-case wire */
+	uint8_t target_len;
+	const char *txt; /* TXT: one string */
+};
+
+struct bnode {
+	uint8_t name[DNAME_MAXLEN]; /* lower case */
+	uint8_t len;
+	uint8_t zone; /* index into the zone list */
+	bool cname;
+	bool clusterip_ptr; /* a ClusterIP claimed this reverse name */
+	uint32_t hash;
+	struct brr *rrs; /* in insertion order */
+	struct brr *last;
+	struct snapshot_node *out;
+};
+
+/* De-duplication key of one record. */
+struct bdup {
+	const struct bnode *node;
+	const struct brr *rr;
+	uint32_t hash;
+};
+
+/* A compression dictionary entry: a name suffix written at abs_off. */
+struct tb_dict {
+	uint16_t abs_off;
+	uint8_t len;
+	const uint8_t *name; /* the suffix, lower case */
+};
+
+/* Template builder: one response body at a time. */
+struct tb {
+	uint8_t buf[WIRE_MSG_MAX];
+	size_t pos;  /* body octets so far */
+	size_t qend; /* absolute offset of the body (12 + qname + 4) */
+	int err;
+	uint16_t zptr[8];
+	uint16_t n_zptr;
+	uint16_t zcopy[1024];
+	uint16_t n_zcopy;
+	uint16_t glue_len[4096];
+	uint16_t n_glue;
+	uint16_t ancount;
+	uint16_t nscount;
+	struct tb_dict dict[SNAP_DICT_MAX];
+	unsigned n_dict;
+	const uint8_t *zone; /* the zone of the owner name, lower case */
+	uint8_t zone_len;
+};
+
+struct builder {
+	struct snapshot *snap;
+	struct arena *tmp; /* scratch, freed after the build */
+	struct diag *diag;
+	const struct snapshot_opts *opts;
+	struct bnode **nodes; /* malloc: insertion order */
+	size_t n_nodes;
+	size_t cap_nodes;
+	struct bnode **index; /* malloc: open addressing */
+	size_t index_mask;
+	struct bdup *dups; /* malloc: open addressing */
+	size_t dup_mask;
+	size_t n_dups;
+	struct tb *tb; /* malloc */
+	const uint8_t *primary; /* first forward zone (PTR targets) */
+	uint8_t primary_len;
+	/* Every object, collected over all files. */
+	const struct k8s_service **svcs;
+	size_t n_svcs;
+	const struct k8s_slice **slices;
+	size_t n_slices;
+	const struct k8s_pod **pods;
+	size_t n_pods;
+	const char **nss; /* distinct namespace names (tmp) */
+	size_t n_nss;
+	size_t cap_nss;
+	int err;
+};
+
+/* An endpoint address as the rules see it, whatever its source. */
+struct bep {
+	struct k8s_ip ip;
+	const char *hostname; /* NULL: named by its dashed IP */
+	const struct k8s_endpoint_port *ports;
+	size_t n_ports;
+};
+
+static uint32_t snap_hash_bytes(uint32_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static uint32_t snap_hash_str(const char *s)
+{
+	return snap_hash_bytes(2166136261u, s, strlen(s));
+}
+
+static size_t snap_pow2(size_t n)
+{
+	size_t p = 16;
+
+	while (p < n) {
+		p <<= 1;
+	}
+	return p;
+}
+
+/* ---------------------------- names -------------------------------- */
+
+/* Appends one label (text of len octets) to a wire name under
+ * construction. Returns 0 or -EINVAL when a limit would be passed. */
+static int name_push(uint8_t *name, size_t *len, const char *label,
+		     size_t llen)
+{
+	if (llen == 0 || llen > DNAME_MAXLABEL || *len + llen + 2 > DNAME_MAXLEN) {
+		return -EINVAL;
+	}
+	name[*len] = (uint8_t)llen;
+	memcpy(name + *len + 1, label, llen);
+	*len += llen + 1;
+	return 0;
+}
+
+/* Builds "<l1>.<l2>...<zone>" from NULL-terminated labels, lower-cased.
+ * Returns 0 or -EINVAL. */
+static int name_make(uint8_t *out, size_t *out_len, const char *const *labels,
+		     const uint8_t *zone, size_t zone_len)
+{
+	size_t len = 0;
+	size_t i;
+
+	for (i = 0; labels[i] != NULL; i++) {
+		if (name_push(out, &len, labels[i], strlen(labels[i])) != 0) {
+			return -EINVAL;
+		}
+	}
+	if (len + zone_len > DNAME_MAXLEN) {
+		return -EINVAL;
+	}
+	memcpy(out + len, zone, zone_len);
+	len += zone_len;
+	dname_lower(out, len);
+	*out_len = len;
+	return 0;
+}
+
+/* The endpoint label for an address without hostname: the dashed IP
+ * (CLUSTER-DNS row 7): dots or colons become dashes, and a leading or
+ * trailing dash gets a 0 so that the label stays valid. */
+static void snap_dashed_ip(const struct k8s_ip *ip, char *out, size_t cap)
+{
+	char text[64];
+	size_t i;
+	size_t n = 0;
+
+	k8s_ip_to_text(ip, text, sizeof(text));
+	if (text[0] == ':' && n + 1 < cap) {
+		out[n++] = '0';
+	}
+	for (i = 0; text[i] != '\0' && n + 2 < cap; i++) {
+		out[n++] = (text[i] == '.' || text[i] == ':') ? '-' : text[i];
+	}
+	if (n > 0 && out[n - 1] == '-' && n + 1 < cap) {
+		out[n++] = '0';
+	}
+	out[n] = '\0';
+}
+
+/* Parses a pod label back into an address (CLUSTER-DNS row 17): exactly
+ * three dashes and no "--" is IPv4, anything else IPv6 with '-' -> ':'.
+ * Returns 0 or -EINVAL. */
+static int snap_parse_dashed(const uint8_t *label, size_t len,
+			     struct k8s_ip *ip)
+{
+	char text[64];
+	size_t i;
+	unsigned dashes = 0;
+	bool dbl = false;
+
+	if (len == 0 || len >= sizeof(text)) {
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		uint8_t c = label[i];
+
+		if (c == '-') {
+			dashes++;
+			if (i > 0 && label[i - 1] == '-') {
+				dbl = true;
+			}
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+			return -EINVAL;
+		}
+		text[i] = (char)c;
+	}
+	text[len] = '\0';
+	if (dashes == 3 && !dbl) {
+		for (i = 0; i < len; i++) {
+			if (text[i] == '-') {
+				text[i] = '.';
+			}
+		}
+	} else {
+		for (i = 0; i < len; i++) {
+			if (text[i] == '-') {
+				text[i] = ':';
+			}
+		}
+	}
+	return k8s_ip_parse(text, ip);
+}
+
+/* The reverse name of ip under in-addr.arpa or ip6.arpa. */
+static void snap_reverse_name(const struct k8s_ip *ip, uint8_t *out,
+			      size_t *len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+	int i;
+
+	if (ip->family == 4) {
+		for (i = 3; i >= 0; i--) {
+			char t[4];
+			int tl = snprintf(t, sizeof(t), "%u", ip->addr[i]);
+
+			out[n++] = (uint8_t)tl;
+			memcpy(out + n, t, (size_t)tl);
+			n += (size_t)tl;
+		}
+		memcpy(out + n, "\7in-addr\4arpa", 14);
+		n += 14;
+	} else {
+		for (i = 15; i >= 0; i--) {
+			out[n++] = 1;
+			out[n++] = (uint8_t)hex[ip->addr[i] & 0xf];
+			out[n++] = 1;
+			out[n++] = (uint8_t)hex[ip->addr[i] >> 4];
+		}
+		memcpy(out + n, "\3ip6\4arpa", 10);
+		n += 10;
+	}
+	*len = n;
+}
+
+/* ------------------------- builder nodes --------------------------- */
+
+static bool builder_grow_index(struct builder *b)
+{
+	size_t cap = snap_pow2(b->n_nodes * 2 + 2);
+	struct bnode **idx;
+	size_t i;
+
+	if (b->index != NULL && cap <= b->index_mask + 1) {
+		return true;
+	}
+	idx = calloc(cap, sizeof(*idx));
+	if (idx == NULL) {
+		return false;
+	}
+	for (i = 0; i < b->n_nodes; i++) {
+		size_t j = b->nodes[i]->hash & (cap - 1);
+
+		while (idx[j] != NULL) {
+			j = (j + 1) & (cap - 1);
+		}
+		idx[j] = b->nodes[i];
+	}
+	free(b->index);
+	b->index = idx;
+	b->index_mask = cap - 1;
+	return true;
+}
+
+static struct bnode *builder_find(const struct builder *b, const uint8_t *name,
+				  size_t len)
+{
+	uint32_t h = dname_hash(name, len);
+	size_t j = h & b->index_mask;
+
+	while (b->index[j] != NULL) {
+		const struct bnode *n = b->index[j];
+
+		if (n->hash == h && n->len == len &&
+		    memcmp(n->name, name, len) == 0) {
+			return b->index[j];
+		}
+		j = (j + 1) & b->index_mask;
+	}
+	return NULL;
+}
+
+/* Returns the node for name (lower case), creating it. NULL on OOM. */
+static struct bnode *builder_node(struct builder *b, const uint8_t *name,
+				  size_t len, size_t zone)
+{
+	struct bnode *n = builder_find(b, name, len);
+	size_t j;
+
+	if (n != NULL) {
+		return n;
+	}
+	if (b->n_nodes == b->cap_nodes) {
+		size_t cap = b->cap_nodes ? b->cap_nodes * 2 : 1024;
+		struct bnode **nn = realloc(b->nodes, cap * sizeof(*nn));
+
+		if (nn == NULL) {
+			b->err = -ENOMEM;
+			return NULL;
+		}
+		b->nodes = nn;
+		b->cap_nodes = cap;
+	}
+	n = arena_calloc(b->tmp, 1, sizeof(*n));
+	if (n == NULL) {
+		b->err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(n->name, name, len);
+	n->len = (uint8_t)len;
+	n->zone = (uint8_t)zone;
+	n->hash = dname_hash(name, len);
+	b->nodes[b->n_nodes++] = n;
+	if ((b->n_nodes + 1) * 2 > b->index_mask + 1) {
+		if (!builder_grow_index(b)) {
+			b->err = -ENOMEM;
+			return NULL;
+		}
+		return n;
+	}
+	j = n->hash & b->index_mask;
+	while (b->index[j] != NULL) {
+		j = (j + 1) & b->index_mask;
+	}
+	b->index[j] = n;
+	return n;
+}
+
+static bool brr_same(const struct brr *a, const struct brr *c)
+{
+	if (a->type != c->type) {
+		return false;
+	}
+	switch (a->type) {
+	case DNS_TYPE_A:
+	case DNS_TYPE_AAAA:
+		return k8s_ip_cmp(&a->ip, &c->ip) == 0;
+	case DNS_TYPE_SRV:
+		if (a->prio != c->prio || a->weight != c->weight ||
+		    a->port != c->port) {
+			return false;
+		}
+		SVCDNS_FALLTHROUGH;
+	case DNS_TYPE_PTR:
+	case DNS_TYPE_CNAME:
+	case DNS_TYPE_NS:
+		return a->target_len == c->target_len &&
+		       memcmp(a->target, c->target, a->target_len) == 0;
+	case DNS_TYPE_TXT:
+		return strcmp(a->txt, c->txt) == 0;
+	default:
+		return false;
+	}
+}
+
+static uint32_t brr_hash(const struct bnode *n, const struct brr *rr)
+{
+	uint32_t h = n->hash ^ (uint32_t)rr->type * 2654435761u;
+
+	switch (rr->type) {
+	case DNS_TYPE_A:
+	case DNS_TYPE_AAAA:
+		return snap_hash_bytes(h, rr->ip.addr, 16);
+	case DNS_TYPE_SRV:
+		h = snap_hash_bytes(h, &rr->port, sizeof(rr->port));
+		SVCDNS_FALLTHROUGH;
+	case DNS_TYPE_PTR:
+	case DNS_TYPE_CNAME:
+	case DNS_TYPE_NS:
+		return snap_hash_bytes(h, rr->target, rr->target_len);
+	default:
+		return h;
+	}
+}
+
+static bool builder_grow_dups(struct builder *b)
+{
+	size_t cap = snap_pow2((b->n_dups + 1) * 2);
+	struct bdup *d;
+	size_t i;
+
+	if (b->dups != NULL && cap <= b->dup_mask + 1) {
+		return true;
+	}
+	d = calloc(cap, sizeof(*d));
+	if (d == NULL) {
+		return false;
+	}
+	for (i = 0; b->dups != NULL && i <= b->dup_mask; i++) {
+		size_t j;
+
+		if (b->dups[i].node == NULL) {
+			continue;
+		}
+		j = b->dups[i].hash & (cap - 1);
+		while (d[j].node != NULL) {
+			j = (j + 1) & (cap - 1);
+		}
+		d[j] = b->dups[i];
+	}
+	free(b->dups);
+	b->dups = d;
+	b->dup_mask = cap - 1;
+	return true;
+}
+
+/* Adds a copy of rr to node n unless n has an identical record
+ * (CLUSTER-DNS row 3: no address served twice). */
+static void builder_add(struct builder *b, struct bnode *n,
+			const struct brr *rr)
+{
+	uint32_t h;
+	size_t j;
+	struct brr *c;
+
+	if (n == NULL || b->err != 0) {
+		return;
+	}
+	if ((b->n_dups + 1) * 2 > b->dup_mask + 1 && !builder_grow_dups(b)) {
+		b->err = -ENOMEM;
+		return;
+	}
+	h = brr_hash(n, rr);
+	j = h & b->dup_mask;
+	while (b->dups[j].node != NULL) {
+		if (b->dups[j].hash == h && b->dups[j].node == n &&
+		    brr_same(b->dups[j].rr, rr)) {
+			return;
+		}
+		j = (j + 1) & b->dup_mask;
+	}
+	c = arena_memdup(b->tmp, rr, sizeof(*rr));
+	if (c == NULL) {
+		b->err = -ENOMEM;
+		return;
+	}
+	c->next = NULL;
+	if (n->last != NULL) {
+		n->last->next = c;
+	} else {
+		n->rrs = c;
+	}
+	n->last = c;
+	b->dups[j].node = n;
+	b->dups[j].rr = c;
+	b->dups[j].hash = h;
+	b->n_dups++;
+}
+
+static const uint8_t *builder_name_dup(struct builder *b, const uint8_t *name,
+				       size_t len)
+{
+	const uint8_t *p = arena_memdup(b->tmp, name, len);
+
+	if (p == NULL) {
+		b->err = -ENOMEM;
+	}
+	return p;
+}
+
+static void builder_add_addr(struct builder *b, struct bnode *n,
+			     const struct k8s_ip *ip, uint32_t ttl)
+{
+	struct brr rr = { 0 };
+
+	rr.type = ip->family == 4 ? DNS_TYPE_A : DNS_TYPE_AAAA;
+	rr.ttl = ttl;
+	rr.ip = *ip;
+	builder_add(b, n, &rr);
+}
+
+static void builder_add_target(struct builder *b, struct bnode *n,
+			       uint16_t type, const uint8_t *target,
+			       size_t tlen, uint32_t ttl)
+{
+	struct brr rr = { 0 };
+
+	rr.type = type;
+	rr.ttl = ttl;
+	rr.target = builder_name_dup(b, target, tlen);
+	rr.target_len = (uint8_t)tlen;
+	if (rr.target != NULL) {
+		builder_add(b, n, &rr);
+	}
+}
+
+static void builder_add_srv(struct builder *b, struct bnode *n,
+			    uint16_t weight, uint16_t port,
+			    const uint8_t *target, size_t tlen)
+{
+	struct brr rr = { 0 };
+
+	rr.type = DNS_TYPE_SRV;
+	rr.ttl = b->opts->ttl;
+	rr.weight = weight;
+	rr.port = port;
+	rr.target = builder_name_dup(b, target, tlen);
+	rr.target_len = (uint8_t)tlen;
+	if (rr.target != NULL) {
+		builder_add(b, n, &rr);
+	}
+}
+
+/* --------------------------- collecting ---------------------------- */
+
+static bool builder_add_ns(struct builder *b, const char *ns)
+{
+	size_t i;
+
+	/* Namespaces are few; a linear scan over distinct names is fine at
+	 * build time, but guard against many with a quick last-seen check. */
+	if (b->n_nss > 0 && strcmp(b->nss[b->n_nss - 1], ns) == 0) {
+		return true;
+	}
+	for (i = 0; i < b->n_nss; i++) {
+		if (strcmp(b->nss[i], ns) == 0) {
+			return true;
+		}
+	}
+	if (b->n_nss == b->cap_nss) {
+		size_t cap = b->cap_nss ? b->cap_nss * 2 : 64;
+		const char **n = realloc(b->nss, cap * sizeof(*n));
+
+		if (n == NULL) {
+			return false;
+		}
+		b->nss = n;
+		b->cap_nss = cap;
+	}
+	b->nss[b->n_nss++] = ns;
+	return true;
+}
+
+/* Gathers every object of every file into flat arrays. Duplicate Services
+ * (same namespace and name in two files) keep the first, by path order. */
+static int builder_collect(struct builder *b, const struct k8s_file *const *f,
+			   size_t n)
+{
+	size_t ns = 0;
+	size_t nsl = 0;
+	size_t np = 0;
+	size_t i;
+	size_t j;
+
+	for (i = 0; i < n; i++) {
+		ns += f[i]->n_services;
+		nsl += f[i]->n_slices;
+		np += f[i]->n_pods;
+	}
+	b->svcs = calloc(ns + 1, sizeof(*b->svcs));
+	b->slices = calloc(nsl + 1, sizeof(*b->slices));
+	b->pods = calloc(np + 1, sizeof(*b->pods));
+	if (b->svcs == NULL || b->slices == NULL || b->pods == NULL) {
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < f[i]->n_namespaces; j++) {
+			if (!builder_add_ns(b, f[i]->namespaces[j].meta.name)) {
+				return -ENOMEM;
+			}
+		}
+		for (j = 0; j < f[i]->n_services; j++) {
+			b->svcs[b->n_svcs++] = &f[i]->services[j];
+			if (!builder_add_ns(b, f[i]->services[j].meta.ns)) {
+				return -ENOMEM;
+			}
+		}
+		for (j = 0; j < f[i]->n_slices; j++) {
+			b->slices[b->n_slices++] = &f[i]->slices[j];
+			if (!builder_add_ns(b, f[i]->slices[j].meta.ns)) {
+				return -ENOMEM;
+			}
+		}
+		for (j = 0; j < f[i]->n_pods; j++) {
+			b->pods[b->n_pods++] = &f[i]->pods[j];
+			if (!builder_add_ns(b, f[i]->pods[j].meta.ns)) {
+				return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
+static int svc_cmp(const void *a, const void *c)
+{
+	const struct k8s_service *x = *(const struct k8s_service *const *)a;
+	const struct k8s_service *y = *(const struct k8s_service *const *)c;
+	int r = strcmp(x->meta.ns, y->meta.ns);
+
+	return r != 0 ? r : strcmp(x->meta.name, y->meta.name);
+}
+
+static int slice_cmp(const void *a, const void *c)
+{
+	const struct k8s_slice *x = *(const struct k8s_slice *const *)a;
+	const struct k8s_slice *y = *(const struct k8s_slice *const *)c;
+	int r = strcmp(x->meta.ns, y->meta.ns);
+
+	if (r == 0) {
+		r = strcmp(x->service_name, y->service_name);
+	}
+	if (r == 0) {
+		r = (int)x->legacy - (int)y->legacy;
+	}
+	return r;
+}
+
+static int pod_cmp(const void *a, const void *c)
+{
+	const struct k8s_pod *x = *(const struct k8s_pod *const *)a;
+	const struct k8s_pod *y = *(const struct k8s_pod *const *)c;
+	int r = strcmp(x->meta.ns, y->meta.ns);
+
+	return r != 0 ? r : strcmp(x->meta.name, y->meta.name);
+}
+
+/* Sorts services, slices and pods so that those of one service (or one
+ * namespace) are adjacent and can be found by binary search. qsort is not
+ * stable, but ties among services are duplicates (dropped with a warning)
+ * and ties among slices of one service only reorder equal-ranked slices,
+ * which the stable tie-break on origin below removes. */
+static void builder_sort(struct builder *b)
+{
+	size_t i;
+	size_t out = 0;
+
+	qsort(b->svcs, b->n_svcs, sizeof(*b->svcs), svc_cmp);
+	for (i = 0; i < b->n_svcs; i++) {
+		if (out > 0 && svc_cmp(&b->svcs[out - 1], &b->svcs[i]) == 0) {
+			const struct k8s_service *s = b->svcs[i];
+
+			diag_add(b->diag, DIAG_WARNING, s->meta.origin.file,
+				 s->meta.origin.line, s->meta.origin.col,
+				 "Service %s/%s is defined again (first in %s); this copy is ignored",
+				 s->meta.ns, s->meta.name,
+				 b->svcs[out - 1]->meta.origin.file);
+			continue;
+		}
+		b->svcs[out++] = b->svcs[i];
+	}
+	b->n_svcs = out;
+	qsort(b->slices, b->n_slices, sizeof(*b->slices), slice_cmp);
+	qsort(b->pods, b->n_pods, sizeof(*b->pods), pod_cmp);
+}
+
+/* Index of the first slice of (ns, service) in the sorted slice array. */
+static size_t builder_first_slice(const struct builder *b, const char *ns,
+				  const char *svc)
+{
+	size_t lo = 0;
+	size_t hi = b->n_slices;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct k8s_slice *s = b->slices[mid];
+		int r = strcmp(s->meta.ns, ns);
+
+		if (r == 0) {
+			r = strcmp(s->service_name, svc);
+		}
+		if (r < 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo;
+}
+
+static size_t builder_first_pod(const struct builder *b, const char *ns)
+{
+	size_t lo = 0;
+	size_t hi = b->n_pods;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(b->pods[mid]->meta.ns, ns) < 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo;
+}
+
+/* Growable endpoint list (malloc), reused across services. */
+struct beps {
+	struct bep *v;
+	size_t n;
+	size_t cap;
+};
+
+static bool beps_push(struct beps *l, const struct bep *e)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct bep *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			return false;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *e;
+	return true;
+}
+
+/* The ready endpoints of s from its EndpointSlices, or, when it has none,
+ * from its core/v1 Endpoints (CLUSTER-DNS row 28). Returns the number of
+ * slice objects found (0: neither kind exists). */
+static size_t builder_slice_eps(struct builder *b,
+				const struct k8s_service *s, struct beps *out)
+{
+	size_t first = builder_first_slice(b, s->meta.ns, s->meta.name);
+	size_t i;
+	size_t found = 0;
+	bool have_slices = false;
+
+	for (i = first; i < b->n_slices; i++) {
+		const struct k8s_slice *sl = b->slices[i];
+		size_t e;
+
+		if (strcmp(sl->meta.ns, s->meta.ns) != 0 ||
+		    strcmp(sl->service_name, s->meta.name) != 0) {
+			break;
+		}
+		/* Sorted: real slices before legacy Endpoints subsets. */
+		if (sl->legacy && have_slices) {
+			break;
+		}
+		if (!sl->legacy) {
+			have_slices = true;
+		}
+		found++;
+		if (sl->address_type == 0) {
+			continue; /* FQDN slices are not served */
+		}
+		for (e = 0; e < sl->n_endpoints; e++) {
+			const struct k8s_endpoint *ep = &sl->endpoints[e];
+			size_t a;
+
+			if (!ep->ready) {
+				continue; /* row 26 */
+			}
+			for (a = 0; a < ep->n_addrs; a++) {
+				struct bep be = { 0 };
+
+				be.ip = ep->addrs[a];
+				be.hostname = ep->hostname;
+				be.ports = sl->ports;
+				be.n_ports = sl->n_ports;
+				if (!beps_push(out, &be)) {
+					b->err = -ENOMEM;
+					return found;
+				}
+			}
+		}
+	}
+	return found;
+}
+
+/* Resolves a service port's targetPort for one pod: a number, or a named
+ * container port of the pod. Returns 0 when the name is not found. */
+static uint16_t pod_target_port(const struct k8s_pod *p,
+				const struct k8s_service_port *sp)
+{
+	size_t i;
+
+	if (sp->target_name == NULL) {
+		return sp->target_port ? sp->target_port : sp->port;
+	}
+	for (i = 0; i < p->n_ports; i++) {
+		if (strcmp(p->ports[i].name, sp->target_name) == 0 &&
+		    p->ports[i].proto == sp->proto) {
+			return p->ports[i].port;
+		}
+	}
+	return 0;
+}
+
+/* Endpoints derived from the Pods a selector service selects, the way the
+ * EndpointSlice controller would (CLUSTER-DNS 2.4, 2.6): Running, Ready
+ * (or publishNotReadyAddresses), an IP, not being deleted; hostname only
+ * when spec.subdomain names the service. */
+static void builder_pod_eps(struct builder *b, const struct k8s_service *s,
+			    struct beps *out)
+{
+	size_t i;
+
+	for (i = builder_first_pod(b, s->meta.ns); i < b->n_pods; i++) {
+		const struct k8s_pod *p = b->pods[i];
+		struct k8s_endpoint_port *ports;
+		bool ready;
+		size_t k;
+		size_t a;
+
+		if (strcmp(p->meta.ns, s->meta.ns) != 0) {
+			break;
+		}
+		if (p->n_ips == 0 || p->meta.deleting ||
+		    p->phase == K8S_POD_SUCCEEDED ||
+		    p->phase == K8S_POD_FAILED ||
+		    !selector_matches(&s->selector, &p->meta.labels)) {
+			continue;
+		}
+		ready = p->phase == K8S_POD_RUNNING && p->ready;
+		if (!ready && !s->publish_not_ready) {
+			continue;
+		}
+		ports = arena_calloc(b->tmp, s->n_ports + 1, sizeof(*ports));
+		if (ports == NULL) {
+			b->err = -ENOMEM;
+			return;
+		}
+		for (k = 0; k < s->n_ports; k++) {
+			ports[k].name = s->ports[k].name;
+			ports[k].proto = s->ports[k].proto;
+			ports[k].port = pod_target_port(p, &s->ports[k]);
+		}
+		for (a = 0; a < p->n_ips; a++) {
+			struct bep be = { 0 };
+
+			be.ip = p->ips[a];
+			if (p->hostname != NULL && p->subdomain != NULL &&
+			    strcmp(p->subdomain, s->meta.name) == 0) {
+				be.hostname = p->hostname;
+			}
+			be.ports = ports;
+			be.n_ports = s->n_ports;
+			if (!beps_push(out, &be)) {
+				b->err = -ENOMEM;
+				return;
+			}
+		}
+	}
+}
+
+/* The label an endpoint is known by: its hostname, else its dashed IP. */
+static const char *bep_label(const struct bep *e, char *buf, size_t cap)
+{
+	if (e->hostname != NULL) {
+		return e->hostname;
+	}
+	snap_dashed_ip(&e->ip, buf, cap);
+	return buf;
+}
+
+/* ---------------------------- emitting ----------------------------- */
+
+/* Node for labels + zone zi, or NULL (with a warning) when the name is not
+ * a valid DNS name. */
+static struct bnode *builder_named(struct builder *b, size_t zi,
+				   const char *const *labels)
+{
+	const struct snapshot_zone *z = &b->snap->zones[zi];
+	uint8_t name[DNAME_MAXLEN];
+	size_t len;
+
+	if (name_make(name, &len, labels, z->name, z->name_len) != 0) {
+		return NULL;
+	}
+	return builder_node(b, name, len, zi);
+}
+
+static uint16_t srv_weight(size_t candidates)
+{
+	size_t w = candidates ? 100 / candidates : 100;
+
+	return (uint16_t)(w ? w : 1);
+}
+
+static const char *proto_label(enum k8s_proto p)
+{
+	switch (p) {
+	case K8S_PROTO_UDP:
+		return "_udp";
+	case K8S_PROTO_SCTP:
+		return "_sctp";
+	case K8S_PROTO_TCP:
+	default:
+		return "_tcp";
+	}
+}
+
+/* "_<name>" in buf, or NULL when the name would not fit a label. */
+static const char *port_label(const char *name, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "_%s", name);
+
+	return (n > 0 && (size_t)n < cap && n <= DNAME_MAXLABEL) ? buf : NULL;
+}
+
+/* Node for _<port>._<proto>.<svc>.<ns>.svc.<zone>. */
+static struct bnode *builder_port_node(struct builder *b, size_t zi,
+				       const struct k8s_service *s,
+				       const char *pname, enum k8s_proto pr)
+{
+	char pl[DNAME_MAXLABEL + 2];
+	const char *labels[] = { port_label(pname, pl, sizeof(pl)),
+				 proto_label(pr), s->meta.name, s->meta.ns,
+				 "svc", NULL };
+
+	if (labels[0] == NULL) {
+		return NULL;
+	}
+	return builder_named(b, zi, labels);
+}
+
+/* ClusterIP (and NodePort, LoadBalancer) service: A/AAAA = its ClusterIPs,
+ * SRV with the service port and the service as target (rows 1, 2, 5, 10,
+ * 12, 13). */
+static void emit_clusterip(struct builder *b, size_t zi,
+			   const struct k8s_service *s, struct bnode *sn)
+{
+	size_t nip = s->n_cluster_ips ? s->n_cluster_ips : 1;
+	size_t i;
+
+	for (i = 0; i < s->n_cluster_ips; i++) {
+		builder_add_addr(b, sn, &s->cluster_ips[i], b->opts->ttl);
+	}
+	for (i = 0; i < s->n_ports; i++) {
+		const struct k8s_service_port *p = &s->ports[i];
+		struct bnode *pn;
+
+		builder_add_srv(b, sn, srv_weight(s->n_ports * nip), p->port,
+				sn->name, sn->len);
+		if (p->name[0] == '\0') {
+			continue; /* unnamed ports have no _port._proto form */
+		}
+		pn = builder_port_node(b, zi, s, p->name, p->proto);
+		builder_add_srv(b, pn, srv_weight(nip), p->port, sn->name,
+				sn->len);
+	}
+}
+
+/* Endpoint names <label>.<svc>.<ns>.svc.<zone> -> their addresses (rows 6,
+ * 7, 8). Returns false on a name that does not fit (skipped). */
+static struct bnode *emit_endpoint_name(struct builder *b, size_t zi,
+					const struct k8s_service *s,
+					const struct bep *e)
+{
+	char buf[64];
+	const char *labels[] = { bep_label(e, buf, sizeof(buf)), s->meta.name,
+				 s->meta.ns, "svc", NULL };
+	struct bnode *en = builder_named(b, zi, labels);
+
+	builder_add_addr(b, en, &e->ip, b->opts->ttl);
+	return en;
+}
+
+/* Per-endpoint SRV records of a headless service (rows 11, 12, 13). */
+static void emit_headless_srv(struct builder *b, size_t zi,
+			      const struct k8s_service *s, struct bnode *sn,
+			      const struct beps *eps, struct bnode **en)
+{
+	size_t total = 0;
+	size_t i;
+	size_t k;
+
+	for (i = 0; i < eps->n; i++) {
+		total += eps->v[i].n_ports;
+	}
+	for (i = 0; i < eps->n; i++) {
+		for (k = 0; k < eps->v[i].n_ports && en[i] != NULL; k++) {
+			builder_add_srv(b, sn, srv_weight(total),
+					eps->v[i].ports[k].port, en[i]->name,
+					en[i]->len);
+		}
+	}
+	/* Named ports: one SRV name per (name, protocol) pair. */
+	for (i = 0; i < eps->n; i++) {
+		for (k = 0; k < eps->v[i].n_ports; k++) {
+			const struct k8s_endpoint_port *p = &eps->v[i].ports[k];
+			struct bnode *pn;
+			size_t cand = 0;
+			size_t j;
+			size_t m;
+
+			if (p->name[0] == '\0') {
+				continue;
+			}
+			pn = builder_port_node(b, zi, s, p->name, p->proto);
+			if (pn == NULL || pn->rrs != NULL) {
+				continue; /* done for an earlier endpoint */
+			}
+			for (j = 0; j < eps->n; j++) {
+				for (m = 0; m < eps->v[j].n_ports; m++) {
+					const struct k8s_endpoint_port *q =
+						&eps->v[j].ports[m];
+
+					if (q->proto == p->proto &&
+					    strcmp(q->name, p->name) == 0) {
+						cand++;
+					}
+				}
+			}
+			for (j = 0; j < eps->n; j++) {
+				for (m = 0; m < eps->v[j].n_ports; m++) {
+					const struct k8s_endpoint_port *q =
+						&eps->v[j].ports[m];
+
+					if (q->proto != p->proto ||
+					    strcmp(q->name, p->name) != 0 ||
+					    en[j] == NULL) {
+						continue;
+					}
+					builder_add_srv(b, pn, srv_weight(cand),
+							q->port, en[j]->name,
+							en[j]->len);
+				}
+			}
+		}
+	}
+}
+
+/* PTR <reverse(ip)> -> name, in the reverse zone of ip's family. */
+static struct bnode *emit_ptr(struct builder *b, const struct k8s_ip *ip,
+			      const uint8_t *target, size_t tlen,
+			      bool clusterip)
+{
+	uint8_t rname[DNAME_MAXLEN];
+	size_t rlen;
+	size_t zi = b->snap->n_fwd + (ip->family == 4 ? 0 : 1);
+	struct bnode *rn;
+
+	snap_reverse_name(ip, rname, &rlen);
+	rn = builder_node(b, rname, rlen, zi);
+	if (rn == NULL) {
+		return NULL;
+	}
+	if (clusterip) {
+		rn->clusterip_ptr = true;
+	} else if (rn->clusterip_ptr) {
+		return rn; /* row 15: the ClusterIP match wins */
+	}
+	builder_add_target(b, rn, DNS_TYPE_PTR, target, tlen, b->opts->ttl);
+	return rn;
+}
+
+/* Emits one service into forward zone zi; eps are its ready endpoints. */
+static void emit_service(struct builder *b, size_t zi,
+			 const struct k8s_service *s, const struct beps *eps,
+			 struct bnode **en)
+{
+	const char *labels[] = { s->meta.name, s->meta.ns, "svc", NULL };
+	struct bnode *sn;
+	size_t i;
+
+	if (s->type == K8S_SVC_EXTERNAL_NAME) {
+		uint8_t t[DNAME_MAXLEN];
+		size_t tl;
+		struct k8s_ip ip;
+
+		/* Row 19: an IP address as externalName is not served. */
+		if (s->external_name == NULL ||
+		    k8s_ip_parse(s->external_name, &ip) == 0 ||
+		    dname_from_text(s->external_name, t, sizeof(t), &tl) != 0 ||
+		    tl <= 1) {
+			return;
+		}
+		dname_lower(t, tl);
+		sn = builder_named(b, zi, labels);
+		if (sn != NULL) {
+			sn->cname = true;
+			builder_add_target(b, sn, DNS_TYPE_CNAME, t, tl,
+					   b->opts->ttl);
+		}
+		return;
+	}
+	if (s->headless && eps->n == 0) {
+		return; /* row 4: NXDOMAIN for every type */
+	}
+	sn = builder_named(b, zi, labels);
+	if (sn == NULL) {
+		return;
+	}
+	if (!s->headless) {
+		emit_clusterip(b, zi, s, sn);
+	}
+	for (i = 0; i < eps->n; i++) {
+		en[i] = emit_endpoint_name(b, zi, s, &eps->v[i]);
+		if (s->headless) {
+			builder_add_addr(b, sn, &eps->v[i].ip, b->opts->ttl);
+		}
+		if (zi == 0 && en[i] != NULL) {
+			emit_ptr(b, &eps->v[i].ip, en[i]->name, en[i]->len,
+				 false);
+		}
+	}
+	if (s->headless) {
+		emit_headless_srv(b, zi, s, sn, eps, en);
+	}
+}
+
+/* Structural names of a zone: apex SOA and NS, ns.dns glue; for forward
+ * zones also svc, pod and dns-version (rows 20, 21, 24). */
+static void emit_zone_structure(struct builder *b, size_t zi)
+{
+	const struct snapshot_zone *z = &b->snap->zones[zi];
+	struct bnode *apex = builder_node(b, z->name, z->name_len, zi);
+	const char *nsl[] = { "ns", "dns", NULL };
+	const char *dnsl[] = { "dns", NULL };
+	struct bnode *nsn = builder_named(b, zi, nsl);
+	struct brr soa = { 0 };
+	size_t i;
+
+	soa.type = DNS_TYPE_SOA;
+	builder_add(b, apex, &soa);
+	if (nsn != NULL) {
+		builder_add_target(b, apex, DNS_TYPE_NS, nsn->name, nsn->len,
+				   b->opts->ttl);
+		for (i = 0; i < b->opts->n_ns_addrs; i++) {
+			builder_add_addr(b, nsn, &b->opts->ns_addrs[i],
+					 b->opts->ttl);
+		}
+	}
+	builder_named(b, zi, dnsl);
+	if (!z->reverse) {
+		const char *svcl[] = { "svc", NULL };
+		const char *podl[] = { "pod", NULL };
+		const char *verl[] = { "dns-version", NULL };
+		struct bnode *vn;
+		struct brr txt = { 0 };
+
+		builder_named(b, zi, svcl);
+		builder_named(b, zi, podl);
+		vn = builder_named(b, zi, verl);
+		txt.type = DNS_TYPE_TXT;
+		txt.ttl = SNAP_TXT_TTL;
+		txt.txt = SNAP_SCHEMA_VERSION;
+		builder_add(b, vn, &txt);
+	}
+}
+
+static int builder_emit(struct builder *b)
+{
+	struct beps eps = { 0 };
+	struct bnode **en = NULL;
+	size_t en_cap = 0;
+	size_t zi;
+	size_t i;
+
+	for (zi = 0; zi < b->snap->n_zones; zi++) {
+		emit_zone_structure(b, zi);
+	}
+	for (zi = 0; zi < b->snap->n_fwd; zi++) {
+		for (i = 0; i < b->n_nss; i++) {
+			const char *sl[] = { b->nss[i], "svc", NULL };
+			const char *pl[] = { b->nss[i], "pod", NULL };
+
+			builder_named(b, zi, sl);
+			if (b->opts->pods != SNAPSHOT_PODS_DISABLED) {
+				builder_named(b, zi, pl);
+			}
+		}
+	}
+	/* ClusterIP PTRs first: they win over endpoint PTRs (row 15). */
+	for (i = 0; i < b->n_svcs; i++) {
+		const struct k8s_service *s = b->svcs[i];
+		const char *labels[] = { s->meta.name, s->meta.ns, "svc", NULL };
+		struct bnode *sn;
+		size_t k;
+
+		if (s->headless || s->type == K8S_SVC_EXTERNAL_NAME ||
+		    s->n_cluster_ips == 0) {
+			continue;
+		}
+		sn = builder_named(b, 0, labels);
+		for (k = 0; sn != NULL && k < s->n_cluster_ips; k++) {
+			emit_ptr(b, &s->cluster_ips[k], sn->name, sn->len, true);
+		}
+	}
+	for (i = 0; i < b->n_svcs && b->err == 0; i++) {
+		const struct k8s_service *s = b->svcs[i];
+
+		eps.n = 0;
+		if (s->type != K8S_SVC_EXTERNAL_NAME &&
+		    builder_slice_eps(b, s, &eps) == 0 && s->has_selector) {
+			builder_pod_eps(b, s, &eps);
+		}
+		if (eps.n > en_cap) {
+			struct bnode **n = realloc(en, eps.n * sizeof(*n));
+
+			if (n == NULL) {
+				b->err = -ENOMEM;
+				break;
+			}
+			en = n;
+			en_cap = eps.n;
+		}
+		b->snap->stats.endpoints += eps.n;
+		for (zi = 0; zi < b->snap->n_fwd; zi++) {
+			emit_service(b, zi, s, &eps, en);
+		}
+	}
+	b->snap->stats.services = b->n_svcs;
+	b->snap->stats.pods = b->n_pods;
+	free(eps.v);
+	free(en);
+	return b->err;
+}
+
+/* ---------------------------- templates ---------------------------- */
+
+static void tb_bytes(struct tb *t, const void *p, size_t n)
+{
+	if (t->err != 0 || t->pos + n > SNAP_BODY_MAX) {
+		t->err = -EMSGSIZE;
+		return;
+	}
+	memcpy(t->buf + t->pos, p, n);
+	t->pos += n;
+}
+
+static void tb_u16(struct tb *t, uint16_t v)
+{
+	uint8_t b[2];
+
+	wire_put_u16(b, v);
+	tb_bytes(t, b, 2);
+}
+
+static void tb_u32(struct tb *t, uint32_t v)
+{
+	uint8_t b[4];
+
+	wire_put_u32(b, v);
+	tb_bytes(t, b, 4);
+}
+
+static void tb_dict_add(struct tb *t, size_t abs_off, const uint8_t *name,
+			size_t len)
+{
+	if (t->n_dict >= SNAP_DICT_MAX || abs_off >= 0x3fff || len <= 1) {
+		return;
+	}
+	t->dict[t->n_dict].abs_off = (uint16_t)abs_off;
+	t->dict[t->n_dict].name = name;
+	t->dict[t->n_dict].len = (uint8_t)len;
+	t->n_dict++;
+}
+
+static int tb_dict_find(const struct tb *t, const uint8_t *name, size_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < t->n_dict; i++) {
+		if (t->dict[i].len == len &&
+		    memcmp(t->dict[i].name, name, len) == 0) {
+			return t->dict[i].abs_off;
+		}
+	}
+	return -1;
+}
+
+/* Starts a body for a question whose name is qname (lower case). */
+static void tb_begin(struct tb *t, const struct snapshot_zone *z,
+		     const uint8_t *qname, size_t qlen)
+{
+	size_t o = 0;
+
+	t->pos = 0;
+	t->err = 0;
+	t->n_zptr = 0;
+	t->n_zcopy = 0;
+	t->n_glue = 0;
+	t->ancount = 0;
+	t->nscount = 0;
+	t->n_dict = 0;
+	t->qend = WIRE_HEADER_LEN + qlen + 4;
+	t->zone = z->name;
+	t->zone_len = z->name_len;
+	while (qname != NULL && o < qlen && qname[o] != 0) {
+		tb_dict_add(t, WIRE_HEADER_LEN + o, qname + o, qlen - o);
+		o += (size_t)qname[o] + 1;
+	}
+}
+
+/* Writes name (lower case). compress: the longest suffix already in the
+ * message becomes a pointer (RFC 1035 4.1.4). Otherwise the name is written
+ * whole, and when zcopy is set its zone part is marked to be copied from
+ * the question, so that it keeps the query's spelling (row 25). Returns the
+ * absolute offset where the name starts. */
+static size_t tb_name(struct tb *t, const uint8_t *name, size_t len,
+		      bool compress, bool zcopy)
+{
+	size_t start = t->qend + t->pos;
+	size_t o = 0;
+
+	while (o < len && name[o] != 0) {
+		int ptr = compress ? tb_dict_find(t, name + o, len - o) : -1;
+
+		if (ptr >= 0) {
+			tb_u16(t, (uint16_t)(0xc000u | (unsigned)ptr));
+			return start;
+		}
+		tb_dict_add(t, t->qend + t->pos, name + o, len - o);
+		if (zcopy && len - o == t->zone_len &&
+		    memcmp(name + o, t->zone, t->zone_len) == 0 &&
+		    t->n_zcopy < SVCDNS_ARRAY_SIZE(t->zcopy) &&
+		    t->pos <= UINT16_MAX) {
+			t->zcopy[t->n_zcopy++] = (uint16_t)t->pos;
+		}
+		tb_bytes(t, name + o, (size_t)name[o] + 1);
+		o += (size_t)name[o] + 1;
+	}
+	tb_bytes(t, "", 1);
+	return start;
+}
+
+/* Writes TYPE, CLASS IN, TTL and a placeholder RDLENGTH; returns the body
+ * offset of RDLENGTH for tb_rr_end. */
+static size_t tb_rr_begin(struct tb *t, uint16_t type, uint32_t ttl)
+{
+	size_t at;
+
+	tb_u16(t, type);
+	tb_u16(t, DNS_CLASS_IN);
+	tb_u32(t, ttl);
+	at = t->pos;
+	tb_u16(t, 0);
+	return at;
+}
+
+static void tb_rr_end(struct tb *t, size_t at)
+{
+	if (t->err == 0) {
+		wire_put_u16(t->buf + at, (uint16_t)(t->pos - at - 2));
+	}
+}
+
+/* Owner: a pointer to an earlier name at abs, or the name written out when
+ * abs is out of pointer range. */
+static void tb_owner(struct tb *t, size_t abs, const uint8_t *name, size_t len)
+{
+	if (abs < 0x3fff) {
+		tb_u16(t, (uint16_t)(0xc000u | abs));
+	} else {
+		tb_name(t, name, len, true, false);
+	}
+}
+
+static uint32_t snap_soa_ttl(const struct snapshot *s)
+{
+	return s->ttl < SNAP_SOA_TTL_MAX ? s->ttl : SNAP_SOA_TTL_MAX;
+}
+
+/* SOA RDATA of zone z: ns.dns.<z> hostmaster.<z> serial 7200 1800 86400
+ * ttl (row 22). Names compressed against what the message holds. */
+static void tb_soa_rdata(struct tb *t, const struct snapshot *s,
+			 const struct snapshot_zone *z)
+{
+	uint8_t n[DNAME_MAXLEN];
+
+	memcpy(n, "\2ns\3dns", 7);
+	memcpy(n + 7, z->name, z->name_len);
+	tb_name(t, n, (size_t)z->name_len + 7, true, false);
+	memcpy(n, "\12hostmaster", 11);
+	memcpy(n + 11, z->name, z->name_len);
+	tb_name(t, n, (size_t)z->name_len + 11, true, false);
+	tb_u32(t, s->serial);
+	tb_u32(t, 7200);
+	tb_u32(t, 1800);
+	tb_u32(t, 86400);
+	tb_u32(t, s->ttl);
+}
+
+/* One RR of rr's type at owner (absolute pointer target). Returns the
+ * absolute offset of the RDATA's target name (SRV, NS, CNAME, PTR), or 0. */
+static size_t tb_rr(struct tb *t, const struct snapshot *s,
+		    const struct snapshot_zone *z, const struct brr *rr,
+		    size_t owner_abs, const struct bnode *owner)
+{
+	size_t at;
+	size_t tabs = 0;
+	size_t n;
+
+	tb_owner(t, owner_abs, owner->name, owner->len);
+	switch (rr->type) {
+	case DNS_TYPE_A:
+		at = tb_rr_begin(t, rr->type, rr->ttl);
+		tb_bytes(t, rr->ip.addr, 4);
+		break;
+	case DNS_TYPE_AAAA:
+		at = tb_rr_begin(t, rr->type, rr->ttl);
+		tb_bytes(t, rr->ip.addr, 16);
+		break;
+	case DNS_TYPE_SRV:
+		at = tb_rr_begin(t, rr->type, rr->ttl);
+		tb_u16(t, rr->prio);
+		tb_u16(t, rr->weight);
+		tb_u16(t, rr->port);
+		/* RFC 2782: the target is not compressed. */
+		tabs = tb_name(t, rr->target, rr->target_len, false, true);
+		break;
+	case DNS_TYPE_NS:
+	case DNS_TYPE_CNAME:
+	case DNS_TYPE_PTR:
+		at = tb_rr_begin(t, rr->type, rr->ttl);
+		tabs = tb_name(t, rr->target, rr->target_len, true, false);
+		break;
+	case DNS_TYPE_TXT:
+		at = tb_rr_begin(t, rr->type, rr->ttl);
+		n = strlen(rr->txt);
+		n = n > 255 ? 255 : n;
+		tb_bytes(t, &(uint8_t){ (uint8_t)n }, 1);
+		tb_bytes(t, rr->txt, n);
+		break;
+	case DNS_TYPE_SOA:
+	default:
+		at = tb_rr_begin(t, DNS_TYPE_SOA, snap_soa_ttl(s));
+		tb_soa_rdata(t, s, z);
+		break;
+	}
+	tb_rr_end(t, at);
+	return tabs;
+}
+
+/* Additional-section glue: the A then AAAA records of each target. */
+static void tb_glue(struct tb *t, const struct builder *b,
+		    const struct brr *const *targets, const size_t *tabs,
+		    size_t n)
+{
+	size_t i;
+	int pass;
+
+	for (i = 0; i < n; i++) {
+		const struct bnode *tn = builder_find(b, targets[i]->target,
+						      targets[i]->target_len);
+
+		for (pass = 0; tn != NULL && pass < 2; pass++) {
+			uint16_t want = pass == 0 ? DNS_TYPE_A : DNS_TYPE_AAAA;
+			const struct brr *rr;
+
+			for (rr = tn->rrs; rr != NULL; rr = rr->next) {
+				size_t before = t->pos;
+
+				if (rr->type != want ||
+				    t->n_glue >= SVCDNS_ARRAY_SIZE(t->glue_len)) {
+					continue;
+				}
+				tb_rr(t, b->snap, NULL, rr, tabs[i], tn);
+				if (t->err != 0) {
+					/* Out of room: stop at the last whole
+					 * record. */
+					t->pos = before;
+					t->err = 0;
+					return;
+				}
+				t->glue_len[t->n_glue++] =
+					(uint16_t)(t->pos - before);
+			}
+		}
+	}
+}
+
+/* Copies the template under construction into the snapshot arena. */
+static const struct snapshot_resp *tb_finish(struct builder *b, struct tb *t,
+					     uint8_t rcode, size_t an_len,
+					     uint16_t rr_len)
+{
+	struct snapshot_resp *r = arena_calloc(b->snap->arena, 1, sizeof(*r));
+	struct arena *a = b->snap->arena;
+
+	if (r == NULL) {
+		b->err = -ENOMEM;
+		return NULL;
+	}
+	r->rcode = rcode;
+	r->ancount = t->ancount;
+	r->nscount = t->nscount;
+	r->an_len = (uint32_t)an_len;
+	r->ns_len = (uint32_t)(t->pos - an_len);
+	r->n_glue = t->n_glue;
+	if (t->n_glue != 0) {
+		size_t g = 0;
+		size_t i;
+
+		for (i = 0; i < t->n_glue; i++) {
+			g += t->glue_len[i];
+		}
+		r->ns_len -= (uint32_t)g;
+		r->glue_len = arena_memdup(a, t->glue_len,
+					   t->n_glue * sizeof(uint16_t));
+	}
+	r->rotate = rr_len != 0 && t->ancount > 1;
+	r->rr_len = rr_len;
+	r->n_zptr = t->n_zptr;
+	r->zptr = arena_memdup(a, t->zptr, t->n_zptr * sizeof(uint16_t));
+	r->n_zcopy = t->n_zcopy;
+	r->zcopy = arena_memdup(a, t->zcopy, t->n_zcopy * sizeof(uint16_t));
+	r->body = arena_memdup(a, t->buf, t->pos);
+	if (r->body == NULL || r->zptr == NULL || r->zcopy == NULL ||
+	    (t->n_glue && r->glue_len == NULL)) {
+		b->err = -ENOMEM;
+		return NULL;
+	}
+	return r;
+}
+
+/* The zone's negative templates: an SOA in the authority section whose
+ * owner and RDATA names point at the zone's labels inside the question;
+ * those pointers depend on the question's length, so they are patched per
+ * query (zptr). */
+static int tb_zone_negative(struct builder *b, struct snapshot_zone *z)
+{
+	struct tb *t = b->tb;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		const struct snapshot_resp *r;
+		size_t at;
+
+		tb_begin(t, z, NULL, 0);
+		t->zptr[t->n_zptr++] = (uint16_t)t->pos;
+		tb_u16(t, 0);
+		at = tb_rr_begin(t, DNS_TYPE_SOA, snap_soa_ttl(b->snap));
+		tb_bytes(t, "\2ns\3dns", 7);
+		t->zptr[t->n_zptr++] = (uint16_t)t->pos;
+		tb_u16(t, 0);
+		tb_bytes(t, "\12hostmaster", 11);
+		t->zptr[t->n_zptr++] = (uint16_t)t->pos;
+		tb_u16(t, 0);
+		tb_u32(t, b->snap->serial);
+		tb_u32(t, 7200);
+		tb_u32(t, 1800);
+		tb_u32(t, 86400);
+		tb_u32(t, b->snap->ttl);
+		tb_rr_end(t, at);
+		t->nscount = 1;
+		r = tb_finish(b, t,
+			      i == 0 ? DNS_RCODE_NOERROR : DNS_RCODE_NXDOMAIN,
+			      0, 0);
+		if (r == NULL) {
+			return -ENOMEM;
+		}
+		if (i == 0) {
+			z->nodata = *r;
+		} else {
+			z->nxdomain = *r;
+		}
+	}
+	return 0;
+}
+
+/* The zone (index) that name is in, or -1. */
+static int snap_zone_of(const struct snapshot *s, const uint8_t *name,
+			size_t len)
+{
+	size_t off;
+	const struct snapshot_zone *z = snapshot_find_zone(s, name, len, &off);
+
+	return z ? (int)(z - s->zones) : -1;
+}
+
+/* Follows the CNAME at n for qtype (rows 18, RFC 1034 3.6.2, RFC 6604):
+ * in-zone targets are resolved from the builder's own names; an in-zone
+ * target that does not exist gives NXDOMAIN, one without the type NODATA
+ * (both with the SOA of the target's zone); an out-of-zone target ends the
+ * answer with the CNAME alone. */
+static const struct snapshot_resp *tb_chase(struct builder *b,
+					    const struct bnode *n,
+					    uint16_t qtype)
+{
+	struct tb *t = b->tb;
+	const struct snapshot *s = b->snap;
+	const struct bnode *cur = n;
+	size_t cur_abs = WIRE_HEADER_LEN;
+	uint8_t rcode = DNS_RCODE_NOERROR;
+	int neg_zone = -1;
+	size_t an_len;
+	int hops;
+
+	tb_begin(t, &s->zones[n->zone], n->name, n->len);
+	for (hops = 0; hops < SNAP_CHASE_MAX; hops++) {
+		const struct brr *c = cur->rrs;
+		const struct bnode *next;
+		size_t tabs;
+
+		tabs = tb_rr(t, s, NULL, c, cur_abs, cur);
+		t->ancount++;
+		if (qtype == DNS_TYPE_CNAME || qtype == DNS_TYPE_ANY) {
+			break;
+		}
+		next = builder_find(b, c->target, c->target_len);
+		if (next == NULL) {
+			neg_zone = snap_zone_of(s, c->target, c->target_len);
+			rcode = neg_zone >= 0 ? DNS_RCODE_NXDOMAIN
+					      : DNS_RCODE_NOERROR;
+			break;
+		}
+		if (next->cname) {
+			cur = next;
+			cur_abs = tabs;
+			continue;
+		}
+		{
+			const struct brr *rr;
+			unsigned found = 0;
+
+			for (rr = next->rrs; rr != NULL; rr = rr->next) {
+				if (rr->type == qtype) {
+					tb_rr(t, s, NULL, rr, tabs, next);
+					t->ancount++;
+					found++;
+				}
+			}
+			if (found == 0) {
+				neg_zone = next->zone;
+			}
+		}
+		break;
+	}
+	an_len = t->pos;
+	if (neg_zone >= 0) {
+		struct brr soa = { .type = DNS_TYPE_SOA };
+		const struct snapshot_zone *z = &s->zones[neg_zone];
+		struct bnode apex = { 0 };
+		int abs = tb_dict_find(t, z->name, z->name_len);
+
+		memcpy(apex.name, z->name, z->name_len);
+		apex.len = z->name_len;
+		tb_rr(t, s, z, &soa, abs >= 0 ? (size_t)abs : 0x3fff, &apex);
+		t->nscount = 1;
+	}
+	if (t->err != 0) {
+		b->err = b->err ? b->err : -EMSGSIZE;
+		return NULL;
+	}
+	return tb_finish(b, t, rcode, an_len, 0);
+}
+
+/* The template for qtype at a non-CNAME node: its records of that type,
+ * plus glue for SRV and NS targets. */
+static const struct snapshot_resp *tb_plain(struct builder *b,
+					    const struct bnode *n,
+					    uint16_t qtype)
+{
+	struct tb *t = b->tb;
+	const struct snapshot *s = b->snap;
+	const struct snapshot_zone *z = &s->zones[n->zone];
+	const struct brr *targets[512];
+	size_t tabs[512];
+	size_t n_targets = 0;
+	const struct brr *rr;
+	size_t an_len;
+	uint16_t rr_len = 0;
+	bool capped = false;
+
+	tb_begin(t, z, n->name, n->len);
+	for (rr = n->rrs; rr != NULL; rr = rr->next) {
+		size_t before = t->pos;
+		size_t ta;
+
+		if (rr->type != qtype) {
+			continue;
+		}
+		ta = tb_rr(t, s, z, rr, WIRE_HEADER_LEN, n);
+		if (t->err != 0) {
+			/* Larger than any message: keep what fits. */
+			t->pos = before;
+			t->err = 0;
+			capped = true;
+			break;
+		}
+		t->ancount++;
+		if (ta != 0 && n_targets < SVCDNS_ARRAY_SIZE(targets)) {
+			size_t k;
+
+			for (k = 0; k < n_targets; k++) {
+				if (targets[k]->target_len == rr->target_len &&
+				    memcmp(targets[k]->target, rr->target,
+					   rr->target_len) == 0) {
+					break;
+				}
+			}
+			if (k == n_targets) {
+				targets[n_targets] = rr;
+				tabs[n_targets++] = ta;
+			}
+		}
+	}
+	if (capped) {
+		char text[DNAME_TEXT_MAX];
+
+		if (dname_to_text(n->name, n->len, text, sizeof(text)) != 0) {
+			strcpy(text, "?");
+		}
+		diag_add(b->diag, DIAG_WARNING, "snapshot", 0, 0,
+			 "%s: more records of type %u than fit in a message; %u served",
+			 text, (unsigned)qtype, (unsigned)t->ancount);
+	}
+	an_len = t->pos;
+	if (qtype == DNS_TYPE_A) {
+		rr_len = 16;
+	} else if (qtype == DNS_TYPE_AAAA) {
+		rr_len = 28;
+	}
+	if (qtype == DNS_TYPE_SRV || qtype == DNS_TYPE_NS) {
+		tb_glue(t, b, targets, tabs, n_targets);
+	}
+	return tb_finish(b, t, DNS_RCODE_NOERROR, an_len, rr_len);
+}
+
+/* ----------------------------- finishing --------------------------- */
+
+/* Types a node answers, in the order the ANY rule prefers (RFC 8482: one
+ * RRset; CNAME, else A, else AAAA, else the first). */
+static const uint16_t snap_type_order[] = {
+	DNS_TYPE_CNAME, DNS_TYPE_A,   DNS_TYPE_AAAA, DNS_TYPE_SOA,
+	DNS_TYPE_NS,	DNS_TYPE_SRV, DNS_TYPE_PTR,  DNS_TYPE_TXT,
+};
+
+static bool bnode_has(const struct bnode *n, uint16_t type)
+{
+	const struct brr *rr;
+
+	for (rr = n->rrs; rr != NULL; rr = rr->next) {
+		if (rr->type == type) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int builder_finish_node(struct builder *b, struct bnode *n)
+{
+	struct snapshot *s = b->snap;
+	uint16_t types[SVCDNS_ARRAY_SIZE(snap_type_order) + 4];
+	const struct snapshot_resp *resps[SVCDNS_ARRAY_SIZE(types)];
+	size_t nt = 0;
+	size_t i;
+	struct snapshot_node *out;
+
+	if (n->cname) {
+		static const uint16_t chased[] = { DNS_TYPE_CNAME, DNS_TYPE_A,
+						   DNS_TYPE_AAAA, DNS_TYPE_TXT,
+						   DNS_TYPE_ANY };
+
+		for (i = 0; i < SVCDNS_ARRAY_SIZE(chased); i++) {
+			types[nt] = chased[i];
+			resps[nt] = tb_chase(b, n, chased[i]);
+			if (resps[nt++] == NULL) {
+				return b->err ? b->err : -ENOMEM;
+			}
+		}
+	} else {
+		for (i = 0; i < SVCDNS_ARRAY_SIZE(snap_type_order); i++) {
+			if (!bnode_has(n, snap_type_order[i])) {
+				continue;
+			}
+			types[nt] = snap_type_order[i];
+			resps[nt] = tb_plain(b, n, snap_type_order[i]);
+			if (resps[nt++] == NULL) {
+				return b->err ? b->err : -ENOMEM;
+			}
+		}
+		if (nt > 0) {
+			types[nt] = DNS_TYPE_ANY;
+			resps[nt] = resps[0];
+			nt++;
+		}
+	}
+	out = arena_calloc(s->arena, 1, sizeof(*out));
+	if (out == NULL) {
+		return -ENOMEM;
+	}
+	out->name = arena_memdup(s->arena, n->name, n->len);
+	out->len = n->len;
+	out->hash = n->hash;
+	out->n_types = (uint16_t)nt;
+	out->types = arena_memdup(s->arena, types, nt * sizeof(types[0]));
+	out->resps = arena_memdup(s->arena, resps, nt * sizeof(resps[0]));
+	if (out->name == NULL || (nt && (!out->types || !out->resps))) {
+		return -ENOMEM;
+	}
+	n->out = out;
+	return 0;
+}
+
+static int builder_finish(struct builder *b)
+{
+	struct snapshot *s = b->snap;
+	size_t cap = snap_pow2(b->n_nodes * 2 + 2);
+	size_t i;
+	int err;
+
+	s->table = arena_calloc(s->arena, cap, sizeof(*s->table));
+	if (s->table == NULL) {
+		return -ENOMEM;
+	}
+	s->mask = cap - 1;
+	for (i = 0; i < b->n_nodes; i++) {
+		size_t j;
+
+		err = builder_finish_node(b, b->nodes[i]);
+		if (err != 0) {
+			return err;
+		}
+		j = b->nodes[i]->hash & s->mask;
+		while (s->table[j] != NULL) {
+			j = (j + 1) & s->mask;
+		}
+		s->table[j] = b->nodes[i]->out;
+	}
+	s->n_nodes = b->n_nodes;
+	s->stats.names = b->n_nodes;
+	return 0;
+}
+
+/* The namespace set and, in pods verified mode, the (namespace, address)
+ * set of live pods (row 17; decision 4: every entry of podIPs). */
+static int builder_finish_pods(struct builder *b)
+{
+	struct snapshot *s = b->snap;
+	size_t cap = snap_pow2(b->n_nss * 2 + 2);
+	size_t i;
+	size_t n_ips = 0;
+
+	s->ns_table = arena_calloc(s->arena, cap, sizeof(*s->ns_table));
+	if (s->ns_table == NULL) {
+		return -ENOMEM;
+	}
+	s->ns_mask = cap - 1;
+	for (i = 0; i < b->n_nss; i++) {
+		size_t j = snap_hash_str(b->nss[i]) & s->ns_mask;
+		const char *copy = arena_strdup(s->arena, b->nss[i]);
+
+		if (copy == NULL) {
+			return -ENOMEM;
+		}
+		while (s->ns_table[j] != NULL) {
+			j = (j + 1) & s->ns_mask;
+		}
+		s->ns_table[j] = copy;
+	}
+	if (s->pods != SNAPSHOT_PODS_VERIFIED) {
+		return 0;
+	}
+	for (i = 0; i < b->n_pods; i++) {
+		n_ips += b->pods[i]->n_ips;
+	}
+	cap = snap_pow2(n_ips * 2 + 2);
+	s->pod_table = arena_calloc(s->arena, cap, sizeof(*s->pod_table));
+	if (s->pod_table == NULL) {
+		return -ENOMEM;
+	}
+	s->pod_mask = cap - 1;
+	for (i = 0; i < b->n_pods; i++) {
+		const struct k8s_pod *p = b->pods[i];
+		const char *ns = NULL;
+		size_t k;
+
+		if (p->meta.deleting || p->phase == K8S_POD_SUCCEEDED ||
+		    p->phase == K8S_POD_FAILED || p->phase == K8S_POD_UNKNOWN) {
+			continue;
+		}
+		for (k = 0; k < p->n_ips; k++) {
+			struct snap_podip *e = arena_calloc(s->arena, 1,
+							    sizeof(*e));
+			size_t j;
+
+			if (ns == NULL) {
+				ns = arena_strdup(s->arena, p->meta.ns);
+			}
+			if (e == NULL || ns == NULL) {
+				return -ENOMEM;
+			}
+			e->ns = ns;
+			e->ip = p->ips[k];
+			e->hash = snap_hash_bytes(snap_hash_str(ns), e->ip.addr,
+						  16);
+			j = e->hash & s->pod_mask;
+			while (s->pod_table[j] != NULL) {
+				j = (j + 1) & s->pod_mask;
+			}
+			s->pod_table[j] = e;
+		}
+	}
+	return 0;
+}
+
+static int snap_init_zones(struct builder *b)
+{
+	struct snapshot *s = b->snap;
+	const struct snapshot_opts *o = b->opts;
+	static const char *const reverse[] = { "in-addr.arpa", "ip6.arpa" };
+	size_t i;
+
+	if (o->n_zones == 0 || o->n_zones > SNAPSHOT_MAX_ZONES) {
+		diag_add(b->diag, DIAG_ERROR, "snapshot", 0, 0,
+			 "between 1 and %d zones are needed",
+			 SNAPSHOT_MAX_ZONES);
+		return -EINVAL;
+	}
+	s->zones = arena_calloc(s->arena, o->n_zones + 2, sizeof(*s->zones));
+	if (s->zones == NULL) {
+		return -ENOMEM;
+	}
+	for (i = 0; i < o->n_zones + 2; i++) {
+		struct snapshot_zone *z = &s->zones[i];
+		const char *text = i < o->n_zones ? o->zones[i]
+						  : reverse[i - o->n_zones];
+		size_t len;
+
+		if (dname_from_text(text, z->name, sizeof(z->name), &len) != 0 ||
+		    len <= 1) {
+			diag_add(b->diag, DIAG_ERROR, "snapshot", 0, 0,
+				 "zone \"%s\" is not a domain name", text);
+			return -EINVAL;
+		}
+		dname_lower(z->name, len);
+		z->name_len = (uint8_t)len;
+		z->labels = (uint8_t)dname_label_count(z->name, len);
+		z->reverse = i >= o->n_zones;
+		if (tb_zone_negative(b, z) != 0) {
+			return -ENOMEM;
+		}
+	}
+	s->n_zones = o->n_zones + 2;
+	s->n_fwd = o->n_zones;
+	b->primary = s->zones[0].name;
+	b->primary_len = s->zones[0].name_len;
+	return 0;
+}
+
+static uint64_t snap_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void builder_fini(struct builder *b)
+{
+	free(b->nodes);
+	free(b->index);
+	free(b->dups);
+	free(b->tb);
+	free(b->svcs);
+	free(b->slices);
+	free(b->pods);
+	free(b->nss);
+	arena_destroy(b->tmp);
+}
+
+struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
+				const struct snapshot_opts *opts,
+				uint32_t serial, struct diag *d)
+{
+	struct builder b = { 0 };
+	struct snapshot *s = calloc(1, sizeof(*s));
+	uint64_t t0 = snap_now_us();
+	int err = -ENOMEM;
+
+	if (s == NULL) {
+		return NULL;
+	}
+	atomic_init(&s->refs, 1);
+	s->serial = serial;
+	s->ttl = opts->ttl;
+	s->pods = opts->pods;
+	s->arena = arena_create(256 * 1024);
+	b.snap = s;
+	b.opts = opts;
+	b.diag = d;
+	b.tmp = arena_create(256 * 1024);
+	b.tb = malloc(sizeof(*b.tb));
+	if (s->arena == NULL || b.tmp == NULL || b.tb == NULL ||
+	    !builder_grow_index(&b) || !builder_grow_dups(&b)) {
+		goto out_fail;
+	}
+	err = snap_init_zones(&b);
+	if (err == 0) {
+		err = builder_collect(&b, files, n);
+	}
+	if (err == 0) {
+		builder_sort(&b);
+		err = builder_emit(&b);
+	}
+	if (err == 0) {
+		err = builder_finish(&b);
+	}
+	if (err == 0) {
+		err = builder_finish_pods(&b);
+	}
+	if (err != 0) {
+		goto out_fail;
+	}
+	builder_fini(&b);
+	s->stats.bytes = arena_footprint(s->arena) + sizeof(*s);
+	s->stats.build_us = snap_now_us() - t0;
+	return s;
+
+out_fail:
+	if (err == -ENOMEM) {
+		diag_add(d, DIAG_ERROR, "snapshot", 0, 0,
+			 "out of memory while building the snapshot");
+	}
+	builder_fini(&b);
+	arena_destroy(s->arena);
+	free(s);
+	return NULL;
+}
+
+/* ----------------------------- read side --------------------------- */
+
+void snapshot_acquire(struct snapshot *s)
+{
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
+
+void snapshot_release(struct snapshot *s)
+{
+	if (s == NULL) {
+		return;
+	}
+	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
+		arena_destroy(s->arena);
+		free(s);
+	}
+}
+
+uint32_t snapshot_serial(const struct snapshot *s)
+{
+	return s->serial;
+}
+
+uint32_t snapshot_ttl(const struct snapshot *s)
+{
+	return s->ttl;
+}
+
+void snapshot_get_stats(const struct snapshot *s, struct snapshot_stats *st)
+{
+	*st = s->stats;
+}
+
+const struct snapshot_zone *snapshot_find_zone(const struct snapshot *s,
+					       const uint8_t *lname,
+					       size_t len, size_t *suffix_off)
+{
+	const struct snapshot_zone *best = NULL;
+	size_t i;
+
+	for (i = 0; i < s->n_zones; i++) {
+		const struct snapshot_zone *z = &s->zones[i];
+		size_t off;
+
+		if (len < z->name_len ||
+		    memcmp(lname + len - z->name_len, z->name, z->name_len) != 0 ||
+		    !dname_in_zone(lname, len, z->name, z->name_len, &off)) {
+			continue;
+		}
+		if (best == NULL || z->name_len > best->name_len) {
+			best = z;
+			*suffix_off = off;
+		}
+	}
+	return best;
+}
+
+const struct snapshot_node *snapshot_lookup(const struct snapshot *s,
+					    const uint8_t *lname, size_t len)
+{
+	uint32_t h = dname_hash(lname, len);
+	size_t j = h & s->mask;
+
+	while (s->table[j] != NULL) {
+		const struct snapshot_node *n = s->table[j];
+
+		if (n->hash == h && n->len == len &&
+		    memcmp(n->name, lname, len) == 0) {
+			return n;
+		}
+		j = (j + 1) & s->mask;
+	}
+	return NULL;
+}
+
+const struct snapshot_resp *snapshot_node_resp(const struct snapshot_node *n,
+					       uint16_t qtype)
+{
+	uint16_t i;
+
+	for (i = 0; i < n->n_types; i++) {
+		if (n->types[i] == qtype) {
+			return n->resps[i];
+		}
+	}
+	return NULL;
+}
+
+static bool snap_ns_exists(const struct snapshot *s, const uint8_t *label,
+			   size_t len)
+{
+	uint32_t h = snap_hash_bytes(2166136261u, label, len);
+	size_t j = h & s->ns_mask;
+
+	while (s->ns_table[j] != NULL) {
+		const char *ns = s->ns_table[j];
+
+		if (strlen(ns) == len && memcmp(ns, label, len) == 0) {
+			return true;
+		}
+		j = (j + 1) & s->ns_mask;
+	}
+	return false;
+}
+
+static bool snap_pod_known(const struct snapshot *s, const uint8_t *ns,
+			   size_t ns_len, const struct k8s_ip *ip)
+{
+	uint32_t h = snap_hash_bytes(snap_hash_bytes(2166136261u, ns, ns_len),
+				     ip->addr, 16);
+	size_t j = h & s->pod_mask;
+
+	while (s->pod_table[j] != NULL) {
+		const struct snap_podip *e = s->pod_table[j];
+
+		if (e->hash == h && k8s_ip_cmp(&e->ip, ip) == 0 &&
+		    strlen(e->ns) == ns_len && memcmp(e->ns, ns, ns_len) == 0) {
+			return true;
+		}
+		j = (j + 1) & s->pod_mask;
+	}
+	return false;
+}
+
+bool snapshot_pod_answer(const struct snapshot *s,
+			 const struct snapshot_zone *z, const uint8_t *lname,
+			 size_t len, size_t suffix_off, struct k8s_ip *ip)
+{
+	size_t offs[4];
+	size_t o = 0;
+	unsigned n = 0;
+
+	(void)len;
+	if (z->reverse || s->pods == SNAPSHOT_PODS_DISABLED) {
+		return false;
+	}
+	/* Exactly <ip>.<ns>.pod left of the zone (section 2.1). */
+	while (o < suffix_off && n < 4) {
+		offs[n++] = o;
+		o += (size_t)lname[o] + 1;
+	}
+	if (n != 3 || o != suffix_off || lname[offs[2]] != 3 ||
+	    memcmp(lname + offs[2] + 1, "pod", 3) != 0 ||
+	    !snap_ns_exists(s, lname + offs[1] + 1, lname[offs[1]])) {
+		return false;
+	}
+	if (snap_parse_dashed(lname + 1, lname[0], ip) != 0) {
+		return false;
+	}
+	if (s->pods == SNAPSHOT_PODS_VERIFIED &&
+	    !snap_pod_known(s, lname + offs[1] + 1, lname[offs[1]], ip)) {
+		return false;
+	}
+	return true;
+}
+
+/* --------------------------- publishing ---------------------------- */
+
+void snapshot_slot_init(struct snapshot_slot *slot)
+{
+	pthread_mutex_init(&slot->mu, NULL);
+	slot->cur = NULL;
+	atomic_init(&slot->generation, 0);
+}
+
+void snapshot_slot_fini(struct snapshot_slot *slot)
+{
+	snapshot_release(slot->cur);
+	slot->cur = NULL;
+	pthread_mutex_destroy(&slot->mu);
+}
+
+void snapshot_slot_publish(struct snapshot_slot *slot, struct snapshot *s)
+{
+	struct snapshot *old;
+
+	pthread_mutex_lock(&slot->mu);
+	old = slot->cur;
+	slot->cur = s;
+	atomic_fetch_add_explicit(&slot->generation, 1, memory_order_release);
+	pthread_mutex_unlock(&slot->mu);
+	/* Freed here only if no worker holds it; else by its last reader. */
+	snapshot_release(old);
+}
+
+struct snapshot *snapshot_slot_acquire(struct snapshot_slot *slot)
+{
+	struct snapshot *s;
+
+	/* The lock makes "load the pointer, then take a reference" atomic
+	 * with respect to publish's release of the old snapshot. */
+	pthread_mutex_lock(&slot->mu);
+	s = slot->cur;
+	if (s != NULL) {
+		snapshot_acquire(s);
+	}
+	pthread_mutex_unlock(&slot->mu);
+	return s;
+}
+
+uint64_t snapshot_slot_generation(struct snapshot_slot *slot)
+{
+	return atomic_load_explicit(&slot->generation, memory_order_acquire);
+}
+
+/* ------------------------------ dump ------------------------------- */
+
+static int dump_name(const struct wire_rd *base, size_t at, char *out,
+		     size_t cap)
+{
+	struct wire_rd rd = *base;
+	uint8_t name[DNAME_MAXLEN];
+	size_t len = 0;
+
+	rd.pos = at;
+	wire_rd_name(&rd, name, &len, true);
+	if (rd.err != 0) {
+		return -EIO;
+	}
+	return dname_to_text(name, len, out, cap);
+}
+
+/* Prints the RDATA at rd (rdlen octets) of type in presentation form. */
+static int dump_rdata(struct wire_rd *rd, uint16_t type, uint16_t rdlen,
+		      char *out, size_t cap)
+{
+	char a[DNAME_TEXT_MAX];
+	char c[DNAME_TEXT_MAX];
+	size_t at = rd->pos;
+	const uint8_t *p = rd->pkt + at;
+
+	switch (type) {
+	case DNS_TYPE_A:
+	case DNS_TYPE_AAAA:
+		if (inet_ntop(type == DNS_TYPE_A ? AF_INET : AF_INET6, p, a,
+			      sizeof(a)) == NULL) {
+			return -EIO;
+		}
+		snprintf(out, cap, "%s", a);
+		return 0;
+	case DNS_TYPE_SRV:
+		if (dump_name(rd, at + 6, a, sizeof(a)) != 0) {
+			return -EIO;
+		}
+		snprintf(out, cap, "%u %u %u %s", wire_get_u16(p),
+			 wire_get_u16(p + 2), wire_get_u16(p + 4), a);
+		return 0;
+	case DNS_TYPE_NS:
+	case DNS_TYPE_CNAME:
+	case DNS_TYPE_PTR:
+		return dump_name(rd, at, out, cap);
+	case DNS_TYPE_TXT:
+		snprintf(out, cap, "\"%.*s\"", (int)p[0], (const char *)p + 1);
+		return 0;
+	case DNS_TYPE_SOA: {
+		struct wire_rd r2 = *rd;
+		uint8_t nm[DNAME_MAXLEN];
+		size_t nl;
+
+		if (dump_name(rd, at, a, sizeof(a)) != 0) {
+			return -EIO;
+		}
+		r2.pos = at;
+		wire_rd_name(&r2, nm, &nl, true);
+		if (dump_name(rd, r2.pos, c, sizeof(c)) != 0) {
+			return -EIO;
+		}
+		wire_rd_name(&r2, nm, &nl, true);
+		p = rd->pkt + r2.pos;
+		if (r2.err != 0 || r2.pos + 20 > at + rdlen) {
+			return -EIO;
+		}
+		snprintf(out, cap, "%s %s %u %u %u %u %u", a, c,
+			 wire_get_u32(p), wire_get_u32(p + 4),
+			 wire_get_u32(p + 8), wire_get_u32(p + 12),
+			 wire_get_u32(p + 16));
+		return 0;
+	}
+	default:
+		return -EIO;
+	}
+}
+
+static const char *dump_type_name(uint16_t type)
+{
+	switch (type) {
+	case DNS_TYPE_A:
+		return "A";
+	case DNS_TYPE_AAAA:
+		return "AAAA";
+	case DNS_TYPE_SRV:
+		return "SRV";
+	case DNS_TYPE_NS:
+		return "NS";
+	case DNS_TYPE_CNAME:
+		return "CNAME";
+	case DNS_TYPE_PTR:
+		return "PTR";
+	case DNS_TYPE_TXT:
+		return "TXT";
+	case DNS_TYPE_SOA:
+		return "SOA";
+	default:
+		return "TYPE0";
+	}
+}
+
+/* Renders the answer section of r as a message for n's name and prints the
+ * records owned by n itself (not chased targets). */
+static int dump_resp(const struct snapshot_node *n,
+		     const struct snapshot_resp *r, const char *owner,
+		     uint8_t *msg, FILE *out)
+{
+	size_t qend = WIRE_HEADER_LEN + n->len + 4;
+	struct wire_rd rd;
+	uint16_t i;
+	char rdata[3 * DNAME_TEXT_MAX];
+
+	memset(msg, 0, WIRE_HEADER_LEN);
+	memcpy(msg + WIRE_HEADER_LEN, n->name, n->len);
+	memset(msg + WIRE_HEADER_LEN + n->len, 0, 4);
+	memcpy(msg + qend, r->body, r->an_len);
+	wire_rd_init(&rd, msg, qend + r->an_len);
+	rd.pos = qend;
+	for (i = 0; i < r->ancount; i++) {
+		uint8_t name[DNAME_MAXLEN];
+		size_t len;
+		uint16_t type;
+		uint32_t ttl;
+		uint16_t rdlen;
+
+		wire_rd_name(&rd, name, &len, true);
+		type = wire_rd_u16(&rd);
+		wire_rd_u16(&rd);
+		ttl = wire_rd_u32(&rd);
+		rdlen = wire_rd_u16(&rd);
+		if (rd.err != 0 || wire_rd_left(&rd) < rdlen) {
+			return -EIO;
+		}
+		if (dname_equal(name, len, n->name, n->len)) {
+			if (dump_rdata(&rd, type, rdlen, rdata,
+				       sizeof(rdata)) != 0) {
+				return -EIO;
+			}
+			fprintf(out, "%s\t%u\tIN\t%s\t%s\n", owner, ttl,
+				dump_type_name(type), rdata);
+		}
+		wire_rd_bytes(&rd, NULL, rdlen);
+	}
+	return 0;
+}
+
+static int dump_node_cmp(const void *a, const void *b)
+{
+	const struct snapshot_node *x = *(const struct snapshot_node *const *)a;
+	const struct snapshot_node *y = *(const struct snapshot_node *const *)b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int r;
+
+	/* Shorter (closer to the apex) first, then bytewise: stable output. */
+	if (x->len != y->len && dname_label_count(x->name, x->len) !=
+					dname_label_count(y->name, y->len)) {
+		return (int)dname_label_count(x->name, x->len) -
+		       (int)dname_label_count(y->name, y->len);
+	}
+	r = memcmp(x->name, y->name, n);
+	return r != 0 ? r : (int)x->len - (int)y->len;
+}
+
+int snapshot_dump(const struct snapshot *s, FILE *out)
+{
+	const struct snapshot_node **nodes = calloc(s->n_nodes + 1,
+						    sizeof(*nodes));
+	uint8_t *msg = malloc(WIRE_MSG_MAX);
+	size_t zi;
+	size_t i;
+	size_t n = 0;
+	int err = 0;
+
+	if (nodes == NULL || msg == NULL) {
+		free(nodes);
+		free(msg);
+		return -EIO;
+	}
+	for (i = 0; i <= s->mask; i++) {
+		if (s->table[i] != NULL) {
+			nodes[n++] = s->table[i];
+		}
+	}
+	qsort(nodes, n, sizeof(*nodes), dump_node_cmp);
+	for (zi = 0; zi < s->n_zones && err == 0; zi++) {
+		const struct snapshot_zone *z = &s->zones[zi];
+		char zt[DNAME_TEXT_MAX];
+
+		if (dname_to_text(z->name, z->name_len, zt, sizeof(zt)) != 0) {
+			err = -EIO;
+			break;
+		}
+		fprintf(out, "; zone %s serial %u\n", zt, s->serial);
+		for (i = 0; i < n && err == 0; i++) {
+			const struct snapshot_node *nd = nodes[i];
+			char owner[DNAME_TEXT_MAX];
+			size_t off;
+			uint16_t k;
+
+			if (snapshot_find_zone(s, nd->name, nd->len, &off) != z ||
+			    dname_to_text(nd->name, nd->len, owner,
+					  sizeof(owner)) != 0) {
+				continue;
+			}
+			for (k = 0; k < nd->n_types && err == 0; k++) {
+				if (nd->types[k] == DNS_TYPE_ANY ||
+				    (k > 0 && nd->types[0] == DNS_TYPE_CNAME)) {
+					continue;
+				}
+				err = dump_resp(nd, nd->resps[k], owner, msg,
+						out);
+			}
+		}
+	}
+	free(nodes);
+	free(msg);
+	if (ferror(out)) {
+		err = -EIO;
+	}
+	return err;
+}
