@@ -59,7 +59,7 @@ $(BUILD)/svcdns: $(CORE_OBJS) $(IO_OBJS)
 # ares_* call in the core fails to link (the layering check).
 $(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_OBJS) tests/unit/unit.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -Wno-missing-prototypes \
+	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-format-truncation \
 		$(ALL_LDFLAGS) -o $@ $< $(CORE_OBJS) $(LIBS_CORE) -lcmocka
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(CORE_OBJS)
