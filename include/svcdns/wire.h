@@ -158,6 +158,7 @@ enum wire_status {
 /* What the parser learned about a query. qname keeps the octets as sent
  * (their case is echoed); lname is the same name lower-cased, for lookups. */
 struct wire_query {
+	bool header_ok; /* a whole header was read (false: < 12 octets) */
 	uint16_t id;
 	uint16_t flags; /* the second header word as received */
 	uint8_t opcode;
@@ -181,8 +182,11 @@ struct wire_query {
  * WIRE_MAX_QUERY_RRS, each complete; an OPT must have the root owner, appear
  * once, and hold well-formed options, else FORMERR (opt_ok false); octets
  * after the last record -> FORMERR; QTYPE OPT or TSIG -> FORMERR; QTYPE
- * MAILA/MAILB -> NOTIMP; EDNS version != 0 -> BADVERS. Never reads outside
- * pkt[0..len). */
+ * MAILA/MAILB -> NOTIMP; EDNS version != 0 -> BADVERS. A TSIG that is not
+ * the last record is FORMERR too (RELIABILITY S02). For NOTIMP and for the
+ * FORMERRs after the header, opt_ok still tells whether the message held
+ * exactly one well-formed OPT in its additional section, so the error can
+ * carry ours. Never reads outside pkt[0..len). */
 enum wire_status wire_parse_query(const uint8_t *pkt, size_t len,
 				  struct wire_query *q);
 
@@ -192,13 +196,15 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len,
  * and AA/TC/RA/Z/AD 0 (RA set when ra is true); the question echoed from pkt
  * iff q->question_ok and echo_question; our OPT (size 1232, DO copied,
  * extended rcode for BADVERS) iff q->opt_ok. Returns the length written, or
- * 0 if it does not fit or there is not even a header to answer. */
+ * 0 if it does not fit, if q is a DROP (no header: !q->header_ok, or QR=1),
+ * or if rcode needs an extended rcode (> 15) and q->opt_ok is false. */
 size_t wire_build_error(const struct wire_query *q, const uint8_t *pkt,
 			unsigned rcode, bool echo_question, bool ra,
 			uint8_t *out, size_t cap);
 
 /* The UDP payload limit for a response to q: max(512, EDNS size) capped at
- * max_udp (normally WIRE_EDNS_ADVERTISE); 512 without EDNS. */
+ * max_udp (normally WIRE_EDNS_ADVERTISE); 512 without EDNS. Never below 512,
+ * even if max_udp is. */
 size_t wire_udp_limit(const struct wire_query *q, size_t max_udp);
 
 #endif
