@@ -478,8 +478,12 @@ static uint16_t error_flags(const struct wire_query *q, unsigned rcode, bool ra)
 {
 	unsigned f = WIRE_FLAG_QR | (q->flags & WIRE_OPCODE_MASK);
 
-	/* NOTIMP: every flag but QR cleared, RD included (O07). */
-	if (rcode != DNS_RCODE_NOTIMP) {
+	/* NOTIMP: every flag but QR cleared, RD included (O07). FORMERR keeps
+	 * RD only (R-FORMERR); other errors answer a well-formed query and
+	 * copy CD as any answer does (H17). */
+	if (rcode == DNS_RCODE_FORMERR) {
+		f |= q->flags & WIRE_FLAG_RD;
+	} else if (rcode != DNS_RCODE_NOTIMP) {
 		f |= q->flags & (WIRE_FLAG_RD | WIRE_FLAG_CD);
 		if (ra) {
 			f |= WIRE_FLAG_RA;

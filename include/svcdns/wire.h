@@ -192,8 +192,8 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len,
 
 /* Builds an error response (FORMERR, NOTIMP, REFUSED, SERVFAIL, BADVERS)
  * for q into out (cap octets) per RELIABILITY.md 2.1: ID copied; QR=1;
- * OPCODE copied; for NOTIMP every other flag 0; otherwise RD and CD copied
- * and AA/TC/RA/Z/AD 0 (RA set when ra is true); the question echoed from pkt
+ * OPCODE copied; for NOTIMP every other flag 0; for FORMERR only RD copied
+ * (R-FORMERR); otherwise RD and CD copied; AA/TC/RA/Z/AD 0 (RA set when ra is true); the question echoed from pkt
  * iff q->question_ok and echo_question; our OPT (size 1232, DO copied,
  * extended rcode for BADVERS) iff q->opt_ok. Returns the length written, or
  * 0 if it does not fit, if q is a DROP (no header: !q->header_ok, or QR=1),

@@ -929,12 +929,11 @@ static void test_wire_build_error_formerr(void **state)
 	static struct built b;
 
 	(void)state;
-	/* Every query flag set (QR aside): FORMERR keeps RD and CD only. */
+	/* Every query flag set (QR aside): FORMERR keeps RD only. */
 	build_error_for(&b, "H-all-flags", DNS_RCODE_FORMERR, true, false);
 	assert_int_equal(b.olen, QEND);
 	assert_int_equal(wire_get_u16(b.out), 0xabcd);
 	assert_int_equal(wire_get_u16(b.out + 2), WIRE_FLAG_QR | WIRE_FLAG_RD |
-	                                                  WIRE_FLAG_CD |
 	                                                  DNS_RCODE_FORMERR);
 	assert_counts(b.out, 1, 0);
 	assert_memory_equal(b.out + 12, b.pkt + 12, QEND - 12);
@@ -948,10 +947,13 @@ static void test_wire_build_error_formerr(void **state)
 	assert_int_equal(wire_get_u16(b.out + 2), 0x8101);
 	assert_counts(b.out, 0, 0);
 
-	/* The caller may decline to echo. */
+	/* The caller may decline to echo. R-FORMERR: CD is not copied. */
 	build_error_for(&b, "H17", DNS_RCODE_FORMERR, false, false);
 	assert_int_equal(b.olen, WIRE_HEADER_LEN);
-	assert_int_equal(wire_get_u16(b.out + 2), 0x8111);
+	assert_int_equal(wire_get_u16(b.out + 2), 0x8101);
+	/* Other errors answer a good query: CD copied as in any answer. */
+	build_error_for(&b, "H17", DNS_RCODE_REFUSED, false, false);
+	assert_int_equal(wire_get_u16(b.out + 2), 0x8115);
 	assert_counts(b.out, 0, 0);
 
 	/* H07-opt: our OPT, no question. */
