@@ -1,0 +1,534 @@
+/* svcdns: parse the command line, load the manifest directory, build the
+ * first snapshot, then --check, --dump, or serve until SIGINT/SIGTERM, with
+ * SIGHUP reloading. The main loop owns the signals and the reload; the
+ * workers (server.c) own the sockets. */
+#include "svcdns/answer.h"
+#include "svcdns/config.h"
+#include "svcdns/diag.h"
+#include "svcdns/k8s.h"
+#include "svcdns/log.h"
+#include "svcdns/manifest.h"
+#include "svcdns/server.h"
+#include "svcdns/snapshot.h"
+#include "svcdns/wire.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+/* c-ares 1.18's ares.h uses fd_set but includes only <sys/types.h>, which
+ * does not define it under -D_POSIX_C_SOURCE=200809L: <sys/select.h>
+ * must come first. */
+#include <sys/select.h>
+/* clang-format off */
+#include <ares.h>
+/* clang-format on */
+#include <uv.h>
+#include <yaml.h>
+
+_Static_assert(CONFIG_MAX_ZONES == SNAPSHOT_MAX_ZONES,
+               "config and snapshot agree on the number of zones");
+
+#define MAIN_EXIT_OK    0
+#define MAIN_EXIT_ERROR 1
+
+struct main_ctx {
+	struct config cfg;
+	struct manifest_set *set; /* owns */
+	struct snapshot_opts sopts;
+	const char *zones[CONFIG_MAX_ZONES]; /* borrowed: cfg.zones.names */
+	struct k8s_ip ns_addrs[CONFIG_MAX_LISTEN];
+	struct answer_opts aopts;
+	struct snapshot_slot slot;
+	bool slot_init;
+	struct server *srv; /* owns */
+	uv_loop_t loop;
+	uv_signal_t sig_int;
+	uv_signal_t sig_term;
+	uv_signal_t sig_hup;
+	uint32_t serial; /* of the snapshot published last */
+	unsigned load_errors;
+	unsigned load_warnings;
+};
+
+static void main_print_version(void)
+{
+	printf("svcdns %s\n", SVCDNS_VERSION);
+	printf("libuv %s\n", uv_version_string());
+	printf("c-ares %s\n", ares_version(NULL));
+	printf("libyaml %s\n", yaml_get_version_string());
+}
+
+/* Flushes stdout and reports a failed write (a full disk, a closed pipe)
+ * as an error instead of a silent success. */
+static int main_close_stdout(int code)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "svcdns: error writing to stdout: %s\n",
+		        strerror(errno));
+		return MAIN_EXIT_ERROR;
+	}
+	return code;
+}
+
+static uint64_t main_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static enum snapshot_pods_mode main_pods(enum config_pods_mode mode)
+{
+	switch (mode) {
+	case CONFIG_PODS_DISABLED:
+		return SNAPSHOT_PODS_DISABLED;
+	case CONFIG_PODS_INSECURE:
+		return SNAPSHOT_PODS_INSECURE;
+	case CONFIG_PODS_VERIFIED:
+	default:
+		return SNAPSHOT_PODS_VERIFIED;
+	}
+}
+
+/* The listen addresses that can be named: ns.dns.<zone> gets every
+ * non-wildcard one, each address once. */
+static size_t main_ns_addrs(const struct config_server *srv, struct k8s_ip *out)
+{
+	size_t n = 0;
+	size_t i;
+	size_t k;
+
+	for (i = 0; i < srv->n_listen; i++) {
+		const struct config_listen *l = &srv->listen[i];
+		struct k8s_ip ip;
+
+		if (l->wildcard) {
+			continue;
+		}
+		memset(&ip, 0, sizeof(ip));
+		if (l->addr.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *s6 =
+				(const struct sockaddr_in6 *)&l->addr;
+
+			ip.family = 6;
+			memcpy(ip.addr, &s6->sin6_addr, 16);
+		} else {
+			const struct sockaddr_in *s4 =
+				(const struct sockaddr_in *)&l->addr;
+
+			ip.family = 4;
+			memcpy(ip.addr, &s4->sin_addr, 4);
+		}
+		for (k = 0; k < n; k++) {
+			if (k8s_ip_cmp(&out[k], &ip) == 0) {
+				break;
+			}
+		}
+		if (k == n) {
+			out[n++] = ip;
+		}
+	}
+	return n;
+}
+
+/* Fills the per-module options from the command line. */
+static void main_prepare(struct main_ctx *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->cfg.zones.n_names; i++) {
+		m->zones[i] = m->cfg.zones.names[i];
+	}
+	m->sopts.zones = m->zones;
+	m->sopts.n_zones = m->cfg.zones.n_names;
+	m->sopts.pods = main_pods(m->cfg.zones.pods);
+	m->sopts.ttl = m->cfg.zones.ttl;
+	m->sopts.ns_addrs = m->ns_addrs;
+	m->sopts.n_ns_addrs = main_ns_addrs(&m->cfg.server, m->ns_addrs);
+	m->aopts.forward = m->cfg.upstream.forward;
+	m->aopts.max_udp = WIRE_EDNS_ADVERTISE;
+	/* Fixed order keeps answers reproducible (tests diff them); rotation
+	 * can become an option. */
+	m->aopts.rotate = false;
+}
+
+static size_t main_count_objects(const struct k8s_file *const *files, size_t n)
+{
+	size_t total = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		total += files[i]->n_namespaces + files[i]->n_services +
+		         files[i]->n_slices + files[i]->n_pods;
+	}
+	return total;
+}
+
+/* Scans the directory (force: reload every file). Diagnostics go to
+ * stderr at start-up (print) or to the log on reload. Returns 0 or the
+ * negative errno of an unreadable directory. */
+static int main_scan(struct main_ctx *m, bool force, bool print,
+                     struct manifest_scan_stats *st)
+{
+	struct diag d;
+	int err;
+
+	diag_init(&d);
+	memset(st, 0, sizeof(*st));
+	err = manifest_set_scan(m->set, force, &d, st);
+	if (print) {
+		diag_print(&d, stderr);
+	} else {
+		diag_log(&d);
+	}
+	m->load_errors += d.errors;
+	m->load_warnings += d.warnings;
+	diag_fini(&d);
+	if (err < 0) {
+		log_err("main: cannot read zones directory dir=%s err=%s",
+		        m->cfg.zones.dir, strerror(-err));
+	}
+	return err;
+}
+
+/* Builds a snapshot of the current good files. Returns it (the caller
+ * owns the reference) or NULL; *objects and *build_ms describe it. */
+static struct snapshot *main_build(struct main_ctx *m, uint32_t serial,
+                                   bool print, size_t *objects,
+                                   uint64_t *build_ms)
+{
+	const struct k8s_file *const *files = NULL;
+	size_t n = manifest_set_files(m->set, &files);
+	uint64_t t0 = main_now_ms();
+	struct snapshot *snap;
+	struct diag d;
+
+	diag_init(&d);
+	snap = snapshot_build(files, n, &m->sopts, serial, &d);
+	*build_ms = main_now_ms() - t0;
+	*objects = main_count_objects(files, n);
+	if (print) {
+		diag_print(&d, stderr);
+	} else {
+		diag_log(&d);
+	}
+	m->load_errors += d.errors;
+	m->load_warnings += d.warnings;
+	diag_fini(&d);
+	if (snap == NULL) {
+		log_err("main: building the snapshot failed dir=%s",
+		        m->cfg.zones.dir);
+	}
+	return snap;
+}
+
+static uint32_t main_next_serial(uint32_t prev)
+{
+	uint32_t now = (uint32_t)time(NULL);
+
+	/* Serials only go up, even if the clock steps back or two reloads
+	 * fall in one second. */
+	return now > prev ? now : prev + 1;
+}
+
+static int main_check(struct main_ctx *m, const struct manifest_scan_stats *st)
+{
+	size_t objects;
+	uint64_t ms;
+	struct snapshot *snap =
+		main_build(m, main_next_serial(0), true, &objects, &ms);
+	bool ok = snap != NULL && m->load_errors == 0;
+
+	printf("check: %s dir=%s files=%u failed=%u objects=%zu errors=%u warnings=%u\n",
+	       ok ? "ok" : "failed", m->cfg.zones.dir, st->files, st->failed,
+	       objects, m->load_errors, m->load_warnings);
+	if (snap != NULL) {
+		snapshot_release(snap);
+	}
+	return main_close_stdout(ok ? MAIN_EXIT_OK : MAIN_EXIT_ERROR);
+}
+
+static int main_dump(struct main_ctx *m)
+{
+	size_t objects;
+	uint64_t ms;
+	struct snapshot *snap =
+		main_build(m, main_next_serial(0), true, &objects, &ms);
+	int err;
+
+	if (snap == NULL) {
+		return MAIN_EXIT_ERROR;
+	}
+	err = snapshot_dump(snap, stdout);
+	snapshot_release(snap);
+	if (err != 0) {
+		fprintf(stderr, "svcdns: --dump failed: %s\n", strerror(-err));
+		return MAIN_EXIT_ERROR;
+	}
+	return main_close_stdout(MAIN_EXIT_OK);
+}
+
+/* SIGHUP: rescan every file and publish a new snapshot if the good
+ * objects changed. Synchronous on the main loop, which serves no queries,
+ * so the workers never wait for it. */
+static void main_reload(struct main_ctx *m)
+{
+	struct manifest_scan_stats st;
+	struct snapshot *snap;
+	size_t objects;
+	uint64_t ms;
+	uint32_t serial;
+
+	m->load_errors = 0;
+	m->load_warnings = 0;
+	if (main_scan(m, true, false, &st) < 0) {
+		log_err("main: reload failed, still serving gen=%" PRIu64,
+		        snapshot_slot_generation(&m->slot));
+		return;
+	}
+	if (!st.changed) {
+		log_info(
+			"main: reload unchanged files=%u failed=%u gen=%" PRIu64,
+			st.files, st.failed,
+			snapshot_slot_generation(&m->slot));
+		return;
+	}
+	serial = main_next_serial(m->serial);
+	snap = main_build(m, serial, false, &objects, &ms);
+	if (snap == NULL) {
+		return;
+	}
+	snapshot_slot_publish(&m->slot, snap);
+	m->serial = serial;
+	log_info("main: reload ok gen=%" PRIu64
+	         " files=%u failed=%u objects=%zu serial=%" PRIu32
+	         " build_ms=%" PRIu64,
+	         snapshot_slot_generation(&m->slot), st.files, st.failed,
+	         objects, serial, ms);
+}
+
+static void main_signal_cb(uv_signal_t *h, int signum)
+{
+	struct main_ctx *m = h->data;
+
+	if (signum == SIGHUP) {
+		log_info("main: SIGHUP, reloading dir=%s", m->cfg.zones.dir);
+		main_reload(m);
+		return;
+	}
+	log_info("main: %s, stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	/* With the signal handles closed the main loop has nothing left
+	 * and uv_run returns; a second signal gets the default action. */
+	uv_close((uv_handle_t *)&m->sig_int, NULL);
+	uv_close((uv_handle_t *)&m->sig_term, NULL);
+	uv_close((uv_handle_t *)&m->sig_hup, NULL);
+}
+
+static int main_signals(struct main_ctx *m)
+{
+	uv_signal_t *const hs[] = { &m->sig_int, &m->sig_term, &m->sig_hup };
+	static const int nums[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+	int err = 0;
+
+	/* A client that resets its TCP connection must not kill us with
+	 * SIGPIPE on the next write (libuv does not ignore it). */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(hs); i++) {
+		uv_signal_init(&m->loop, hs[i]);
+		hs[i]->data = m;
+	}
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(hs) && err == 0; i++) {
+		err = uv_signal_start(hs[i], main_signal_cb, nums[i]);
+	}
+	if (err != 0) {
+		log_err("main: cannot handle signals: %s", uv_strerror(err));
+	}
+	return err;
+}
+
+/* Each worker may hold tcp_max_conns connections plus two sockets per
+ * listen address: raise the soft descriptor limit toward that, or warn. */
+static void main_check_fd_limit(const struct config_server *srv)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)srv->threads *
+	                      (srv->tcp_max_conns + 2 * srv->n_listen) +
+	              64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) {
+		return;
+	}
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+		rl.rlim_cur = need;
+	} else {
+		rl.rlim_cur = rl.rlim_max;
+	}
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= need) {
+		return;
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	log_warn(
+		"main: open file limit=%llu is below the %llu that threads=%u x tcp-max-conns=%u may need; raise it (ulimit -n) or lower --tcp-max-conns",
+		(unsigned long long)rl.rlim_cur, (unsigned long long)need,
+		srv->threads, srv->tcp_max_conns);
+}
+
+/* Logs every non-zero counter of the workers, by name. */
+static void main_log_stats(const struct server *srv)
+{
+	struct server_stats st;
+	char line[1536];
+	size_t off = 0;
+	size_t i;
+
+	server_get_stats(srv, &st);
+	line[0] = '\0';
+	for (i = 0; i < SERVER_STAT_COUNT && off < sizeof(line); i++) {
+		if (st.v[i] != 0) {
+			off += (size_t)snprintf(line + off, sizeof(line) - off,
+			                        " %s=%" PRIu64,
+			                        server_stat_name(i), st.v[i]);
+		}
+	}
+	log_info("main: stopped%s", line);
+}
+
+/* Writes "a,b,c" of the zones and listen addresses for the start line. */
+static void main_describe(const struct config *cfg, char *zones, size_t zcap,
+                          char *listen, size_t lcap)
+{
+	size_t i;
+	size_t off = 0;
+
+	zones[0] = '\0';
+	for (i = 0; i < cfg->zones.n_names && off < zcap; i++) {
+		off += (size_t)snprintf(zones + off, zcap - off, "%s%s",
+		                        i ? "," : "", cfg->zones.names[i]);
+	}
+	off = 0;
+	listen[0] = '\0';
+	for (i = 0; i < cfg->server.n_listen && off < lcap; i++) {
+		off += (size_t)snprintf(listen + off, lcap - off, "%s%s",
+		                        i ? "," : "",
+		                        cfg->server.listen[i].text);
+	}
+}
+
+static int main_serve(struct main_ctx *m, const struct manifest_scan_stats *st)
+{
+	char zones[CONFIG_MAX_ZONES * CONFIG_ZONE_TEXT_MAX];
+	char listen[CONFIG_MAX_LISTEN * CONFIG_LISTEN_TEXT_MAX];
+	struct snapshot *snap;
+	size_t objects;
+	uint64_t ms;
+	int err;
+	int code = MAIN_EXIT_ERROR;
+
+	m->serial = main_next_serial(0);
+	snap = main_build(m, m->serial, true, &objects, &ms);
+	if (snap == NULL) {
+		return MAIN_EXIT_ERROR;
+	}
+	snapshot_slot_init(&m->slot);
+	m->slot_init = true;
+	snapshot_slot_publish(&m->slot, snap);
+	err = uv_loop_init(&m->loop);
+	if (err != 0) {
+		log_err("main: uv_loop_init failed: %s", uv_strerror(err));
+		return MAIN_EXIT_ERROR;
+	}
+	if (main_signals(m) != 0) {
+		goto out_close_loop;
+	}
+	main_check_fd_limit(&m->cfg.server);
+	err = server_create(&m->cfg.server, &m->aopts, &m->slot, &m->srv);
+	if (err == 0) {
+		err = server_start(m->srv);
+	}
+	if (err != 0) {
+		log_err("main: cannot start serving: %s", uv_strerror(err));
+		goto out_close_loop;
+	}
+	main_describe(&m->cfg, zones, sizeof(zones), listen, sizeof(listen));
+	log_info(
+		"main: serving zones=%s listen=%s threads=%u files=%u objects=%zu gen=%" PRIu64
+		" serial=%" PRIu32 " build_ms=%" PRIu64,
+		zones, listen, server_threads(m->srv), st->files, objects,
+		snapshot_slot_generation(&m->slot), m->serial, ms);
+	log_info("main: ready");
+	uv_run(&m->loop, UV_RUN_DEFAULT);
+	server_stop(m->srv);
+	main_log_stats(m->srv);
+	code = MAIN_EXIT_OK;
+out_close_loop:
+	server_destroy(m->srv);
+	m->srv = NULL;
+	/* On the error paths the signal handles are still open. */
+	if (!uv_is_closing((uv_handle_t *)&m->sig_int)) {
+		uv_close((uv_handle_t *)&m->sig_int, NULL);
+		uv_close((uv_handle_t *)&m->sig_term, NULL);
+		uv_close((uv_handle_t *)&m->sig_hup, NULL);
+	}
+	uv_run(&m->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&m->loop) != 0) {
+		log_err("main: the main loop still has handles at exit");
+	}
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	static struct main_ctx m;
+	struct manifest_limits lim;
+	struct manifest_scan_stats st;
+	char err[512];
+	int code;
+
+	if (config_parse(&m.cfg, argc, argv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "svcdns: %s\n", err);
+		return 2;
+	}
+	if (m.cfg.mode == CONFIG_MODE_HELP) {
+		config_print_usage(stdout);
+		return main_close_stdout(MAIN_EXIT_OK);
+	}
+	if (m.cfg.mode == CONFIG_MODE_VERSION) {
+		main_print_version();
+		return main_close_stdout(MAIN_EXIT_OK);
+	}
+	log_set_level(m.cfg.log_level);
+	main_prepare(&m);
+	manifest_limits_default(&lim);
+	m.set = manifest_set_create(m.cfg.zones.dir, &lim);
+	if (m.set == NULL) {
+		log_err("main: out of memory");
+		return MAIN_EXIT_ERROR;
+	}
+	if (main_scan(&m, false, true, &st) < 0) {
+		code = MAIN_EXIT_ERROR;
+	} else if (m.cfg.mode == CONFIG_MODE_CHECK) {
+		code = main_check(&m, &st);
+	} else if (m.cfg.mode == CONFIG_MODE_DUMP) {
+		code = main_dump(&m);
+	} else {
+		code = main_serve(&m, &st);
+	}
+	if (m.slot_init) {
+		snapshot_slot_fini(&m.slot);
+	}
+	manifest_set_destroy(m.set);
+	return code;
+}

@@ -1,0 +1,1340 @@
+#include "svcdns/server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "svcdns/log.h"
+#include "svcdns/wire.h"
+
+/* recvmmsg: libuv 1.44 splits the slab into 64 KiB chunks (its
+ * UV__UDP_DGRAM_MAXSIZE), at most 20 per call; 8 datagrams per system call
+ * is most of the gain for 512 KiB a worker. */
+#define SERVER_UDP_CHUNK (64 * 1024)
+#define SERVER_UDP_BATCH 8
+/* UDP replies that found the socket buffer full wait here; when the pool
+ * is empty, replies are dropped and counted (the client retries). */
+#define SERVER_UDP_POOL       256
+#define SERVER_LISTEN_BACKLOG 256
+/* One read of TCP input, shared by every connection of a worker: a read
+ * callback consumes it entirely before the next read can start. */
+#define SERVER_TCP_READ (64 * 1024)
+/* A connection's stashed input: at most one whole frame (RFC 7766 8: a
+ * 2-octet length then up to 65535 octets). */
+#define SERVER_TCP_FRAME_MAX (2 + WIRE_MSG_MAX)
+/* Write backlog: stop answering (and reading) at HIGH, resume at LOW. One
+ * buffer holds at most HIGH plus one whole response. */
+#define SERVER_TCP_BACKLOG_HIGH (64 * 1024)
+#define SERVER_TCP_BACKLOG_LOW  (16 * 1024)
+#define SERVER_TCP_OUT_MAX      (SERVER_TCP_BACKLOG_HIGH + SERVER_TCP_FRAME_MAX)
+/* Output buffers larger than this are freed once written, so that an idle
+ * connection holds little memory. */
+#define SERVER_TCP_OUT_KEEP 4096
+/* Debug logs on the query path, per worker and second (NSD's idea). */
+#define SERVER_LOG_PER_SEC 10
+
+struct worker;
+
+/* One listen address of one worker. */
+struct listener {
+	uv_udp_t udp;
+	uv_tcp_t tcp;
+	struct worker *w;                /* borrowed: the owner */
+	const struct config_listen *cfg; /* borrowed (server's cfg) */
+	int udp_fd;    /* owns until libuv takes it, then -1 */
+	int tcp_fd;    /* same */
+	bool udp_init; /* handle initialised: uv_close it */
+	bool tcp_init;
+};
+
+/* A UDP reply queued because uv_udp_try_send said EAGAIN. */
+struct udp_send {
+	uv_udp_send_t req;
+	struct worker *w;      /* borrowed */
+	struct udp_send *next; /* in the worker's free list */
+	uint8_t *buf;          /* borrowed: a slice of worker->pool_buf */
+};
+
+/* Responses waiting to be written, each with its 2-octet length. */
+struct conn_out {
+	uint8_t *buf; /* owns */
+	size_t len;
+	size_t cap;
+};
+
+enum conn_timer_mode {
+	CONN_TIMER_NONE,
+	CONN_TIMER_IDLE, /* no complete query for tcp_idle_timeout_ms */
+	CONN_TIMER_IO,   /* a message incomplete for tcp_io_timeout_ms */
+};
+
+/* One TCP connection (RFC 7766). Freed when both handles have closed. */
+struct conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	uv_write_t wreq;
+	struct worker *w;  /* borrowed: the owner */
+	struct conn *prev; /* the worker's LRU list, least recently */
+	struct conn *next; /* active first; not while closing */
+	uint8_t *in;       /* owns: stashed input (see conn_read_cb) */
+	size_t in_len;
+	size_t in_cap;
+	struct conn_out out[2]; /* out[fill] takes responses; the other */
+	unsigned fill;          /* one may be in flight */
+	unsigned handles;       /* open handles; 0 -> free */
+	enum conn_timer_mode timer_mode;
+	bool listed;   /* counted in the worker's list */
+	bool writing;  /* wreq in flight */
+	bool paused;   /* reading stopped on write backlog */
+	bool eof;      /* the client half-closed */
+	bool answered; /* a query completed since the timer was armed */
+	bool closing;
+};
+
+struct worker {
+	struct server *srv; /* borrowed: the owner */
+	unsigned id;
+	uv_loop_t loop;
+	uv_async_t stop_async;
+	uv_thread_t thread;
+	bool loop_init;
+	bool async_init;
+	bool started;
+	bool stopping;
+	struct listener *ls;   /* owns: srv->cfg->n_listen entries */
+	struct snapshot *snap; /* owns one reference; NULL before a load */
+	uint64_t snap_gen;
+	struct answer_state ast;
+	uint8_t *udp_slab;     /* owns: SERVER_UDP_BATCH chunks */
+	struct udp_send *pool; /* owns: SERVER_UDP_POOL entries */
+	uint8_t *pool_buf;     /* owns: their buffers */
+	size_t pool_entry;     /* octets per buffer */
+	struct udp_send *free_sends;
+	struct conn *lru_head; /* least recently active */
+	struct conn *lru_tail;
+	unsigned n_conns;
+	uint64_t log_window; /* uv_now() of the current second */
+	unsigned log_count;
+	/* Written only by this worker's thread; read by server_get_stats. */
+	_Atomic uint64_t stats[SERVER_STAT_COUNT];
+	uint8_t resp[WIRE_MSG_MAX];        /* the response being built */
+	uint8_t tcp_read[SERVER_TCP_READ]; /* see SERVER_TCP_READ */
+};
+
+struct server {
+	const struct config_server *cfg; /* borrowed */
+	const struct answer_opts *aopts; /* borrowed */
+	struct snapshot_slot *slot;      /* borrowed */
+	struct worker *workers;          /* owns: cfg->threads */
+	unsigned n_workers;
+	bool started;
+	bool stopped;
+};
+
+static const char *const server_stat_names[SERVER_STAT_RCODE] = {
+	[SERVER_STAT_UDP_QUERIES] = "udp_queries",
+	[SERVER_STAT_TCP_QUERIES] = "tcp_queries",
+	[SERVER_STAT_RESPONSES] = "responses",
+	[SERVER_STAT_TRUNCATED] = "truncated",
+	[SERVER_STAT_DROPPED] = "dropped",
+	[SERVER_STAT_BAD_SOURCE] = "bad_source",
+	[SERVER_STAT_UDP_QUEUED] = "udp_queued",
+	[SERVER_STAT_UDP_SEND_LOST] = "udp_send_lost",
+	[SERVER_STAT_FORWARD_FAIL] = "forward_fail",
+	[SERVER_STAT_TCP_ACCEPTED] = "tcp_accepted",
+	[SERVER_STAT_TCP_ACTIVE] = "tcp_active",
+	[SERVER_STAT_TCP_EVICTED] = "tcp_evicted",
+	[SERVER_STAT_TCP_IDLE_TIMEOUTS] = "tcp_idle_timeouts",
+	[SERVER_STAT_TCP_IO_TIMEOUTS] = "tcp_io_timeouts",
+	[SERVER_STAT_TCP_BAD_FRAMES] = "tcp_bad_frames",
+	[SERVER_STAT_TCP_PAUSED] = "tcp_paused",
+	[SERVER_STAT_SNAPSHOT_SWITCHES] = "snapshot_switches",
+};
+
+static const char *const server_rcode_names[] = {
+	"rcode_0",  "rcode_1",  "rcode_2",     "rcode_3",  "rcode_4",
+	"rcode_5",  "rcode_6",  "rcode_7",     "rcode_8",  "rcode_9",
+	"rcode_10", "rcode_11", "rcode_12",    "rcode_13", "rcode_14",
+	"rcode_15", "rcode_16", "rcode_other",
+};
+
+_Static_assert(SVCDNS_ARRAY_SIZE(server_rcode_names) ==
+                       SERVER_STAT_COUNT - SERVER_STAT_RCODE,
+               "one name per rcode counter");
+
+const char *server_stat_name(enum server_stat i)
+{
+	if (i < SERVER_STAT_RCODE) {
+		return server_stat_names[i];
+	}
+	if (i < SERVER_STAT_COUNT) {
+		return server_rcode_names[i - SERVER_STAT_RCODE];
+	}
+	return "?";
+}
+
+/* ---- Counters and logging ---------------------------------------------- */
+
+/* Adds d to one of w's counters. Only w's thread writes them, so a relaxed
+ * load and store (plain moves on x86) suffice: no locked read-modify-write
+ * on the query path, and server_get_stats may read them from another
+ * thread without a data race. */
+static void stat_add(struct worker *w, enum server_stat i, uint64_t d)
+{
+	uint64_t v = atomic_load_explicit(&w->stats[i], memory_order_relaxed);
+
+	atomic_store_explicit(&w->stats[i], v + d, memory_order_relaxed);
+}
+
+static void stat_inc(struct worker *w, enum server_stat i)
+{
+	stat_add(w, i, 1);
+}
+
+/* True at most SERVER_LOG_PER_SEC times a second per worker, so that a
+ * flood of bad packets cannot fill the disk with debug lines. */
+static bool worker_log_ok(struct worker *w)
+{
+	uint64_t now = uv_now(&w->loop);
+
+	if (!log_enabled(LOG_LEVEL_DEBUG)) {
+		return false;
+	}
+	if (now - w->log_window >= 1000) {
+		w->log_window = now;
+		w->log_count = 0;
+	}
+	return w->log_count++ < SERVER_LOG_PER_SEC;
+}
+
+/* ---- Snapshot and answering -------------------------------------------- */
+
+/* Moves w to the newest snapshot if the slot's generation moved. Called
+ * only at the start of a UDP batch or a TCP read, never between the
+ * answer and the send of one query: each response comes from exactly one
+ * snapshot. Worker thread only. */
+static void worker_refresh_snapshot(struct worker *w)
+{
+	uint64_t gen = snapshot_slot_generation(w->srv->slot);
+	struct snapshot *s;
+
+	if (gen == w->snap_gen) {
+		return;
+	}
+	s = snapshot_slot_acquire(w->srv->slot);
+	if (w->snap != NULL) {
+		snapshot_release(w->snap);
+	}
+	w->snap = s;
+	w->snap_gen = gen;
+	stat_inc(w, SERVER_STAT_SNAPSHOT_SWITCHES);
+}
+
+/* ANSWER_FORWARD with no forwarder (this version): SERVFAIL, question
+ * echoed. Returns the length in w->resp, 0 for nothing. */
+static size_t worker_servfail(struct worker *w, const uint8_t *req, size_t len,
+                              bool tcp)
+{
+	struct wire_query q;
+	size_t cap;
+
+	if (wire_parse_query(req, len, &q) == WIRE_Q_DROP) {
+		return 0;
+	}
+	cap = tcp ? WIRE_MSG_MAX : wire_udp_limit(&q, w->srv->aopts->max_udp);
+	return wire_build_error(&q, req, DNS_RCODE_SERVFAIL, true, false,
+	                        w->resp, cap);
+}
+
+/* Answers req[0..len) into w->resp and counts the result. Returns the
+ * response length, or 0 when nothing is to be sent. */
+static size_t worker_answer(struct worker *w, const uint8_t *req, size_t len,
+                            bool tcp)
+{
+	struct answer_info info;
+	size_t rlen = 0;
+	enum answer_verdict v;
+
+	memset(&info, 0, sizeof(info));
+	v = answer_query(w->snap, w->srv->aopts, &w->ast, req, len, tcp,
+	                 w->resp, sizeof(w->resp), &rlen, &info);
+	switch (v) {
+	case ANSWER_REPLY:
+		break;
+	case ANSWER_FORWARD:
+		/* TODO(server): hand it to forward.c once it exists. */
+		stat_inc(w, SERVER_STAT_FORWARD_FAIL);
+		rlen = worker_servfail(w, req, len, tcp);
+		info.rcode = DNS_RCODE_SERVFAIL;
+		info.truncated = false;
+		break;
+	case ANSWER_DROP:
+	default:
+		stat_inc(w, SERVER_STAT_DROPPED);
+		return 0;
+	}
+	if (rlen < WIRE_HEADER_LEN || rlen > sizeof(w->resp)) {
+		stat_inc(w, SERVER_STAT_DROPPED);
+		return 0;
+	}
+	stat_inc(w, SERVER_STAT_RESPONSES);
+	stat_inc(w, SERVER_STAT_RCODE + (info.rcode < SERVER_RCODE_OTHER
+	                                         ? info.rcode
+	                                         : SERVER_RCODE_OTHER));
+	if (info.truncated) {
+		stat_inc(w, SERVER_STAT_TRUNCATED);
+	}
+	return rlen;
+}
+
+/* ---- UDP ---------------------------------------------------------------- */
+
+static void udp_send_cb(uv_udp_send_t *req, int status)
+{
+	struct udp_send *s = SVCDNS_CONTAINER_OF(req, struct udp_send, req);
+	struct worker *w = s->w;
+
+	if (status < 0 && status != UV_ECANCELED) {
+		stat_inc(w, SERVER_STAT_UDP_SEND_LOST);
+	}
+	s->next = w->free_sends;
+	w->free_sends = s;
+}
+
+/* Sends w->resp[0..len) to addr. The fast path sends at once; when the
+ * socket buffer is full (EAGAIN, or earlier replies still queued), the
+ * reply is copied into the bounded pool, or dropped when that is empty. */
+static void udp_reply(struct listener *l, const struct sockaddr *addr,
+                      size_t len)
+{
+	struct worker *w = l->w;
+	uv_buf_t b = uv_buf_init((char *)w->resp, (unsigned)len);
+	struct udp_send *s;
+	int err = uv_udp_try_send(&l->udp, &b, 1, addr);
+
+	if (err >= 0) {
+		return;
+	}
+	s = w->free_sends;
+	if (err != UV_EAGAIN || s == NULL || len > w->pool_entry) {
+		stat_inc(w, SERVER_STAT_UDP_SEND_LOST);
+		if (err != UV_EAGAIN && worker_log_ok(w)) {
+			log_debug("server: udp send failed worker=%u err=%s",
+			          w->id, uv_strerror(err));
+		}
+		return;
+	}
+	w->free_sends = s->next;
+	memcpy(s->buf, w->resp, len);
+	b = uv_buf_init((char *)s->buf, (unsigned)len);
+	err = uv_udp_send(&s->req, &l->udp, &b, 1, addr, udp_send_cb);
+	if (err != 0) {
+		s->next = w->free_sends;
+		w->free_sends = s;
+		stat_inc(w, SERVER_STAT_UDP_SEND_LOST);
+		return;
+	}
+	stat_inc(w, SERVER_STAT_UDP_QUEUED);
+}
+
+static uint16_t sockaddr_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	}
+	if (sa->sa_family == AF_INET6) {
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	}
+	return 0;
+}
+
+/* libuv calls this before each receive batch (one recvmmsg call): the one
+ * place where UDP moves to a newer snapshot. Every UDP handle of the worker
+ * shares one slab: a batch is answered completely inside the callbacks
+ * that follow, before libuv can ask for the next buffer. */
+static void udp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct listener *l = h->data;
+	struct worker *w = l->w;
+
+	(void)suggested;
+	worker_refresh_snapshot(w);
+	*buf = uv_buf_init((char *)w->udp_slab,
+	                   SERVER_UDP_CHUNK * SERVER_UDP_BATCH);
+}
+
+static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                        const struct sockaddr *addr, unsigned flags)
+{
+	struct listener *l = h->data;
+	struct worker *w = l->w;
+	size_t len;
+
+	/* The slab is the worker's and lives as long as it does: the final
+	 * UV_UDP_MMSG_FREE call has nothing to free. */
+	if (flags & UV_UDP_MMSG_FREE) {
+		return;
+	}
+	if (nread < 0) {
+		if (worker_log_ok(w)) {
+			log_debug("server: udp receive failed worker=%u err=%s",
+			          w->id, uv_strerror((int)nread));
+		}
+		return;
+	}
+	/* nread == 0 && addr == NULL: nothing was read (EAGAIN). A datagram
+	 * cut short (over 64 KiB) cannot be a query we would answer. */
+	if (addr == NULL || (flags & UV_UDP_PARTIAL)) {
+		return;
+	}
+	/* Port 0 cannot receive; a reply would only feed a reflection
+	 * loop with a spoofed source (RELIABILITY.md 2.1, smell 5). */
+	if (sockaddr_port(addr) == 0) {
+		stat_inc(w, SERVER_STAT_BAD_SOURCE);
+		return;
+	}
+	stat_inc(w, SERVER_STAT_UDP_QUERIES);
+	len = worker_answer(w, (const uint8_t *)buf->base, (size_t)nread,
+	                    false);
+	if (len > 0) {
+		udp_reply(l, addr, len);
+	}
+}
+
+/* ---- TCP ---------------------------------------------------------------- */
+
+static void conn_lru_unlink(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->prev != NULL) {
+		c->prev->next = c->next;
+	} else {
+		w->lru_head = c->next;
+	}
+	if (c->next != NULL) {
+		c->next->prev = c->prev;
+	} else {
+		w->lru_tail = c->prev;
+	}
+	c->prev = NULL;
+	c->next = NULL;
+}
+
+static void conn_lru_append(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	c->prev = w->lru_tail;
+	c->next = NULL;
+	if (w->lru_tail != NULL) {
+		w->lru_tail->next = c;
+	} else {
+		w->lru_head = c;
+	}
+	w->lru_tail = c;
+}
+
+static void conn_free(struct conn *c)
+{
+	free(c->in);
+	free(c->out[0].buf);
+	free(c->out[1].buf);
+	free(c);
+}
+
+static void conn_close_cb(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+
+	if (--c->handles == 0) {
+		conn_free(c);
+	}
+}
+
+/* Closes c: both handles, then the memory once both close callbacks have
+ * run. Writes still queued complete with UV_ECANCELED before that.
+ * Idempotent. */
+static void conn_close(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->closing) {
+		return;
+	}
+	c->closing = true;
+	if (c->listed) {
+		conn_lru_unlink(c);
+		c->listed = false;
+		w->n_conns--;
+		stat_add(w, SERVER_STAT_TCP_ACTIVE, UINT64_MAX); /* -1 */
+	}
+	uv_close((uv_handle_t *)&c->timer, conn_close_cb);
+	uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+}
+
+static size_t conn_backlog(const struct conn *c)
+{
+	return c->out[0].len + c->out[1].len;
+}
+
+/* Makes room for need octets of stashed input. Returns false on OOM. */
+static bool conn_in_reserve(struct conn *c, size_t need)
+{
+	uint8_t *p;
+
+	if (need <= c->in_cap) {
+		return true;
+	}
+	p = realloc(c->in, need);
+	if (p == NULL) {
+		return false;
+	}
+	c->in = p;
+	c->in_cap = need;
+	return true;
+}
+
+/* True if the stash starts with a message that is not complete yet. */
+static bool conn_partial(const struct conn *c)
+{
+	if (c->in_len == 0) {
+		return false;
+	}
+	return c->in_len < 2 || c->in_len - 2 < wire_get_u16(c->in);
+}
+
+/* Appends one response, with its length prefix, to the buffer being
+ * filled. Returns 0 or -ENOMEM. */
+static int conn_append(struct conn *c, const uint8_t *resp, size_t len)
+{
+	struct conn_out *o = &c->out[c->fill];
+	size_t need = o->len + 2 + len;
+
+	if (need > o->cap) {
+		size_t cap = o->cap < SERVER_TCP_OUT_KEEP ? SERVER_TCP_OUT_KEEP
+		                                          : o->cap * 2;
+		uint8_t *p;
+
+		if (cap > SERVER_TCP_OUT_MAX) {
+			cap = SERVER_TCP_OUT_MAX;
+		}
+		if (cap < need) {
+			cap = need;
+		}
+		p = realloc(o->buf, cap);
+		if (p == NULL) {
+			return -ENOMEM;
+		}
+		o->buf = p;
+		o->cap = cap;
+	}
+	wire_put_u16(o->buf + o->len, (uint16_t)len);
+	memcpy(o->buf + o->len + 2, resp, len);
+	o->len = need;
+	return 0;
+}
+
+static void conn_write_cb(uv_write_t *req, int status);
+
+/* Starts writing the filled buffer unless a write is in flight (then
+ * conn_write_cb calls this again). */
+static void conn_flush(struct conn *c)
+{
+	struct conn_out *o = &c->out[c->fill];
+	uv_buf_t b;
+	int err;
+
+	if (c->closing || c->writing || o->len == 0) {
+		return;
+	}
+	b = uv_buf_init((char *)o->buf, (unsigned)o->len);
+	err = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, conn_write_cb);
+	if (err != 0) {
+		conn_close(c);
+		return;
+	}
+	c->writing = true;
+	c->fill ^= 1;
+}
+
+/* Answers one complete message. */
+static void conn_query(struct conn *c, const uint8_t *msg, size_t len)
+{
+	struct worker *w = c->w;
+	size_t rlen;
+
+	stat_inc(w, SERVER_STAT_TCP_QUERIES);
+	c->answered = true;
+	/* A complete query makes c the most recently active: eviction
+	 * takes the head, the connection idle the longest. */
+	conn_lru_unlink(c);
+	conn_lru_append(c);
+	rlen = worker_answer(w, msg, len, true);
+	if (rlen > 0 && conn_append(c, w->resp, rlen) != 0) {
+		conn_close(c);
+	}
+}
+
+/* Answers, in order, each complete frame at the front of data[0..len)
+ * (RFC 7766 6.2.1.1: pipelined queries must all be processed). Stops at
+ * an incomplete frame, on a write backlog over SERVER_TCP_BACKLOG_HIGH
+ * (then sets paused), or on a zero-length frame, which closes the
+ * connection (RFC 7766 8; RELIABILITY.md P01). Returns the octets used. */
+static size_t conn_frames(struct conn *c, const uint8_t *data, size_t len)
+{
+	size_t off = 0;
+
+	while (!c->closing && len - off >= 2) {
+		size_t n = wire_get_u16(data + off);
+
+		if (n == 0) {
+			stat_inc(c->w, SERVER_STAT_TCP_BAD_FRAMES);
+			conn_close(c);
+			break;
+		}
+		if (len - off - 2 < n) {
+			break;
+		}
+		if (conn_backlog(c) >= SERVER_TCP_BACKLOG_HIGH) {
+			if (!c->paused) {
+				c->paused = true;
+				stat_inc(c->w, SERVER_STAT_TCP_PAUSED);
+			}
+			break;
+		}
+		conn_query(c, data + off + 2, n);
+		off += 2 + n;
+	}
+	return off;
+}
+
+/* Answers what the stash holds and keeps the rest at its front. */
+static void conn_drain(struct conn *c)
+{
+	size_t used = conn_frames(c, c->in, c->in_len);
+
+	if (c->closing) {
+		return;
+	}
+	if (used > 0) {
+		memmove(c->in, c->in + used, c->in_len - used);
+		c->in_len -= used;
+	}
+	if (c->in_len == 0) {
+		/* Partial messages are rare (slow or hostile clients):
+		 * give the memory back rather than hold it per idle
+		 * connection. */
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+}
+
+static void conn_timer_cb(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	struct worker *w = c->w;
+	bool io = c->timer_mode == CONN_TIMER_IO;
+
+	stat_inc(w, io ? SERVER_STAT_TCP_IO_TIMEOUTS
+	               : SERVER_STAT_TCP_IDLE_TIMEOUTS);
+	if (worker_log_ok(w)) {
+		log_debug("server: tcp %s timeout worker=%u",
+		          io ? "io" : "idle", w->id);
+	}
+	conn_close(c);
+}
+
+/* Arms the single timer of c. While a message is incomplete: the I/O
+ * timeout, counted from when that message began (not from its last
+ * octet: a client sending one octet a second must not hold the
+ * connection forever; RELIABILITY.md P06, P07). Otherwise the idle
+ * timeout, counted from the last complete query (P04, P05). */
+static void conn_arm_timer(struct conn *c)
+{
+	const struct config_server *cfg = c->w->srv->cfg;
+
+	if (conn_partial(c)) {
+		if (c->timer_mode != CONN_TIMER_IO || c->answered) {
+			c->timer_mode = CONN_TIMER_IO;
+			uv_timer_start(&c->timer, conn_timer_cb,
+			               cfg->tcp_io_timeout_ms, 0);
+		}
+	} else if (c->timer_mode != CONN_TIMER_IDLE || c->answered) {
+		c->timer_mode = CONN_TIMER_IDLE;
+		uv_timer_start(&c->timer, conn_timer_cb,
+		               cfg->tcp_idle_timeout_ms, 0);
+	}
+	c->answered = false;
+}
+
+/* True once everything answered has been written. */
+static bool conn_done_writing(const struct conn *c)
+{
+	return !c->writing && c->out[c->fill].len == 0;
+}
+
+/* After input was handled: stop reading if paused, write, re-arm. */
+static void conn_after_input(struct conn *c)
+{
+	if (c->closing) {
+		return;
+	}
+	if (c->paused) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	}
+	conn_flush(c);
+	if (!c->closing) {
+		conn_arm_timer(c);
+	}
+}
+
+static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void conn_write_cb(uv_write_t *req, int status)
+{
+	struct conn *c = req->data;
+	struct conn_out *done = &c->out[c->fill ^ 1];
+
+	c->writing = false;
+	done->len = 0;
+	if (done->cap > SERVER_TCP_OUT_KEEP) {
+		free(done->buf);
+		done->buf = NULL;
+		done->cap = 0;
+	}
+	if (c->closing) {
+		return; /* UV_ECANCELED from conn_close */
+	}
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	if (c->paused && conn_backlog(c) <= SERVER_TCP_BACKLOG_LOW) {
+		c->paused = false;
+		worker_refresh_snapshot(c->w);
+		conn_drain(c);
+		if (c->closing) {
+			return;
+		}
+		if (!c->paused && !c->eof &&
+		    uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb,
+		                  conn_read_cb) != 0) {
+			conn_close(c);
+			return;
+		}
+		conn_arm_timer(c);
+	}
+	conn_flush(c);
+	/* RFC 7766 6.2.4 (P10): after a half-close, the answers already
+	 * owed are written, then the connection closes. */
+	if (!c->closing && c->eof && !c->paused && conn_done_writing(c)) {
+		conn_close(c);
+	}
+}
+
+/* Reads go into the worker's shared buffer, except while a message is
+ * incomplete: then straight into the stash, no further than the end of
+ * that message, so the stash never holds more than one frame. */
+static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct conn *c = h->data;
+	size_t need;
+
+	(void)suggested;
+	if (c->in_len == 0) {
+		*buf = uv_buf_init((char *)c->w->tcp_read, SERVER_TCP_READ);
+		return;
+	}
+	need = c->in_len < 2 ? 2 : 2 + (size_t)wire_get_u16(c->in);
+	if (need <= c->in_len || !conn_in_reserve(c, need)) {
+		*buf = uv_buf_init(NULL, 0); /* UV_ENOBUFS: closes */
+		return;
+	}
+	*buf = uv_buf_init((char *)c->in + c->in_len,
+	                   (unsigned)(need - c->in_len));
+}
+
+static void conn_on_eof(struct conn *c)
+{
+	/* A message cut by the half-close can never complete. */
+	c->in_len = 0;
+	c->eof = true;
+	conn_flush(c);
+	if (!c->closing && !c->paused && conn_done_writing(c)) {
+		conn_close(c);
+	}
+}
+
+static void conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+	struct worker *w = c->w;
+	size_t n = (size_t)nread;
+	size_t used;
+
+	if (nread == 0) {
+		return; /* EAGAIN */
+	}
+	if (nread < 0) {
+		if (nread == UV_EOF) {
+			conn_on_eof(c);
+		} else {
+			conn_close(c); /* reset, or UV_ENOBUFS */
+		}
+		return;
+	}
+	worker_refresh_snapshot(w);
+	if (buf->base == (char *)w->tcp_read) {
+		used = conn_frames(c, w->tcp_read, n);
+		/* What is left (a partial frame, or whole frames held back
+		 * by the backlog) must survive the next read into the shared
+		 * buffer: stash it. At most SERVER_TCP_READ octets. */
+		if (!c->closing && used < n) {
+			if (!conn_in_reserve(c, n - used)) {
+				conn_close(c);
+				return;
+			}
+			memcpy(c->in, w->tcp_read + used, n - used);
+			c->in_len = n - used;
+		}
+	} else {
+		c->in_len += n;
+		conn_drain(c);
+	}
+	conn_after_input(c);
+}
+
+static void conn_accept(struct listener *l)
+{
+	struct worker *w = l->w;
+	struct conn *c;
+	int err;
+
+	/* At the cap, make room by evicting the connection idle the longest
+	 * (NSD's tcp-count behaviour; RELIABILITY.md P08). */
+	if (w->n_conns >= w->srv->cfg->tcp_max_conns && w->lru_head != NULL) {
+		stat_inc(w, SERVER_STAT_TCP_EVICTED);
+		conn_close(w->lru_head);
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		/* libuv stops accepting on this listener until uv_accept
+		 * is called; the next connection retries. */
+		log_err("server: out of memory accepting worker=%u", w->id);
+		return;
+	}
+	c->w = w;
+	uv_tcp_init(&w->loop, &c->tcp);
+	uv_timer_init(&w->loop, &c->timer);
+	c->tcp.data = c;
+	c->timer.data = c;
+	c->wreq.data = c;
+	c->handles = 2;
+	err = uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&c->tcp);
+	if (err != 0) {
+		conn_close(c);
+		return;
+	}
+	c->listed = true;
+	conn_lru_append(c);
+	w->n_conns++;
+	stat_inc(w, SERVER_STAT_TCP_ACCEPTED);
+	stat_inc(w, SERVER_STAT_TCP_ACTIVE);
+	/* Answers go out as soon as they are written, not after Nagle's
+	 * delay waits on the client's ACK. */
+	uv_tcp_nodelay(&c->tcp, 1);
+	err = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb,
+	                    conn_read_cb);
+	if (err != 0) {
+		conn_close(c);
+		return;
+	}
+	conn_arm_timer(c);
+}
+
+static void tcp_connection_cb(uv_stream_t *server, int status)
+{
+	struct listener *l = server->data;
+
+	if (status < 0) {
+		if (worker_log_ok(l->w)) {
+			log_debug("server: tcp accept failed worker=%u err=%s",
+			          l->w->id, uv_strerror(status));
+		}
+		return;
+	}
+	if (l->w->stopping) {
+		return;
+	}
+	conn_accept(l);
+}
+
+/* ---- Sockets ------------------------------------------------------------ */
+
+static int sock_set(int fd, int level, int name)
+{
+	int one = 1;
+
+	if (setsockopt(fd, level, name, &one, sizeof(one)) != 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+/* Opens a socket of type for l and binds it. reuseport puts it in the
+ * address's SO_REUSEPORT group (one socket per worker); without it the
+ * bind fails on a port anyone else holds (the start-up probe). Returns
+ * the fd, or a negative errno with *what naming the call that failed. */
+static int sock_open(const struct config_listen *l, int type, bool reuseport,
+                     const char **what)
+{
+	int family = l->addr.ss_family;
+	int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int err = 0;
+
+	*what = "socket";
+	if (fd < 0) {
+		return -errno;
+	}
+	/* TCP: connections of a previous run in TIME_WAIT must not block
+	 * the bind; SO_REUSEADDR does not let two listeners share a port. */
+	if (type == SOCK_STREAM) {
+		*what = "setsockopt(SO_REUSEADDR)";
+		err = sock_set(fd, SOL_SOCKET, SO_REUSEADDR);
+	}
+	if (err == 0 && reuseport) {
+		*what = "setsockopt(SO_REUSEPORT)";
+		err = sock_set(fd, SOL_SOCKET, SO_REUSEPORT);
+	}
+	/* [::]:53 must not also take the IPv4 port: 0.0.0.0:53 may be
+	 * listed separately. */
+	if (err == 0 && family == AF_INET6) {
+		*what = "setsockopt(IPV6_V6ONLY)";
+		err = sock_set(fd, IPPROTO_IPV6, IPV6_V6ONLY);
+	}
+	if (err == 0) {
+		*what = "bind";
+		if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) !=
+		    0) {
+			err = -errno;
+		}
+	}
+	if (err != 0) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Binds l with a socket that is not in any SO_REUSEPORT group and closes
+ * it again. Two svcdns of one user would otherwise share the port without
+ * an error, each getting half the queries. */
+static int server_probe(const struct config_listen *l)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	const char *what;
+	size_t i;
+
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(types); i++) {
+		int fd = sock_open(l, types[i], false, &what);
+
+		if (fd < 0) {
+			log_err("server: cannot listen on %s/%s: %s: %s",
+			        l->text, types[i] == SOCK_DGRAM ? "udp" : "tcp",
+			        what, strerror(-fd));
+			return fd;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+static int listener_open_udp(struct listener *l)
+{
+	struct worker *w = l->w;
+	const char *what;
+	int err;
+
+	l->udp_fd = sock_open(l->cfg, SOCK_DGRAM, true, &what);
+	if (l->udp_fd < 0) {
+		err = l->udp_fd;
+		goto out_log;
+	}
+	what = "uv_udp_init_ex";
+	err = uv_udp_init_ex(&w->loop, &l->udp, AF_UNSPEC | UV_UDP_RECVMMSG);
+	if (err != 0) {
+		goto out_log;
+	}
+	l->udp_init = true;
+	l->udp.data = l;
+	/* libuv 1.44 cannot set SO_REUSEPORT itself (its UV_UDP_REUSEADDR
+	 * is SO_REUSEADDR on Linux), hence the socket made above. */
+	what = "uv_udp_open";
+	err = uv_udp_open(&l->udp, l->udp_fd);
+	if (err != 0) {
+		goto out_log;
+	}
+	l->udp_fd = -1; /* the handle owns it now */
+	what = "uv_udp_recv_start";
+	err = uv_udp_recv_start(&l->udp, udp_alloc_cb, udp_recv_cb);
+	if (err != 0) {
+		goto out_log;
+	}
+	return 0;
+out_log:
+	log_err("server: cannot listen on %s/udp: %s: %s", l->cfg->text, what,
+	        uv_strerror(err));
+	return err;
+}
+
+static int listener_open_tcp(struct listener *l)
+{
+	struct worker *w = l->w;
+	const char *what;
+	int err;
+
+	l->tcp_fd = sock_open(l->cfg, SOCK_STREAM, true, &what);
+	if (l->tcp_fd < 0) {
+		err = l->tcp_fd;
+		goto out_log;
+	}
+	what = "uv_tcp_init";
+	err = uv_tcp_init(&w->loop, &l->tcp);
+	if (err != 0) {
+		goto out_log;
+	}
+	l->tcp_init = true;
+	l->tcp.data = l;
+	what = "uv_tcp_open";
+	err = uv_tcp_open(&l->tcp, l->tcp_fd);
+	if (err != 0) {
+		goto out_log;
+	}
+	l->tcp_fd = -1;
+	what = "listen";
+	err = uv_listen((uv_stream_t *)&l->tcp, SERVER_LISTEN_BACKLOG,
+	                tcp_connection_cb);
+	if (err != 0) {
+		goto out_log;
+	}
+	return 0;
+out_log:
+	log_err("server: cannot listen on %s/tcp: %s: %s", l->cfg->text, what,
+	        uv_strerror(err));
+	return err;
+}
+
+/* ---- Workers ------------------------------------------------------------ */
+
+/* Closes every handle of w (listeners, connections, the stop async), so
+ * that its loop ends. Runs on w's loop, or on the main thread for a worker
+ * that never started. */
+static void worker_close_all(struct worker *w)
+{
+	size_t i;
+
+	w->stopping = true;
+	for (i = 0; i < w->srv->cfg->n_listen && w->ls != NULL; i++) {
+		struct listener *l = &w->ls[i];
+
+		if (l->udp_init && !uv_is_closing((uv_handle_t *)&l->udp)) {
+			uv_close((uv_handle_t *)&l->udp, NULL);
+		}
+		if (l->tcp_init && !uv_is_closing((uv_handle_t *)&l->tcp)) {
+			uv_close((uv_handle_t *)&l->tcp, NULL);
+		}
+	}
+	while (w->lru_head != NULL) {
+		conn_close(w->lru_head);
+	}
+	if (w->async_init && !uv_is_closing((uv_handle_t *)&w->stop_async)) {
+		uv_close((uv_handle_t *)&w->stop_async, NULL);
+	}
+}
+
+static void worker_stop_cb(uv_async_t *a)
+{
+	worker_close_all(a->data);
+}
+
+static void worker_walk_cb(uv_handle_t *h, void *arg)
+{
+	struct worker *w = arg;
+
+	log_err("server: worker=%u handle left open type=%s closing=%d", w->id,
+	        uv_handle_type_name(uv_handle_get_type(h)), uv_is_closing(h));
+}
+
+/* Once the loop has no handles: closes it and lets go of the snapshot. */
+static void worker_finish(struct worker *w)
+{
+	int err;
+
+	if (w->loop_init) {
+		err = uv_loop_close(&w->loop);
+		if (err != 0) {
+			/* A bug: some handle was not closed. Name it; the loop
+			 * memory stays allocated, as libuv requires. */
+			uv_walk(&w->loop, worker_walk_cb, w);
+		} else {
+			w->loop_init = false;
+		}
+	}
+	if (w->snap != NULL) {
+		snapshot_release(w->snap);
+		w->snap = NULL;
+	}
+}
+
+static void worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	log_debug("server: worker=%u running", w->id);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	worker_finish(w);
+	log_debug("server: worker=%u stopped", w->id);
+}
+
+/* Allocates the UDP slab and the send pool of w. */
+static int worker_alloc(struct worker *w)
+{
+	size_t i;
+
+	w->udp_slab = malloc(SERVER_UDP_CHUNK * SERVER_UDP_BATCH);
+	/* Replies are at most max(512, max_udp): answer_query caps UDP
+	 * answers at wire_udp_limit(). */
+	w->pool_entry = w->srv->aopts->max_udp;
+	if (w->pool_entry < WIRE_UDP_MIN) {
+		w->pool_entry = WIRE_UDP_MIN;
+	}
+	if (w->pool_entry > WIRE_MSG_MAX) {
+		w->pool_entry = WIRE_MSG_MAX;
+	}
+	w->pool = calloc(SERVER_UDP_POOL, sizeof(*w->pool));
+	w->pool_buf = calloc(SERVER_UDP_POOL, w->pool_entry);
+	w->ls = calloc(w->srv->cfg->n_listen, sizeof(*w->ls));
+	if (w->udp_slab == NULL || w->pool == NULL || w->pool_buf == NULL ||
+	    w->ls == NULL) {
+		return -ENOMEM;
+	}
+	for (i = 0; i < SERVER_UDP_POOL; i++) {
+		w->pool[i].w = w;
+		w->pool[i].buf = w->pool_buf + i * w->pool_entry;
+		w->pool[i].next = w->free_sends;
+		w->free_sends = &w->pool[i];
+	}
+	for (i = 0; i < w->srv->cfg->n_listen; i++) {
+		w->ls[i].w = w;
+		w->ls[i].cfg = &w->srv->cfg->listen[i];
+		w->ls[i].udp_fd = -1;
+		w->ls[i].tcp_fd = -1;
+	}
+	return 0;
+}
+
+static int worker_init(struct worker *w)
+{
+	size_t i;
+	int err = worker_alloc(w);
+
+	if (err != 0) {
+		log_err("server: out of memory for worker=%u", w->id);
+		return err;
+	}
+	err = uv_loop_init(&w->loop);
+	if (err != 0) {
+		log_err("server: uv_loop_init failed worker=%u err=%s", w->id,
+		        uv_strerror(err));
+		return err;
+	}
+	w->loop_init = true;
+	err = uv_async_init(&w->loop, &w->stop_async, worker_stop_cb);
+	if (err != 0) {
+		log_err("server: uv_async_init failed worker=%u err=%s", w->id,
+		        uv_strerror(err));
+		return err;
+	}
+	w->async_init = true;
+	w->stop_async.data = w;
+	/* Generation first, then the snapshot: a publish in between leaves
+	 * us with the newer snapshot and the older number, which only costs
+	 * one needless refresh (the other order could miss one). */
+	w->snap_gen = snapshot_slot_generation(w->srv->slot);
+	w->snap = snapshot_slot_acquire(w->srv->slot);
+	w->ast.rotor = w->id;
+	for (i = 0; i < w->srv->cfg->n_listen; i++) {
+		err = listener_open_udp(&w->ls[i]);
+		if (err == 0) {
+			err = listener_open_tcp(&w->ls[i]);
+		}
+		if (err != 0) {
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Undoes worker_init for a worker whose thread never ran. */
+static void worker_teardown(struct worker *w)
+{
+	size_t i;
+
+	if (w->loop_init) {
+		worker_close_all(w);
+		uv_run(&w->loop, UV_RUN_DEFAULT);
+	}
+	worker_finish(w);
+	for (i = 0; i < w->srv->cfg->n_listen && w->ls != NULL; i++) {
+		if (w->ls[i].udp_fd >= 0) {
+			close(w->ls[i].udp_fd);
+		}
+		if (w->ls[i].tcp_fd >= 0) {
+			close(w->ls[i].tcp_fd);
+		}
+	}
+}
+
+/* ---- Public API --------------------------------------------------------- */
+
+int server_create(const struct config_server *cfg,
+                  const struct answer_opts *aopts, struct snapshot_slot *slot,
+                  struct server **out)
+{
+	struct server *s;
+	size_t i;
+	int err = 0;
+
+	*out = NULL;
+	if (cfg->threads == 0 || cfg->n_listen == 0) {
+		return -EINVAL;
+	}
+	for (i = 0; i < cfg->n_listen; i++) {
+		err = server_probe(&cfg->listen[i]);
+		if (err != 0) {
+			return err;
+		}
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		return -ENOMEM;
+	}
+	s->cfg = cfg;
+	s->aopts = aopts;
+	s->slot = slot;
+	s->workers = calloc(cfg->threads, sizeof(*s->workers));
+	if (s->workers == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->n_workers = cfg->threads;
+	for (i = 0; i < s->n_workers; i++) {
+		s->workers[i].srv = s;
+		s->workers[i].id = (unsigned)i;
+	}
+	for (i = 0; i < s->n_workers && err == 0; i++) {
+		err = worker_init(&s->workers[i]);
+	}
+	if (err != 0) {
+		server_destroy(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+int server_start(struct server *s)
+{
+	size_t i;
+	int err;
+
+	s->started = true;
+	for (i = 0; i < s->n_workers; i++) {
+		struct worker *w = &s->workers[i];
+
+		err = uv_thread_create(&w->thread, worker_main, w);
+		if (err != 0) {
+			log_err("server: cannot start worker=%u: %s", w->id,
+			        uv_strerror(err));
+			server_stop(s);
+			return err;
+		}
+		w->started = true;
+	}
+	return 0;
+}
+
+void server_stop(struct server *s)
+{
+	size_t i;
+
+	if (s == NULL || !s->started || s->stopped) {
+		return;
+	}
+	s->stopped = true;
+	/* uv_async_send is the one libuv call that is safe from another
+	 * thread; the worker closes its own handles. */
+	for (i = 0; i < s->n_workers; i++) {
+		if (s->workers[i].started) {
+			uv_async_send(&s->workers[i].stop_async);
+		}
+	}
+	for (i = 0; i < s->n_workers; i++) {
+		if (s->workers[i].started) {
+			uv_thread_join(&s->workers[i].thread);
+		}
+	}
+}
+
+void server_destroy(struct server *s)
+{
+	size_t i;
+
+	if (s == NULL) {
+		return;
+	}
+	server_stop(s);
+	for (i = 0; i < s->n_workers; i++) {
+		struct worker *w = &s->workers[i];
+
+		if (!w->started) {
+			worker_teardown(w);
+		}
+		free(w->ls);
+		free(w->pool_buf);
+		free(w->pool);
+		free(w->udp_slab);
+	}
+	free(s->workers);
+	free(s);
+}
+
+void server_get_stats(const struct server *s, struct server_stats *st)
+{
+	size_t i;
+	size_t k;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < s->n_workers; i++) {
+		const struct worker *w = &s->workers[i];
+
+		for (k = 0; k < SERVER_STAT_COUNT; k++) {
+			st->v[k] += atomic_load_explicit(&w->stats[k],
+			                                 memory_order_relaxed);
+		}
+	}
+}
+
+unsigned server_threads(const struct server *s)
+{
+	return s->n_workers;
+}

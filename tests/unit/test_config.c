@@ -1,0 +1,600 @@
+#include "unit.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "svcdns/config.h"
+
+#define MAX_ARGS 40
+
+static struct config cfg;
+static char err[256];
+
+/* Parses a NULL-terminated list of arguments (argv[0] is added). */
+static int parse(const char *first, ...)
+{
+	char *argv[MAX_ARGS + 2];
+	int argc = 0;
+	va_list ap;
+	const char *a;
+
+	/* config_parse takes char *const argv[] (as main has it) but never
+	 * writes through it: casting away const on literals is safe here. */
+	argv[argc++] = (char *)(uintptr_t) "svcdns";
+	va_start(ap, first);
+	for (a = first; a != NULL; a = va_arg(ap, const char *)) {
+		assert_true(argc <= MAX_ARGS);
+		argv[argc++] = (char *)(uintptr_t)a;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	memset(err, 'x', sizeof(err));
+	return config_parse(&cfg, argc, argv, err, sizeof(err));
+}
+
+/* Expects the arguments to fail with exactly message msg. */
+#define assert_parse_error(msg, ...)                                 \
+	do {                                                         \
+		assert_int_equal(parse(__VA_ARGS__, NULL), -EINVAL); \
+		assert_string_equal(err, msg);                       \
+	} while (0)
+
+static unsigned cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1) {
+		return 1;
+	}
+	return n > CONFIG_THREADS_MAX ? CONFIG_THREADS_MAX : (unsigned)n;
+}
+
+static void assert_listen(const struct config_listen *l, int family,
+                          const char *host, unsigned port, const char *text)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	assert_int_equal(l->addr.ss_family, family);
+	assert_string_equal(l->text, text);
+	if (family == AF_INET) {
+		const struct sockaddr_in *s4 =
+			(const struct sockaddr_in *)&l->addr;
+
+		assert_int_equal(l->addr_len, sizeof(*s4));
+		assert_int_equal(ntohs(s4->sin_port), port);
+		assert_non_null(
+			inet_ntop(AF_INET, &s4->sin_addr, buf, sizeof(buf)));
+	} else {
+		const struct sockaddr_in6 *s6 =
+			(const struct sockaddr_in6 *)&l->addr;
+
+		assert_int_equal(l->addr_len, sizeof(*s6));
+		assert_int_equal(ntohs(s6->sin6_port), port);
+		assert_non_null(
+			inet_ntop(AF_INET6, &s6->sin6_addr, buf, sizeof(buf)));
+	}
+	assert_string_equal(buf, host);
+}
+
+static void test_config_parse_defaults(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(NULL), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(cfg.mode, CONFIG_MODE_SERVE);
+	assert_string_equal(cfg.zones.dir, "zones");
+	assert_int_equal(cfg.zones.n_names, 1);
+	assert_string_equal(cfg.zones.names[0], "cluster.local");
+	assert_int_equal(cfg.zones.pods, CONFIG_PODS_VERIFIED);
+	assert_int_equal(cfg.zones.ttl, 5);
+	assert_int_equal(cfg.server.n_listen, 1);
+	assert_listen(&cfg.server.listen[0], AF_INET, "127.0.0.1", 5353,
+	              "127.0.0.1:5353");
+	assert_false(cfg.server.listen[0].wildcard);
+	assert_int_equal(cfg.server.threads, cpus());
+	assert_int_equal(cfg.server.tcp_idle_timeout_ms, 10000);
+	assert_int_equal(cfg.server.tcp_io_timeout_ms, 2000);
+	assert_int_equal(cfg.server.tcp_max_conns, 1024);
+	assert_false(cfg.upstream.forward);
+	assert_int_equal(cfg.log_level, LOG_LEVEL_INFO);
+}
+
+static void test_config_defaults_equal_parse(void **state)
+{
+	struct config d;
+
+	(void)state;
+	config_defaults(&d);
+	assert_int_equal(parse(NULL), 0);
+	assert_memory_equal(&d, &cfg, sizeof(d));
+}
+
+/* Every option with a value, in both spellings. */
+static void test_config_parse_both_forms(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *value;
+	} opts[] = {
+		{ "--zones", "/etc/svcdns/zones" },
+		{ "--listen", "10.0.0.1:53" },
+		{ "--domain", "example.org" },
+		{ "--pods", "insecure" },
+		{ "--ttl", "30" },
+		{ "--upstream", "none" },
+		{ "--threads", "3" },
+		{ "--tcp-idle-timeout", "5000" },
+		{ "--tcp-io-timeout", "500" },
+		{ "--tcp-max-conns", "64" },
+		{ "--log-level", "debug" },
+	};
+	struct config sep;
+	char joined[SVCDNS_ARRAY_SIZE(opts)][64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(opts); i++) {
+		assert_int_equal(parse(opts[i].name, opts[i].value, NULL), 0);
+		sep = cfg;
+		snprintf(joined[i], sizeof(joined[i]), "%s=%s", opts[i].name,
+		         opts[i].value);
+		assert_int_equal(parse(joined[i], NULL), 0);
+		assert_memory_equal(&sep, &cfg, sizeof(sep));
+	}
+}
+
+static void test_config_parse_each_option(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("--zones", "/srv/z", "--listen", "10.1.2.3:53",
+	                       "--domain", "Example.ORG.", "--pods", "disabled",
+	                       "--ttl", "0", "--upstream", "none", "--threads",
+	                       "64", "--tcp-idle-timeout", "1",
+	                       "--tcp-io-timeout", "3600000", "--tcp-max-conns",
+	                       "65536", "--log-level", "warn", NULL),
+	                 0);
+	assert_int_equal(cfg.mode, CONFIG_MODE_SERVE);
+	assert_string_equal(cfg.zones.dir, "/srv/z");
+	assert_int_equal(cfg.zones.n_names, 1);
+	assert_string_equal(cfg.zones.names[0], "example.org");
+	assert_int_equal(cfg.zones.pods, CONFIG_PODS_DISABLED);
+	assert_int_equal(cfg.zones.ttl, 0);
+	assert_int_equal(cfg.server.n_listen, 1);
+	assert_listen(&cfg.server.listen[0], AF_INET, "10.1.2.3", 53,
+	              "10.1.2.3:53");
+	assert_int_equal(cfg.server.threads, 64);
+	assert_int_equal(cfg.server.tcp_idle_timeout_ms, 1);
+	assert_int_equal(cfg.server.tcp_io_timeout_ms, 3600000);
+	assert_int_equal(cfg.server.tcp_max_conns, 65536);
+	assert_int_equal(cfg.log_level, LOG_LEVEL_WARN);
+}
+
+static void test_config_parse_pods_modes(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("--pods", "verified", NULL), 0);
+	assert_int_equal(cfg.zones.pods, CONFIG_PODS_VERIFIED);
+	assert_int_equal(parse("--pods=insecure", NULL), 0);
+	assert_int_equal(cfg.zones.pods, CONFIG_PODS_INSECURE);
+	assert_int_equal(parse("--pods", "disabled", NULL), 0);
+	assert_int_equal(cfg.zones.pods, CONFIG_PODS_DISABLED);
+	assert_string_equal(config_pods_name(CONFIG_PODS_INSECURE), "insecure");
+	assert_parse_error(
+		"--pods: 'Verified' is not one of verified, insecure, disabled",
+		"--pods", "Verified");
+	assert_parse_error(
+		"--pods: '' is not one of verified, insecure, disabled",
+		"--pods=");
+}
+
+static void test_config_parse_log_levels(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("--log-level", "error", NULL), 0);
+	assert_int_equal(cfg.log_level, LOG_LEVEL_ERR);
+	assert_int_equal(parse("--log-level=debug", NULL), 0);
+	assert_int_equal(cfg.log_level, LOG_LEVEL_DEBUG);
+	assert_parse_error(
+		"--log-level: 'loud' is not one of error, warn, info, debug",
+		"--log-level", "loud");
+}
+
+static void test_config_parse_listen_ipv6(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("--listen", "[::1]:5353", NULL), 0);
+	assert_int_equal(cfg.server.n_listen, 1);
+	assert_listen(&cfg.server.listen[0], AF_INET6, "::1", 5353,
+	              "[::1]:5353");
+	/* The text is canonical (RFC 5952), whatever was typed. */
+	assert_int_equal(parse("--listen=[FD00:0:0:0::0001]:53", NULL), 0);
+	assert_listen(&cfg.server.listen[0], AF_INET6, "fd00::1", 53,
+	              "[fd00::1]:53");
+	assert_false(cfg.server.listen[0].wildcard);
+	assert_int_equal(parse("--listen", "[::]:53", NULL), 0);
+	assert_true(cfg.server.listen[0].wildcard);
+}
+
+static void test_config_parse_listen_repeat(void **state)
+{
+	(void)state;
+	/* The first --listen replaces the default; later ones add. */
+	assert_int_equal(parse("--listen", "127.0.0.1:15353", "--listen",
+	                       "[::1]:15353", "--listen=0.0.0.0:53", NULL),
+	                 0);
+	assert_int_equal(cfg.server.n_listen, 3);
+	assert_listen(&cfg.server.listen[0], AF_INET, "127.0.0.1", 15353,
+	              "127.0.0.1:15353");
+	assert_listen(&cfg.server.listen[1], AF_INET6, "::1", 15353,
+	              "[::1]:15353");
+	assert_listen(&cfg.server.listen[2], AF_INET, "0.0.0.0", 53,
+	              "0.0.0.0:53");
+	assert_false(cfg.server.listen[0].wildcard);
+	assert_true(cfg.server.listen[2].wildcard);
+}
+
+static void test_config_parse_listen_bad(void **state)
+{
+	static const char *const bad[] = {
+		"127.0.0.1", "::1:53",         "[::1]53",
+		"[::1]",     "[::1:53",        "localhost:53",
+		":53",       "[]:53",          "1.2.3.4.5:53",
+		"1.2.3:53",  "[127.0.0.1]:53", "[fe80::1%lo]:53",
+		"",
+	};
+	static const char *const bad_port[] = {
+		"127.0.0.1:0",
+		"127.0.0.1:65536",
+		"127.0.0.1:-1",
+		"127.0.0.1:",
+		"127.0.0.1:5x",
+		"[::1]:",
+		"127.0.0.1:+53",
+		"127.0.0.1: 53",
+		"127.0.0.1:99999999999999999999999",
+	};
+	char want[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(bad); i++) {
+		snprintf(
+			want, sizeof(want),
+			"--listen: '%s' is not ADDR:PORT (an IPv4 address, or IPv6 in brackets as [::1]:5353)",
+			bad[i]);
+		assert_int_equal(parse("--listen", bad[i], NULL), -EINVAL);
+		assert_string_equal(err, want);
+	}
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(bad_port); i++) {
+		snprintf(want, sizeof(want),
+		         "--listen: the port in '%s' is not in 1..65535",
+		         bad_port[i]);
+		assert_int_equal(parse("--listen", bad_port[i], NULL), -EINVAL);
+		assert_string_equal(err, want);
+	}
+	assert_int_equal(parse("--listen", "127.0.0.1:65535", NULL), 0);
+	assert_parse_error("--listen: 127.0.0.1:53 is given twice", "--listen",
+	                   "127.0.0.1:53", "--listen", "127.0.0.1:053");
+	assert_parse_error("--listen: [::1]:53 is given twice", "--listen",
+	                   "[::1]:53", "--listen", "[0::1]:53");
+}
+
+static void test_config_parse_listen_max(void **state)
+{
+	char addrs[CONFIG_MAX_LISTEN + 1][32];
+	char *argv[2 * (CONFIG_MAX_LISTEN + 1) + 1];
+	int argc = 0;
+	int i;
+
+	(void)state;
+	argv[argc++] = (char *)(uintptr_t) "svcdns";
+	for (i = 0; i < CONFIG_MAX_LISTEN; i++) {
+		snprintf(addrs[i], sizeof(addrs[i]), "127.0.0.%d:53", i + 1);
+		argv[argc++] = (char *)(uintptr_t) "--listen";
+		argv[argc++] = addrs[i];
+	}
+	assert_int_equal(config_parse(&cfg, argc, argv, err, sizeof(err)), 0);
+	assert_int_equal(cfg.server.n_listen, CONFIG_MAX_LISTEN);
+	snprintf(addrs[i], sizeof(addrs[i]), "127.0.1.1:53");
+	argv[argc++] = (char *)(uintptr_t) "--listen";
+	argv[argc++] = addrs[i];
+	assert_int_equal(config_parse(&cfg, argc, argv, err, sizeof(err)),
+	                 -EINVAL);
+	assert_string_equal(err, "--listen: at most 16 addresses");
+}
+
+static void test_config_parse_domain(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("--domain", "Cluster.Local.", NULL), 0);
+	assert_int_equal(cfg.zones.n_names, 1);
+	assert_string_equal(cfg.zones.names[0], "cluster.local");
+	/* The first --domain replaces the default; the first is primary. */
+	assert_int_equal(parse("--domain", "corp.example", "--domain=k8s.local",
+	                       "--domain", "a-b.c0", NULL),
+	                 0);
+	assert_int_equal(cfg.zones.n_names, 3);
+	assert_string_equal(cfg.zones.names[0], "corp.example");
+	assert_string_equal(cfg.zones.names[1], "k8s.local");
+	assert_string_equal(cfg.zones.names[2], "a-b.c0");
+	/* A single label is a valid zone. */
+	assert_int_equal(parse("--domain", "local", NULL), 0);
+	assert_string_equal(cfg.zones.names[0], "local");
+}
+
+static void test_config_parse_domain_bad(void **state)
+{
+	static const char *const bad[] = {
+		"",      ".",           "..",       "a..b",      ".a",
+		"a.b..", "-a.local",    "a-.local", "a_b.local", "a b",
+		"a/b",   "caf\xc3\xa9", "a\\.b",    "*.local",
+	};
+	char label64[70];
+	char long_name[300];
+	char want[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(bad); i++) {
+		snprintf(
+			want, sizeof(want),
+			"--domain: '%s' is not a valid DNS name (labels of 1..63 letters, digits or '-', at most 253 characters)",
+			bad[i]);
+		assert_int_equal(parse("--domain", bad[i], NULL), -EINVAL);
+		assert_string_equal(err, want);
+	}
+	/* Label 63 passes, 64 fails. */
+	memset(label64, 'a', 63);
+	strcpy(label64 + 63, ".x");
+	assert_int_equal(parse("--domain", label64, NULL), 0);
+	memset(label64, 'a', 64);
+	strcpy(label64 + 64, ".x");
+	assert_int_equal(parse("--domain", label64, NULL), -EINVAL);
+	/* 253 characters pass (255 octets in wire form), 254 fail; a
+	 * trailing dot does not count. */
+	for (i = 0; i < 253; i++) {
+		long_name[i] = (i % 2 == 0) ? 'a' : '.';
+	}
+	long_name[253] = '\0';
+	assert_int_equal(parse("--domain", long_name, NULL), 0);
+	long_name[253] = '.';
+	long_name[254] = '\0';
+	assert_int_equal(parse("--domain", long_name, NULL), 0);
+	long_name[253] = 'b';
+	long_name[254] = '\0';
+	assert_int_equal(parse("--domain", long_name, NULL), -EINVAL);
+}
+
+static void test_config_parse_domain_overlap(void **state)
+{
+	(void)state;
+	assert_parse_error("--domain: 'cluster.local' overlaps 'cluster.local'",
+	                   "--domain", "cluster.local", "--domain",
+	                   "CLUSTER.local.");
+	assert_parse_error(
+		"--domain: 'svc.cluster.local' overlaps 'cluster.local'",
+		"--domain", "cluster.local", "--domain", "svc.cluster.local");
+	assert_parse_error(
+		"--domain: 'cluster.local' overlaps 'a.cluster.local'",
+		"--domain", "a.cluster.local", "--domain", "cluster.local");
+	/* By whole labels: xcluster.local is not inside cluster.local. */
+	assert_int_equal(parse("--domain", "cluster.local", "--domain",
+	                       "xcluster.local", NULL),
+	                 0);
+	assert_int_equal(cfg.zones.n_names, 2);
+}
+
+static void test_config_parse_domain_max(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("--domain", "a1", "--domain", "a2", "--domain",
+	                       "a3", "--domain", "a4", "--domain", "a5",
+	                       "--domain", "a6", "--domain", "a7", "--domain",
+	                       "a8", NULL),
+	                 0);
+	assert_int_equal(cfg.zones.n_names, CONFIG_MAX_ZONES);
+	assert_parse_error("--domain: at most 8 zones", "--domain", "a1",
+	                   "--domain", "a2", "--domain", "a3", "--domain", "a4",
+	                   "--domain", "a5", "--domain", "a6", "--domain", "a7",
+	                   "--domain", "a8", "--domain", "a9");
+}
+
+static void test_config_parse_numbers(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("--ttl", "3600", NULL), 0);
+	assert_int_equal(cfg.zones.ttl, 3600);
+	assert_parse_error("--ttl: '3601' is not a number in 0..3600", "--ttl",
+	                   "3601");
+	assert_parse_error("--ttl: '-1' is not a number in 0..3600", "--ttl",
+	                   "-1");
+	assert_parse_error("--ttl: '' is not a number in 0..3600", "--ttl=");
+	assert_parse_error("--ttl: '5s' is not a number in 0..3600", "--ttl",
+	                   "5s");
+	assert_parse_error("--ttl: ' 5' is not a number in 0..3600", "--ttl",
+	                   " 5");
+	assert_parse_error("--ttl: '0x10' is not a number in 0..3600", "--ttl",
+	                   "0x10");
+	assert_parse_error(
+		"--ttl: '18446744073709551621' is not a number in 0..3600",
+		"--ttl", "18446744073709551621");
+	assert_int_equal(parse("--ttl", "0005", NULL), 0);
+	assert_int_equal(cfg.zones.ttl, 5);
+
+	assert_int_equal(parse("--threads", "1", NULL), 0);
+	assert_int_equal(cfg.server.threads, 1);
+	assert_parse_error("--threads: '0' is not a number in 1..64",
+	                   "--threads", "0");
+	assert_parse_error("--threads: '65' is not a number in 1..64",
+	                   "--threads=65");
+
+	assert_parse_error(
+		"--tcp-idle-timeout: '0' is not a number in 1..3600000",
+		"--tcp-idle-timeout", "0");
+	assert_parse_error(
+		"--tcp-io-timeout: '3600001' is not a number in 1..3600000",
+		"--tcp-io-timeout", "3600001");
+	assert_parse_error("--tcp-max-conns: '0' is not a number in 1..65536",
+	                   "--tcp-max-conns", "0");
+	assert_parse_error(
+		"--tcp-max-conns: 'many' is not a number in 1..65536",
+		"--tcp-max-conns=many");
+}
+
+static void test_config_parse_upstream(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("--upstream", "none", NULL), 0);
+	assert_false(cfg.upstream.forward);
+	assert_parse_error(
+		"--upstream: forwarding to '8.8.8.8' is not supported in this version; use none",
+		"--upstream", "8.8.8.8");
+	assert_parse_error(
+		"--upstream: forwarding to '/etc/resolv.conf' is not supported in this version; use none",
+		"--upstream=/etc/resolv.conf");
+}
+
+static void test_config_parse_zones(void **state)
+{
+	char big[CONFIG_PATH_MAX + 8];
+
+	(void)state;
+	assert_int_equal(parse("--zones=a dir/with=equals", NULL), 0);
+	assert_string_equal(cfg.zones.dir, "a dir/with=equals");
+	assert_parse_error("--zones: the directory name is empty", "--zones",
+	                   "");
+	memset(big, 'd', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_parse_error("--zones: the path is longer than 4095 characters",
+	                   "--zones", big);
+	big[CONFIG_PATH_MAX - 1] = '\0';
+	assert_int_equal(parse("--zones", big, NULL), 0);
+}
+
+static void test_config_parse_modes(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("--check", NULL), 0);
+	assert_int_equal(cfg.mode, CONFIG_MODE_CHECK);
+	assert_int_equal(parse("--dump", "--ttl", "7", NULL), 0);
+	assert_int_equal(cfg.mode, CONFIG_MODE_DUMP);
+	assert_int_equal(cfg.zones.ttl, 7);
+	assert_parse_error("--check and --dump cannot be used together",
+	                   "--dump", "--check");
+	/* --help and --version win at once, even over later mistakes. */
+	assert_int_equal(parse("--help", "--bogus", NULL), 0);
+	assert_int_equal(cfg.mode, CONFIG_MODE_HELP);
+	assert_int_equal(parse("-h", NULL), 0);
+	assert_int_equal(cfg.mode, CONFIG_MODE_HELP);
+	assert_int_equal(parse("--check", "--version", NULL), 0);
+	assert_int_equal(cfg.mode, CONFIG_MODE_VERSION);
+	/* ...but not over earlier ones. */
+	assert_parse_error("--ttl: 'x' is not a number in 0..3600", "--ttl",
+	                   "x", "--help");
+}
+
+static void test_config_parse_bad_usage(void **state)
+{
+	(void)state;
+	assert_parse_error("unknown option '--bogus' (try --help)", "--bogus");
+	assert_parse_error("unknown option '--bogus' (try --help)",
+	                   "--bogus=1");
+	/* No abbreviations, unlike getopt_long. */
+	assert_parse_error("unknown option '--zone' (try --help)", "--zone",
+	                   "x");
+	assert_parse_error("unknown option '-v' (try --help)", "-v");
+	assert_parse_error("unknown option '---ttl' (try --help)", "---ttl",
+	                   "5");
+	assert_parse_error("unexpected argument 'zones'", "zones");
+	assert_parse_error("unexpected argument '-'", "-");
+	assert_parse_error("unexpected argument 'x'", "--", "x");
+	assert_int_equal(parse("--ttl", "9", "--", NULL), 0);
+	assert_parse_error("--ttl needs a value", "--ttl");
+	assert_parse_error("--listen needs a value", "--check", "--listen");
+	assert_parse_error("--check takes no value", "--check=yes");
+	assert_parse_error("--help takes no value", "--help=1");
+	/* A value that looks like an option is still the value. */
+	assert_parse_error("--zones: the directory name is empty", "--zones=");
+	assert_int_equal(parse("--zones", "--check", NULL), 0);
+	assert_string_equal(cfg.zones.dir, "--check");
+	assert_int_equal(cfg.mode, CONFIG_MODE_SERVE);
+}
+
+static void test_config_parse_error_truncated(void **state)
+{
+	char small[16];
+	char *argv[] = { (char *)(uintptr_t) "svcdns",
+		         (char *)(uintptr_t) "--bogus-option-name", NULL };
+
+	(void)state;
+	assert_int_equal(config_parse(&cfg, 2, argv, small, sizeof(small)),
+	                 -EINVAL);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_int_equal(config_parse(&cfg, 2, argv, NULL, 0), -EINVAL);
+}
+
+static void test_config_print_usage(void **state)
+{
+	char buf[8192];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	static const char *const names[] = {
+		"--zones",
+		"--listen",
+		"--domain",
+		"--pods",
+		"--ttl",
+		"--upstream",
+		"--threads",
+		"--tcp-idle-timeout",
+		"--tcp-io-timeout",
+		"--tcp-max-conns",
+		"--check",
+		"--dump",
+		"--log-level",
+		"--version",
+		"--help",
+	};
+	size_t i;
+
+	(void)state;
+	assert_non_null(f);
+	config_print_usage(f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(buf, "Usage: svcdns"));
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(names); i++) {
+		assert_non_null(strstr(buf, names[i]));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_parse_defaults),
+		cmocka_unit_test(test_config_defaults_equal_parse),
+		cmocka_unit_test(test_config_parse_both_forms),
+		cmocka_unit_test(test_config_parse_each_option),
+		cmocka_unit_test(test_config_parse_pods_modes),
+		cmocka_unit_test(test_config_parse_log_levels),
+		cmocka_unit_test(test_config_parse_listen_ipv6),
+		cmocka_unit_test(test_config_parse_listen_repeat),
+		cmocka_unit_test(test_config_parse_listen_bad),
+		cmocka_unit_test(test_config_parse_listen_max),
+		cmocka_unit_test(test_config_parse_domain),
+		cmocka_unit_test(test_config_parse_domain_bad),
+		cmocka_unit_test(test_config_parse_domain_overlap),
+		cmocka_unit_test(test_config_parse_domain_max),
+		cmocka_unit_test(test_config_parse_numbers),
+		cmocka_unit_test(test_config_parse_upstream),
+		cmocka_unit_test(test_config_parse_zones),
+		cmocka_unit_test(test_config_parse_modes),
+		cmocka_unit_test(test_config_parse_bad_usage),
+		cmocka_unit_test(test_config_parse_error_truncated),
+		cmocka_unit_test(test_config_print_usage),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
