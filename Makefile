@@ -1,7 +1,7 @@
 # svcdns — plain GNU make. `make run` and `make test` install what is missing
 # (Debian 12, apt-get) first; see README.md.
 
-CORE  := arena log diag dname wire config k8s selector manifest snapshot answer
+CORE  := arena log diag dname wire config k8s selector manifest bluegreen snapshot answer
 IO    := server main
 comma := ,
 # SAN=address,undefined | SAN=thread; packaging may set WERROR= .
@@ -106,7 +106,7 @@ check: test
 
 check-headers:
 	@for h in include/svcdns/*.h; do \
-		echo "#include \"$${h#include/}\"" | $(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -x c -fsyntax-only - || exit 1; \
+		echo "#include \"$${h#include/}\"" | $(CC) $(ALL_CPPFLAGS) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -x c -fsyntax-only - || exit 1; \
 	done; echo "check-headers: ok"
 
 install: all

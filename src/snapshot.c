@@ -60,6 +60,8 @@ struct snapshot {
 	size_t ns_mask;
 	const struct snap_podip **pod_table; /* verified pod addresses */
 	size_t pod_mask;
+	struct snapshot_bluegreen *bg; /* blue/green services */
+	size_t n_bg;
 	struct snapshot_stats stats;
 };
 
@@ -151,12 +153,14 @@ struct builder {
 	const char **nss; /* distinct namespace names (tmp) */
 	size_t n_nss;
 	size_t cap_nss;
+	size_t cap_bg;
 	int err;
 };
 
 /* An endpoint address as the rules see it, whatever its source. */
 struct bep {
 	struct k8s_ip ip;
+	const char *color;    /* blue/green previews: the pod's color */
 	const char *hostname; /* NULL: named by its dashed IP */
 	const struct k8s_endpoint_port *ports;
 	size_t n_ports;
@@ -878,6 +882,7 @@ static uint16_t pod_target_port(const struct k8s_pod *p,
  * (or publishNotReadyAddresses), an IP, not being deleted; hostname only
  * when spec.subdomain names the service. */
 static void builder_pod_eps(struct builder *b, const struct k8s_service *s,
+			    const char *color_key, const char *color,
 			    struct beps *out)
 {
 	size_t i;
@@ -895,7 +900,8 @@ static void builder_pod_eps(struct builder *b, const struct k8s_service *s,
 		if (p->n_ips == 0 || p->meta.deleting ||
 		    p->phase == K8S_POD_SUCCEEDED ||
 		    p->phase == K8S_POD_FAILED ||
-		    !selector_matches(&s->selector, &p->meta.labels)) {
+		    !selector_matches_with(&s->selector, &p->meta.labels,
+					   color_key, color)) {
 			continue;
 		}
 		ready = p->phase == K8S_POD_RUNNING && p->ready;
@@ -928,6 +934,167 @@ static void builder_pod_eps(struct builder *b, const struct k8s_service *s,
 			}
 		}
 	}
+}
+
+/* Records what blue/green service s serves in this snapshot. */
+static void builder_bg_record(struct builder *b, const struct k8s_service *s,
+			      const struct bluegreen_config *cfg,
+			      const struct bluegreen_decision *d,
+			      bool from_slices)
+{
+	struct snapshot *snap = b->snap;
+	struct snapshot_bluegreen *e;
+	struct arena *a = snap->arena;
+
+	if (snap->n_bg == b->cap_bg) {
+		size_t cap = b->cap_bg ? b->cap_bg * 2 : 16;
+		struct snapshot_bluegreen *v = arena_calloc(a, cap, sizeof(*v));
+
+		if (v == NULL) {
+			b->err = -ENOMEM;
+			return;
+		}
+		if (snap->n_bg != 0) {
+			memcpy(v, snap->bg, snap->n_bg * sizeof(*v));
+		}
+		snap->bg = v;
+		b->cap_bg = cap;
+	}
+	e = &snap->bg[snap->n_bg++];
+	e->ns = arena_strdup(a, s->meta.ns);
+	e->name = arena_strdup(a, s->meta.name);
+	e->desired = d->desired ? arena_strdup(a, d->desired) : NULL;
+	e->served = d->served ? arena_strdup(a, d->served) : NULL;
+	e->previous = d->previous ? arena_strdup(a, d->previous) : NULL;
+	e->ready_served = d->ready_served;
+	e->ready_desired = d->ready_desired;
+	e->min_ready = cfg->min_ready;
+	e->held = d->held;
+	e->cutover = d->cutover;
+	e->from_slices = from_slices;
+	if (e->ns == NULL || e->name == NULL ||
+	    (d->desired && e->desired == NULL) ||
+	    (d->served && e->served == NULL) ||
+	    (d->previous && e->previous == NULL)) {
+		b->err = -ENOMEM;
+		return;
+	}
+	if (b->opts->bg_next != NULL && d->served != NULL &&
+	    bluegreen_state_set(b->opts->bg_next, s->meta.ns, s->meta.name,
+				d->served) != 0) {
+		b->err = -ENOMEM;
+	}
+}
+
+/* True when p is live and counts as a ready endpoint of s. */
+static bool pod_ready_for(const struct k8s_pod *p, const struct k8s_service *s)
+{
+	if (p->n_ips == 0 || p->meta.deleting ||
+	    p->phase == K8S_POD_SUCCEEDED || p->phase == K8S_POD_FAILED) {
+		return false;
+	}
+	return (p->phase == K8S_POD_RUNNING && p->ready) ||
+	       s->publish_not_ready;
+}
+
+/* Blue/green service s (DESIGN.md, CLUSTER-DNS 2.6): its endpoints are the
+ * Pods its selector matches with the color key set to the color served;
+ * the color served follows the desired one unless the readiness guard
+ * holds it. Without any Pod of it loaded, its EndpointSlices are followed,
+ * as CoreDNS does. pv gets the ready endpoints of every color, for the
+ * preview names. Returns false when s is not blue/green. */
+static bool builder_bluegreen(struct builder *b, const struct k8s_service *s,
+			      struct beps *eps, struct beps *pv)
+{
+	struct bluegreen_config cfg;
+	struct bluegreen_decision d;
+	const char *colors[BLUEGREEN_MAX_COLORS];
+	unsigned ready[BLUEGREEN_MAX_COLORS] = { 0 };
+	size_t nc = 0;
+	size_t seen = 0;
+	const char *desired = NULL;
+	const char *prev;
+	unsigned r_desired = 0;
+	unsigned r_prev = 0;
+	size_t i;
+
+	pv->n = 0;
+	if (s->type == K8S_SVC_EXTERNAL_NAME || !s->has_selector ||
+	    !bluegreen_config_of(s, &cfg, b->diag)) {
+		return false;
+	}
+	for (i = builder_first_pod(b, s->meta.ns); i < b->n_pods; i++) {
+		const struct k8s_pod *p = b->pods[i];
+		const char *c;
+		size_t k;
+
+		if (strcmp(p->meta.ns, s->meta.ns) != 0) {
+			break;
+		}
+		c = k8s_labels_get(&p->meta.labels, cfg.label);
+		if (c == NULL || !selector_matches_with(&s->selector,
+							&p->meta.labels,
+							cfg.label, c)) {
+			continue;
+		}
+		seen++;
+		for (k = 0; k < nc && strcmp(colors[k], c) != 0; k++) {
+		}
+		if (k == nc) {
+			if (nc == BLUEGREEN_MAX_COLORS) {
+				continue;
+			}
+			colors[nc++] = c;
+		}
+		ready[k] += pod_ready_for(p, s);
+	}
+	if (cfg.file != NULL) {
+		desired = bluegreen_colors_get(b->opts->colors, cfg.file,
+					       cfg.file_key);
+		if (desired == NULL) {
+			diag_add(b->diag, DIAG_WARNING, s->meta.origin.file,
+				 s->meta.origin.line, s->meta.origin.col,
+				 "Service %s/%s: color file %s has no key %s; using the selector's color",
+				 s->meta.ns, s->meta.name, cfg.file,
+				 cfg.file_key);
+		}
+	}
+	if (desired == NULL) {
+		desired = k8s_labels_get(&s->selector, cfg.label);
+	}
+	prev = bluegreen_state_get(b->opts->bg_prev, s->meta.ns, s->meta.name);
+	if (seen == 0) {
+		/* No Pods loaded: follow the slices; nothing to guard. */
+		builder_slice_eps(b, s, eps);
+		bluegreen_decide(&cfg, desired, (unsigned)eps->n, NULL, 0, &d);
+		d.previous = prev;
+		d.cutover = prev && d.served && strcmp(prev, d.served) != 0;
+		builder_bg_record(b, s, &cfg, &d, true);
+		return true;
+	}
+	for (i = 0; i < nc; i++) {
+		if (desired != NULL && strcmp(colors[i], desired) == 0) {
+			r_desired = ready[i];
+		}
+		if (prev != NULL && strcmp(colors[i], prev) == 0) {
+			r_prev = ready[i];
+		}
+	}
+	bluegreen_decide(&cfg, desired, r_desired, prev, r_prev, &d);
+	if (d.served != NULL) {
+		builder_pod_eps(b, s, cfg.label, d.served, eps);
+	}
+	for (i = 0; i < nc; i++) {
+		size_t from = pv->n;
+		size_t k;
+
+		builder_pod_eps(b, s, cfg.label, colors[i], pv);
+		for (k = from; k < pv->n; k++) {
+			pv->v[k].color = colors[i];
+		}
+	}
+	builder_bg_record(b, s, &cfg, &d, false);
+	return true;
 }
 
 /* The label an endpoint is known by: its hostname, else its dashed IP. */
@@ -1187,6 +1354,23 @@ static void emit_service(struct builder *b, size_t zi,
 	}
 }
 
+/* Preview names <color>.<svc>.<ns>.svc.<zone>: the ready endpoints of each
+ * color, active or not, so the idle color can be tried by name before the
+ * switch. */
+static void emit_previews(struct builder *b, size_t zi,
+			  const struct k8s_service *s, const struct beps *pv)
+{
+	size_t i;
+
+	for (i = 0; i < pv->n; i++) {
+		const char *labels[] = { pv->v[i].color, s->meta.name,
+					 s->meta.ns, "svc", NULL };
+		struct bnode *n = builder_named(b, zi, labels);
+
+		builder_add_addr(b, n, &pv->v[i].ip, b->opts->ttl);
+	}
+}
+
 /* Structural names of a zone: apex SOA and NS, ns.dns glue; for forward
  * zones also svc, pod and dns-version (rows 20, 21, 24). */
 static void emit_zone_structure(struct builder *b, size_t zi)
@@ -1230,6 +1414,7 @@ static void emit_zone_structure(struct builder *b, size_t zi)
 static int builder_emit(struct builder *b)
 {
 	struct beps eps = { 0 };
+	struct beps pv = { 0 };
 	struct bnode **en = NULL;
 	size_t en_cap = 0;
 	size_t zi;
@@ -1269,9 +1454,12 @@ static int builder_emit(struct builder *b)
 		const struct k8s_service *s = b->svcs[i];
 
 		eps.n = 0;
-		if (s->type != K8S_SVC_EXTERNAL_NAME &&
-		    builder_slice_eps(b, s, &eps) == 0 && s->has_selector) {
-			builder_pod_eps(b, s, &eps);
+		if (builder_bluegreen(b, s, &eps, &pv)) {
+			/* Endpoints chosen by the color rules. */
+		} else if (s->type != K8S_SVC_EXTERNAL_NAME &&
+			   builder_slice_eps(b, s, &eps) == 0 &&
+			   s->has_selector) {
+			builder_pod_eps(b, s, NULL, NULL, &eps);
 		}
 		if (eps.n > en_cap) {
 			struct bnode **n = realloc(en, eps.n * sizeof(*n));
@@ -1286,11 +1474,13 @@ static int builder_emit(struct builder *b)
 		b->snap->stats.endpoints += eps.n;
 		for (zi = 0; zi < b->snap->n_fwd; zi++) {
 			emit_service(b, zi, s, &eps, en);
+			emit_previews(b, zi, s, &pv);
 		}
 	}
 	b->snap->stats.services = b->n_svcs;
 	b->snap->stats.pods = b->n_pods;
 	free(eps.v);
+	free(pv.v);
 	free(en);
 	return b->err;
 }
@@ -2117,6 +2307,13 @@ void snapshot_release(struct snapshot *s)
 	}
 }
 
+size_t snapshot_bluegreen(const struct snapshot *s,
+			  const struct snapshot_bluegreen **out)
+{
+	*out = s->bg;
+	return s->n_bg;
+}
+
 uint32_t snapshot_serial(const struct snapshot *s)
 {
 	return s->serial;
@@ -2489,6 +2686,16 @@ int snapshot_dump(const struct snapshot *s, FILE *out)
 		}
 	}
 	qsort(nodes, n, sizeof(*nodes), dump_node_cmp);
+	for (i = 0; i < s->n_bg; i++) {
+		const struct snapshot_bluegreen *g = &s->bg[i];
+
+		fprintf(out,
+			"; bluegreen %s/%s served=%s desired=%s ready=%u min-ready=%u%s%s\n",
+			g->ns, g->name, g->served ? g->served : "-",
+			g->desired ? g->desired : "-", g->ready_served,
+			g->min_ready, g->held ? " held" : "",
+			g->from_slices ? " from-slices" : "");
+	}
 	for (zi = 0; zi < s->n_zones && err == 0; zi++) {
 		const struct snapshot_zone *z = &s->zones[zi];
 		char zt[DNAME_TEXT_MAX];

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "svcdns/bluegreen.h"
 #include "svcdns/common.h"
 #include "svcdns/diag.h"
 #include "svcdns/dname.h"
@@ -35,6 +36,28 @@ struct snapshot_opts {
 	/* Addresses of ns.dns.<zone> (the server's own); may be empty. */
 	const struct k8s_ip *ns_addrs;
 	size_t n_ns_addrs;
+	/* Blue/green: the color files' contents (may be NULL), what each
+	 * blue/green service served in the previous snapshot (may be NULL:
+	 * the first build), and where to record what this one serves (may
+	 * be NULL). Borrowed during snapshot_build only. */
+	const struct bluegreen_colors *colors;
+	const struct bluegreen_state *bg_prev;
+	struct bluegreen_state *bg_next;
+};
+
+/* What one blue/green service serves in a snapshot. */
+struct snapshot_bluegreen {
+	const char *ns;	     /* arena (snapshot) */
+	const char *name;    /* arena (snapshot) */
+	const char *desired; /* NULL when unknown */
+	const char *served;  /* NULL when no color is known */
+	const char *previous;
+	unsigned ready_served;
+	unsigned ready_desired;
+	unsigned min_ready;
+	bool held;
+	bool cutover;
+	bool from_slices; /* no Pods loaded: EndpointSlices followed */
 };
 
 struct snapshot;
@@ -53,6 +76,10 @@ void snapshot_acquire(struct snapshot *s);
 void snapshot_release(struct snapshot *s);
 
 uint32_t snapshot_serial(const struct snapshot *s);
+
+/* The blue/green services of s and what each serves. */
+size_t snapshot_bluegreen(const struct snapshot *s,
+			  const struct snapshot_bluegreen **out);
 
 struct snapshot_stats {
 	size_t names;	  /* owner names indexed */
