@@ -2,7 +2,7 @@
 # (Debian 12, apt-get) first; see README.md.
 
 CORE  := arena log diag dname wire config k8s selector manifest bluegreen snapshot answer
-IO    := server main
+IO    := server watch main
 comma := ,
 # SAN=address,undefined | SAN=thread; packaging may set WERROR= .
 SAN   ?=
@@ -36,13 +36,16 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/replay_%)
+FUZZ_SECONDS ?= 60
 
 # Debian packages the build, the tests and `make run` need.
 DEPS := gcc make pkg-config libuv1-dev libc-ares-dev libyaml-dev \
-        libcmocka-dev dnsutils knot-dnsutils iproute2 procps
+        libcmocka-dev dnsutils knot-dnsutils bind9-utils iproute2 procps
 
 .PHONY: all run test check unit integration deps clean install format \
-        format-check lint tools check-headers
+        format-check lint tools check-headers fuzz fuzz-replay unit-bins
 
 all: $(BUILD)/svcdns
 
@@ -69,6 +72,33 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(CORE_OBJS)
 
 tools: $(TOOL_BINS)
 
+# Corpus replay with the normal compiler (make test runs it), and the real
+# fuzzers with clang's libFuzzer (make fuzz FUZZ_SECONDS=N).
+$(BUILD)/tests/fuzz/replay_%: tests/fuzz/replay.c tests/fuzz/fuzz_%.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Itests/fuzz $(ALL_CFLAGS) -Wno-missing-prototypes \
+		$(ALL_LDFLAGS) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_$*.c \
+		$(CORE_OBJS) $(LIBS_CORE)
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@tests/fuzz/replay.sh $(BUILD)
+
+fuzz: deps
+	@command -v clang >/dev/null || { sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get install -y -qq clang libclang-rt-14-dev; }
+	@mkdir -p build/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+			-Iinclude -Itests/fuzz -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+			-o build/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c \
+			$(CORE:%=src/%.c) -lyaml -lpthread || exit 1; \
+		mkdir -p build/fuzz/corpus-$$t && \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+			-artifact_prefix=build/fuzz/$$t- build/fuzz/corpus-$$t \
+			tests/fuzz/corpus/$$t || exit 1; \
+	done
+
 # Installs missing Debian packages (needs root or sudo); a no-op when all
 # are present.
 deps:
@@ -93,11 +123,11 @@ integration: all tools
 # Every test: unit tests plain and under ASan+UBSan, then the integration
 # tests against the real daemon. Ends with "N passed, M failed".
 test: deps
-	@$(MAKE) --no-print-directory all tools $(UNIT_BINS)
+	@$(MAKE) --no-print-directory unit-bins
 	@$(MAKE) --no-print-directory SAN=address,undefined CFLAGS="-O1 -g" unit-bins
 	@tests/run_all.sh
 
-unit-bins: $(UNIT_BINS) all tools
+unit-bins: $(UNIT_BINS) all tools $(FUZZ_REPLAY)
 
 # `make test`, plus the TSan build of the threaded tests.
 check: test

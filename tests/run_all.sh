@@ -27,6 +27,8 @@ fi
 for b in "${builds[@]}"; do
 	tests/run_unit.sh "$b" | tee "$log"
 	tally "$log"
+	tests/fuzz/replay.sh "$b" | tee "$log"
+	tally "$log"
 done
 if [ $integ = 1 ]; then
 	tests/integration/run.sh build | tee "$log"
