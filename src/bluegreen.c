@@ -34,6 +34,9 @@ bool bluegreen_config_of(const struct k8s_service *s,
 		v = strtoul(min, &end, 10);
 		if (errno != 0 || end == min || *end != '\0' || v > 100000 ||
 		    min[0] == '-') {
+			if (d == NULL) {
+				return true;
+			}
 			diag_add(d, DIAG_WARNING, s->meta.origin.file,
 				 s->meta.origin.line, s->meta.origin.col,
 				 "metadata.annotations[%s]: \"%s\" is not a count; using 1",

@@ -415,6 +415,29 @@ static int config_set_tcp_conns(struct config_state *st, const char *val)
 	return err;
 }
 
+static int config_set_settle(struct config_state *st, const char *val)
+{
+	unsigned long v;
+	int err = config_set_uint(st, "--settle-ms", val, 0, 60000, &v);
+
+	if (err == 0) {
+		st->cfg->watch.settle_ms = (unsigned)v;
+	}
+	return err;
+}
+
+static int config_set_rescan(struct config_state *st, const char *val)
+{
+	unsigned long v;
+	int err = config_set_uint(st, "--rescan-interval", val, 0,
+	                          CONFIG_TIMEOUT_MS_MAX, &v);
+
+	if (err == 0) {
+		st->cfg->watch.rescan_ms = (unsigned)v;
+	}
+	return err;
+}
+
 static int config_set_log_level(struct config_state *st, const char *val)
 {
 	if (log_level_parse(val, &st->cfg->log_level) != 0) {
@@ -465,6 +488,8 @@ static const struct config_opt config_opts[] = {
 	{ "tcp-idle-timeout", true, config_set_tcp_idle },
 	{ "tcp-io-timeout", true, config_set_tcp_io },
 	{ "tcp-max-conns", true, config_set_tcp_conns },
+	{ "settle-ms", true, config_set_settle },
+	{ "rescan-interval", true, config_set_rescan },
 	{ "log-level", true, config_set_log_level },
 	{ "check", false, config_set_check },
 	{ "dump", false, config_set_dump },
@@ -521,6 +546,8 @@ void config_defaults(struct config *cfg)
 	cfg->server.threads = config_default_threads();
 	cfg->server.tcp_idle_timeout_ms = CONFIG_DEFAULT_TCP_IDLE_MS;
 	cfg->server.tcp_io_timeout_ms = CONFIG_DEFAULT_TCP_IO_MS;
+	cfg->watch.settle_ms = CONFIG_DEFAULT_SETTLE_MS;
+	cfg->watch.rescan_ms = CONFIG_DEFAULT_RESCAN_MS;
 	cfg->server.tcp_max_conns = CONFIG_DEFAULT_TCP_MAX_CONNS;
 	cfg->upstream.forward = false;
 	cfg->log_level = LOG_LEVEL_INFO;
@@ -641,6 +668,10 @@ void config_print_usage(FILE *out)
 	        "                         (default: %u)\n"
 	        "  --tcp-max-conns N      TCP connections per thread; when full, the oldest\n"
 	        "                         idle one is closed (default: %u)\n"
+	        "  --settle-ms MS         wait MS after the last change in the manifest\n"
+	        "                         directory before reloading (default: %u)\n"
+	        "  --rescan-interval MS   rescan the directory every MS even without\n"
+	        "                         events; 0 = never (default: %u)\n"
 	        "  --check                load and check the manifests, print a summary, exit\n"
 	        "                         (status 1 if there are errors)\n"
 	        "  --dump                 print the zones as master files and exit\n"
@@ -653,5 +684,6 @@ void config_print_usage(FILE *out)
 	        "Signals: SIGHUP reloads the manifests; SIGINT and SIGTERM stop.\n",
 	        CONFIG_MAX_ZONES, CONFIG_TTL_MAX, CONFIG_DEFAULT_TTL,
 	        CONFIG_THREADS_MAX, CONFIG_DEFAULT_TCP_IDLE_MS,
-	        CONFIG_DEFAULT_TCP_IO_MS, CONFIG_DEFAULT_TCP_MAX_CONNS);
+	        CONFIG_DEFAULT_TCP_IO_MS, CONFIG_DEFAULT_TCP_MAX_CONNS,
+	        CONFIG_DEFAULT_SETTLE_MS, CONFIG_DEFAULT_RESCAN_MS);
 }

@@ -10,6 +10,7 @@
 #include "svcdns/manifest.h"
 #include "svcdns/server.h"
 #include "svcdns/snapshot.h"
+#include "svcdns/watch.h"
 #include "svcdns/wire.h"
 
 #include <errno.h>
@@ -40,19 +41,18 @@ _Static_assert(CONFIG_MAX_ZONES == SNAPSHOT_MAX_ZONES,
 
 struct main_ctx {
 	struct config cfg;
-	struct manifest_set *set; /* owns */
+	struct watch *watch; /* owns */
 	struct snapshot_opts sopts;
 	const char *zones[CONFIG_MAX_ZONES]; /* borrowed: cfg.zones.names */
 	struct k8s_ip ns_addrs[CONFIG_MAX_LISTEN];
 	struct answer_opts aopts;
 	struct snapshot_slot slot;
-	bool slot_init;
 	struct server *srv; /* owns */
 	uv_loop_t loop;
 	uv_signal_t sig_int;
 	uv_signal_t sig_term;
 	uv_signal_t sig_hup;
-	uint32_t serial; /* of the snapshot published last */
+	bool loop_init;
 	unsigned load_errors;
 	unsigned load_warnings;
 };
@@ -160,111 +160,43 @@ static void main_prepare(struct main_ctx *m)
 	m->aopts.rotate = false;
 }
 
-static size_t main_count_objects(const struct k8s_file *const *files, size_t n)
+/* Loads the directory and builds the first snapshot on this thread. */
+static int main_load(struct main_ctx *m, struct snapshot **snap)
 {
-	size_t total = 0;
-	size_t i;
+	int err = watch_load_now(m->watch, snap, &m->load_errors,
+				 &m->load_warnings);
 
-	for (i = 0; i < n; i++) {
-		total += files[i]->n_namespaces + files[i]->n_services +
-		         files[i]->n_slices + files[i]->n_pods;
-	}
-	return total;
-}
-
-/* Scans the directory (force: reload every file). Diagnostics go to
- * stderr at start-up (print) or to the log on reload. Returns 0 or the
- * negative errno of an unreadable directory. */
-static int main_scan(struct main_ctx *m, bool force, bool print,
-                     struct manifest_scan_stats *st)
-{
-	struct diag d;
-	int err;
-
-	diag_init(&d);
-	memset(st, 0, sizeof(*st));
-	err = manifest_set_scan(m->set, force, &d, st);
-	if (print) {
-		diag_print(&d, stderr);
-	} else {
-		diag_log(&d);
-	}
-	m->load_errors += d.errors;
-	m->load_warnings += d.warnings;
-	diag_fini(&d);
-	if (err < 0) {
+	if (err == -ENOMEM) {
+		log_err("main: building the snapshot failed dir=%s",
+			m->cfg.zones.dir);
+	} else if (err < 0) {
 		log_err("main: cannot read zones directory dir=%s err=%s",
-		        m->cfg.zones.dir, strerror(-err));
+			m->cfg.zones.dir, strerror(-err));
 	}
 	return err;
 }
 
-/* Builds a snapshot of the current good files. Returns it (the caller
- * owns the reference) or NULL; *objects and *build_ms describe it. */
-static struct snapshot *main_build(struct main_ctx *m, uint32_t serial,
-                                   bool print, size_t *objects,
-                                   uint64_t *build_ms)
+static int main_check(struct main_ctx *m)
 {
-	const struct k8s_file *const *files = NULL;
-	size_t n = manifest_set_files(m->set, &files);
-	uint64_t t0 = main_now_ms();
-	struct snapshot *snap;
-	struct diag d;
+	struct snapshot *snap = NULL;
+	struct watch_stats st;
+	int err = main_load(m, &snap);
+	bool ok = err == 0 && m->load_errors == 0;
 
-	diag_init(&d);
-	snap = snapshot_build(files, n, &m->sopts, serial, &d);
-	*build_ms = main_now_ms() - t0;
-	*objects = main_count_objects(files, n);
-	if (print) {
-		diag_print(&d, stderr);
-	} else {
-		diag_log(&d);
-	}
-	m->load_errors += d.errors;
-	m->load_warnings += d.warnings;
-	diag_fini(&d);
-	if (snap == NULL) {
-		log_err("main: building the snapshot failed dir=%s",
-		        m->cfg.zones.dir);
-	}
-	return snap;
-}
-
-static uint32_t main_next_serial(uint32_t prev)
-{
-	uint32_t now = (uint32_t)time(NULL);
-
-	/* Serials only go up, even if the clock steps back or two reloads
-	 * fall in one second. */
-	return now > prev ? now : prev + 1;
-}
-
-static int main_check(struct main_ctx *m, const struct manifest_scan_stats *st)
-{
-	size_t objects;
-	uint64_t ms;
-	struct snapshot *snap =
-		main_build(m, main_next_serial(0), true, &objects, &ms);
-	bool ok = snap != NULL && m->load_errors == 0;
-
+	watch_get_stats(m->watch, &st);
 	printf("check: %s dir=%s files=%u failed=%u objects=%zu errors=%u warnings=%u\n",
-	       ok ? "ok" : "failed", m->cfg.zones.dir, st->files, st->failed,
-	       objects, m->load_errors, m->load_warnings);
-	if (snap != NULL) {
-		snapshot_release(snap);
-	}
+	       ok ? "ok" : "failed", m->cfg.zones.dir, st.files,
+	       st.failed_files, st.objects, m->load_errors, m->load_warnings);
+	snapshot_release(snap);
 	return main_close_stdout(ok ? MAIN_EXIT_OK : MAIN_EXIT_ERROR);
 }
 
 static int main_dump(struct main_ctx *m)
 {
-	size_t objects;
-	uint64_t ms;
-	struct snapshot *snap =
-		main_build(m, main_next_serial(0), true, &objects, &ms);
-	int err;
+	struct snapshot *snap = NULL;
+	int err = main_load(m, &snap);
 
-	if (snap == NULL) {
+	if (err != 0) {
 		return MAIN_EXIT_ERROR;
 	}
 	err = snapshot_dump(snap, stdout);
@@ -276,55 +208,17 @@ static int main_dump(struct main_ctx *m)
 	return main_close_stdout(MAIN_EXIT_OK);
 }
 
-/* SIGHUP: rescan every file and publish a new snapshot if the good
- * objects changed. Synchronous on the main loop, which serves no queries,
- * so the workers never wait for it. */
-static void main_reload(struct main_ctx *m)
-{
-	struct manifest_scan_stats st;
-	struct snapshot *snap;
-	size_t objects;
-	uint64_t ms;
-	uint32_t serial;
-
-	m->load_errors = 0;
-	m->load_warnings = 0;
-	if (main_scan(m, true, false, &st) < 0) {
-		log_err("main: reload failed, still serving gen=%" PRIu64,
-		        snapshot_slot_generation(&m->slot));
-		return;
-	}
-	if (!st.changed) {
-		log_info(
-			"main: reload unchanged files=%u failed=%u gen=%" PRIu64,
-			st.files, st.failed,
-			snapshot_slot_generation(&m->slot));
-		return;
-	}
-	serial = main_next_serial(m->serial);
-	snap = main_build(m, serial, false, &objects, &ms);
-	if (snap == NULL) {
-		return;
-	}
-	snapshot_slot_publish(&m->slot, snap);
-	m->serial = serial;
-	log_info("main: reload ok gen=%" PRIu64
-	         " files=%u failed=%u objects=%zu serial=%" PRIu32
-	         " build_ms=%" PRIu64,
-	         snapshot_slot_generation(&m->slot), st.files, st.failed,
-	         objects, serial, ms);
-}
-
 static void main_signal_cb(uv_signal_t *h, int signum)
 {
 	struct main_ctx *m = h->data;
 
 	if (signum == SIGHUP) {
 		log_info("main: SIGHUP, reloading dir=%s", m->cfg.zones.dir);
-		main_reload(m);
+		watch_trigger(m->watch, true);
 		return;
 	}
 	log_info("main: %s, stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	watch_stop(m->watch);
 	/* With the signal handles closed the main loop has nothing left
 	 * and uv_run returns; a second signal gets the default action. */
 	uv_close((uv_handle_t *)&m->sig_int, NULL);
@@ -427,64 +321,59 @@ static void main_describe(const struct config *cfg, char *zones, size_t zcap,
 	}
 }
 
-static int main_serve(struct main_ctx *m, const struct manifest_scan_stats *st)
+static int main_serve(struct main_ctx *m)
 {
 	char zones[CONFIG_MAX_ZONES * CONFIG_ZONE_TEXT_MAX];
 	char listen[CONFIG_MAX_LISTEN * CONFIG_LISTEN_TEXT_MAX];
-	struct snapshot *snap;
-	size_t objects;
-	uint64_t ms;
+	struct snapshot *snap = NULL;
+	struct snapshot_stats ss;
+	struct watch_stats ws;
 	int err;
 	int code = MAIN_EXIT_ERROR;
 
-	m->serial = main_next_serial(0);
-	snap = main_build(m, m->serial, true, &objects, &ms);
-	if (snap == NULL) {
+	if (main_load(m, &snap) != 0) {
 		return MAIN_EXIT_ERROR;
 	}
-	snapshot_slot_init(&m->slot);
-	m->slot_init = true;
-	snapshot_slot_publish(&m->slot, snap);
-	err = uv_loop_init(&m->loop);
-	if (err != 0) {
-		log_err("main: uv_loop_init failed: %s", uv_strerror(err));
-		return MAIN_EXIT_ERROR;
-	}
+	snapshot_get_stats(snap, &ss);
 	if (main_signals(m) != 0) {
-		goto out_close_loop;
+		snapshot_release(snap);
+		goto out_close;
 	}
 	main_check_fd_limit(&m->cfg.server);
-	err = server_create(&m->cfg.server, &m->aopts, &m->slot, &m->srv);
+	err = watch_start(m->watch, snap);
+	if (err == 0) {
+		err = server_create(&m->cfg.server, &m->aopts, &m->slot,
+				    &m->srv);
+	}
 	if (err == 0) {
 		err = server_start(m->srv);
 	}
 	if (err != 0) {
 		log_err("main: cannot start serving: %s", uv_strerror(err));
-		goto out_close_loop;
+		goto out_close;
 	}
+	watch_get_stats(m->watch, &ws);
 	main_describe(&m->cfg, zones, sizeof(zones), listen, sizeof(listen));
 	log_info(
 		"main: serving zones=%s listen=%s threads=%u files=%u objects=%zu gen=%" PRIu64
-		" serial=%" PRIu32 " build_ms=%" PRIu64,
-		zones, listen, server_threads(m->srv), st->files, objects,
-		snapshot_slot_generation(&m->slot), m->serial, ms);
+		" serial=%" PRIu32 " build_ms=%.1f",
+		zones, listen, server_threads(m->srv), ws.files, ws.objects,
+		snapshot_slot_generation(&m->slot), snapshot_serial(snap),
+		(double)ss.build_us / 1000.0);
 	log_info("main: ready");
 	uv_run(&m->loop, UV_RUN_DEFAULT);
 	server_stop(m->srv);
 	main_log_stats(m->srv);
 	code = MAIN_EXIT_OK;
-out_close_loop:
+out_close:
 	server_destroy(m->srv);
 	m->srv = NULL;
 	/* On the error paths the signal handles are still open. */
-	if (!uv_is_closing((uv_handle_t *)&m->sig_int)) {
+	if (uv_is_active((uv_handle_t *)&m->sig_int) &&
+	    !uv_is_closing((uv_handle_t *)&m->sig_int)) {
 		uv_close((uv_handle_t *)&m->sig_int, NULL);
 		uv_close((uv_handle_t *)&m->sig_term, NULL);
 		uv_close((uv_handle_t *)&m->sig_hup, NULL);
-	}
-	uv_run(&m->loop, UV_RUN_DEFAULT);
-	if (uv_loop_close(&m->loop) != 0) {
-		log_err("main: the main loop still has handles at exit");
 	}
 	return code;
 }
@@ -492,8 +381,7 @@ out_close_loop:
 int main(int argc, char **argv)
 {
 	static struct main_ctx m;
-	struct manifest_limits lim;
-	struct manifest_scan_stats st;
+	struct watch_opts wo;
 	char err[512];
 	int code;
 
@@ -511,24 +399,37 @@ int main(int argc, char **argv)
 	}
 	log_set_level(m.cfg.log_level);
 	main_prepare(&m);
-	manifest_limits_default(&lim);
-	m.set = manifest_set_create(m.cfg.zones.dir, &lim);
-	if (m.set == NULL) {
-		log_err("main: out of memory");
+	if (uv_loop_init(&m.loop) != 0) {
+		log_err("main: cannot create the event loop");
 		return MAIN_EXIT_ERROR;
 	}
-	if (main_scan(&m, false, true, &st) < 0) {
+	snapshot_slot_init(&m.slot);
+	memset(&wo, 0, sizeof(wo));
+	wo.dir = m.cfg.zones.dir;
+	wo.settle_ms = m.cfg.watch.settle_ms;
+	wo.rescan_ms = m.cfg.watch.rescan_ms;
+	/* Start-up problems go to stderr as file:line:col lines; later ones
+	 * to the log. */
+	wo.print = true;
+	m.watch = watch_create(&m.loop, &wo, &m.sopts, &m.slot);
+	if (m.watch == NULL) {
+		log_err("main: out of memory");
 		code = MAIN_EXIT_ERROR;
 	} else if (m.cfg.mode == CONFIG_MODE_CHECK) {
-		code = main_check(&m, &st);
+		code = main_check(&m);
 	} else if (m.cfg.mode == CONFIG_MODE_DUMP) {
 		code = main_dump(&m);
 	} else {
-		code = main_serve(&m, &st);
+		code = main_serve(&m);
 	}
-	if (m.slot_init) {
-		snapshot_slot_fini(&m.slot);
+	if (m.watch != NULL) {
+		watch_stop(m.watch);
 	}
-	manifest_set_destroy(m.set);
+	uv_run(&m.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&m.loop) != 0) {
+		log_err("main: the main loop still has handles at exit");
+	}
+	watch_destroy(m.watch);
+	snapshot_slot_fini(&m.slot);
 	return code;
 }

@@ -32,7 +32,7 @@ struct bluegreen_config {
 };
 
 /* True when s is a blue/green service; fills *cfg. A bad min-ready value
- * is reported to d as a warning and the default used. */
+ * is reported to d (when not NULL) as a warning and the default used. */
 bool bluegreen_config_of(const struct k8s_service *s,
 			 struct bluegreen_config *cfg, struct diag *d);
 

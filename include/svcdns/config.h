@@ -37,6 +37,8 @@
 #define CONFIG_DEFAULT_TCP_IDLE_MS   10000u
 #define CONFIG_DEFAULT_TCP_IO_MS     2000u
 #define CONFIG_DEFAULT_TCP_MAX_CONNS 1024u
+#define CONFIG_DEFAULT_SETTLE_MS     50u
+#define CONFIG_DEFAULT_RESCAN_MS     10000u
 
 /* What main should do once the command line is parsed. */
 enum config_mode {
@@ -82,6 +84,12 @@ struct config_server {
 	unsigned tcp_max_conns; /* per worker; the oldest idle is evicted */
 };
 
+/* Following the manifest directory while serving (watch.c). */
+struct config_watch {
+	unsigned settle_ms; /* quiet time after a change before reloading */
+	unsigned rescan_ms; /* periodic full rescan; 0 = none */
+};
+
 /* Names outside the zones. Only "none" exists for now: they get REFUSED. */
 struct config_upstream {
 	bool forward; /* always false in this version */
@@ -91,6 +99,7 @@ struct config {
 	enum config_mode mode;
 	struct config_zones zones;
 	struct config_server server;
+	struct config_watch watch;
 	struct config_upstream upstream;
 	enum log_level log_level;
 };

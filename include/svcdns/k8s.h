@@ -39,7 +39,9 @@ struct k8s_origin {
 
 struct k8s_meta {
 	const char *name;
-	const char *ns; /* "default" when metadata.namespace is absent */
+	/* "default" when metadata.namespace is absent; "" for Namespace
+	 * objects, which are not namespaced. */
+	const char *ns;
 	struct k8s_labels labels;
 	struct k8s_labels annotations;
 	bool deleting; /* metadata.deletionTimestamp is set */
@@ -107,7 +109,10 @@ struct k8s_endpoint_port {
 };
 
 /* An EndpointSlice, or one subset of a core/v1 Endpoints object (then
- * legacy is true and service_name is the Endpoints' metadata.name). */
+ * legacy is true and service_name is the Endpoints' metadata.name). A
+ * subset that mixes IPv4 and IPv6 addresses becomes two legacy slices, one
+ * per family, sharing the subset's ports. Slice ports without a port
+ * number ("all ports") are left out. */
 struct k8s_slice {
 	struct k8s_meta meta;
 	const char *service_name; /* label kubernetes.io/service-name */

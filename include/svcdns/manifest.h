@@ -13,6 +13,8 @@
 #include "svcdns/diag.h"
 #include "svcdns/k8s.h"
 
+struct arena;
+
 /* Bounds that keep a hostile file from taking the process down. */
 struct manifest_limits {
 	size_t max_file_size; /* octets; larger files are errors (16 MiB) */
@@ -28,7 +30,7 @@ void manifest_limits_default(struct manifest_limits *lim);
  * display_path in diagnostics. On success returns 0 and *out owns the
  * objects (warnings, such as unknown kinds, may be in d). On any error
  * returns -EINVAL, *out is NULL, and d holds the errors. -ENOMEM on OOM.
- * Any thread; no shared state. */
+ * lim NULL means manifest_limits_default(). Any thread; no shared state. */
 SVCDNS_MUSTCHECK int manifest_load_buffer(const char *display_path,
 					  const char *buf, size_t len,
 					  const struct manifest_limits *lim,
@@ -41,6 +43,20 @@ SVCDNS_MUSTCHECK int manifest_load_file(const char *path,
 					const char *display_path,
 					const struct manifest_limits *lim,
 					struct k8s_file **out, struct diag *d);
+
+/* Reads path as a single YAML (or JSON) mapping of keys to scalar values,
+ * such as a blue/green color file ("color: green"), into *out, whose
+ * strings are allocated in arena a. Values keep their text (true, 3); null
+ * is "". An empty file is an empty map. Anything else (a sequence, nested
+ * values, a second document) is an error. Default limits apply. Returns 0,
+ * -errno for I/O errors, -EINVAL for bad content or -ENOMEM, always with a
+ * diagnostic in d under display_path (path when NULL); on error *out is
+ * empty. Any thread. (Added for watch.c, which loads color files.) */
+SVCDNS_MUSTCHECK int manifest_load_values(const char *path,
+					  const char *display_path,
+					  struct arena *a,
+					  struct k8s_labels *out,
+					  struct diag *d);
 
 /* True for the names the directory scan loads: *.yaml, *.yml, *.json, not
  * starting with '.'. */
@@ -76,5 +92,13 @@ SVCDNS_MUSTCHECK int manifest_set_scan(struct manifest_set *s, bool force,
 /* The current good files, sorted by path; valid until the next scan. */
 size_t manifest_set_files(const struct manifest_set *s,
 			  const struct k8s_file *const **files);
+
+/* The directories the last successful scan read: the root and every
+ * subdirectory walked, sorted (not Kubernetes' ..data directories: a
+ * ConfigMap update shows as a rename in the directory above them). For
+ * fs-event watches, which are not recursive. Valid until the next scan.
+ * (Added for watch.c.) */
+size_t manifest_set_dirs(const struct manifest_set *s,
+			 const char *const **dirs);
 
 #endif

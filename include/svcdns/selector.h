@@ -17,7 +17,8 @@ bool selector_matches(const struct k8s_labels *sel,
 		      const struct k8s_labels *labels);
 
 /* As selector_matches, but the key override_key (when not NULL) must have
- * override_value instead of sel's value (used for blue/green colors). */
+ * override_value instead of sel's value (used for blue/green colors). The
+ * override is required even when sel does not name override_key. */
 bool selector_matches_with(const struct k8s_labels *sel,
 			   const struct k8s_labels *labels,
 			   const char *override_key,
