@@ -77,14 +77,6 @@ static int main_close_stdout(int code)
 	return code;
 }
 
-static uint64_t main_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static enum snapshot_pods_mode main_pods(enum config_pods_mode mode)
 {
 	switch (mode) {

@@ -1,0 +1,74 @@
+/* Following the manifest directory while serving: libuv fs events on every
+ * directory of the tree (and on the directories of blue/green color files)
+ * arm a settle timer; when it fires, the whole directory state is loaded
+ * and built into ONE new snapshot on the libuv thread pool, and published
+ * with one pointer swap back on the main loop. A periodic rescan catches
+ * what events miss (inotify overflow, remounts). Main loop only. */
+#ifndef SVCDNS_WATCH_H
+#define SVCDNS_WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "svcdns/common.h"
+#include "svcdns/manifest.h"
+#include "svcdns/snapshot.h"
+
+struct uv_loop_s;
+
+struct watch_opts {
+	const char *dir;    /* borrowed: the manifest directory */
+	unsigned settle_ms; /* quiet time after the last event */
+	unsigned rescan_ms; /* periodic rescan, 0 = none */
+	bool print;	    /* diagnostics to stderr instead of the log */
+};
+
+/* What the reloads did, for logs and metrics. Main loop only. */
+struct watch_stats {
+	uint64_t reloads;	  /* snapshots published */
+	uint64_t reload_failures; /* files that failed to load, summed */
+	uint64_t scans;		  /* directory scans */
+	uint64_t cutovers;	  /* blue/green color changes served */
+	uint64_t held;		  /* builds in which a cutover was held */
+	uint64_t last_reload_unix; /* time of the last publish */
+	uint64_t last_build_us;
+	unsigned files;
+	unsigned failed_files; /* files whose last load failed */
+	size_t objects;
+	bool dir_missing; /* the directory is unreadable or empty */
+};
+
+struct watch;
+
+/* Creates the watcher of dir. sopts is copied (its pointers must stay
+ * valid); snapshots are published into slot. Returns NULL on OOM. */
+struct watch *watch_create(struct uv_loop_s *loop,
+			   const struct watch_opts *opts,
+			   const struct snapshot_opts *sopts,
+			   struct snapshot_slot *slot);
+
+/* Loads the directory and builds a snapshot now, on the calling thread
+ * (start-up, --check, --dump). On success returns 0 and *out owns a new
+ * snapshot (not published). Returns -errno if the directory cannot be
+ * read, -ENOMEM if the build fails. Diagnostics are printed (opts.print)
+ * or logged; *errors and *warnings get their counts. */
+SVCDNS_MUSTCHECK int watch_load_now(struct watch *w, struct snapshot **out,
+				    unsigned *errors, unsigned *warnings);
+
+/* Publishes s (the first snapshot, from watch_load_now) and starts the fs
+ * events and timers. Returns 0 or a libuv error. */
+SVCDNS_MUSTCHECK int watch_start(struct watch *w, struct snapshot *s);
+
+/* Asks for a reload now (SIGHUP: force re-parses every file). Reloads
+ * requested while one runs are coalesced into one more. */
+void watch_trigger(struct watch *w, bool force);
+
+/* Stops the timers and fs events; a reload in flight completes (its result
+ * is dropped). Call watch_destroy after the loop has run the closes. */
+void watch_stop(struct watch *w);
+void watch_destroy(struct watch *w);
+
+void watch_get_stats(const struct watch *w, struct watch_stats *st);
+
+#endif

@@ -1,0 +1,812 @@
+/* The manifest directory, followed while serving. See watch.h.
+ *
+ * Threads: everything here runs on the main loop except watch_job_work,
+ * which runs on the libuv thread pool. At most one job exists at a time,
+ * and while it runs the main loop does not touch what the job reads (the
+ * manifest set, the blue/green state and the color files of the published
+ * snapshot); the job's results are taken over in watch_job_done, on the
+ * main loop. */
+#include "svcdns/watch.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "svcdns/arena.h"
+#include "svcdns/bluegreen.h"
+#include "svcdns/log.h"
+
+/* Events that keep coming cannot postpone a reload for longer than this
+ * many settle periods. */
+#define WATCH_MAX_SETTLE_FACTOR 10
+
+struct watch_dir {
+	uv_fs_event_t ev;
+	struct watch *w;
+	char *path; /* owns */
+};
+
+/* The contents of the color files bound to blue/green services. */
+struct watch_colors {
+	struct arena *arena; /* owns everything below */
+	struct bluegreen_color_file *files;
+	size_t n;
+	char **dirs; /* their directories, to watch */
+	size_t n_dirs;
+	struct bluegreen_colors view;
+};
+
+struct watch_job {
+	uv_work_t req;
+	struct watch *w;
+	bool force;
+	uint64_t seen_ms; /* first change this job answers, monotonic */
+	/* Results, written by the pool thread. */
+	int err;
+	bool emptied;
+	bool built;
+	struct diag diag;
+	struct manifest_scan_stats st;
+	struct snapshot *snap;
+	struct bluegreen_state *bg_next;
+	struct watch_colors colors;
+	uint32_t serial;
+	size_t objects;
+	unsigned files;
+	char **dirs; /* directories to watch, sorted */
+	size_t n_dirs;
+};
+
+struct watch {
+	uv_loop_t *loop;
+	struct watch_opts opts;
+	char *dir; /* owns */
+	struct snapshot_opts sopts;
+	struct snapshot_slot *slot;
+	struct manifest_set *set;
+	struct bluegreen_state *bg; /* of the published snapshot */
+	struct watch_colors colors; /* of the published snapshot */
+	uv_timer_t settle;
+	uv_timer_t rescan;
+	struct watch_dir **dirs; /* sorted by path */
+	size_t n_dirs;
+	char **initial_dirs; /* from watch_load_now, for watch_start */
+	size_t n_initial_dirs;
+	struct watch_job *job; /* in flight, or NULL */
+	bool pending;
+	bool pending_force;
+	uint64_t first_event_ms; /* 0: no change waiting */
+	bool started;
+	bool stopping;
+	uint32_t serial;
+	unsigned good_files; /* files in the published snapshot */
+	unsigned closing;    /* handles whose close_cb has not run */
+	struct watch_stats stats;
+};
+
+static uint64_t watch_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint32_t watch_next_serial(uint32_t prev)
+{
+	uint32_t now = (uint32_t)time(NULL);
+
+	/* Strictly increasing, even if the clock steps back or two reloads
+	 * fall in the same second. */
+	return now > prev ? now : prev + 1;
+}
+
+static void watch_colors_fini(struct watch_colors *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_dirs; i++) {
+		free(c->dirs[i]);
+	}
+	free(c->dirs);
+	arena_destroy(c->arena);
+	memset(c, 0, sizeof(*c));
+}
+
+static void watch_free_dirs(char **dirs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(dirs[i]);
+	}
+	free(dirs);
+}
+
+/* ------------------------- the pool thread ------------------------- */
+
+/* Resolves a color file path: relative paths are relative to the
+ * manifest directory. Returns a malloc'ed path or NULL. */
+static char *watch_resolve(const char *dir, const char *path)
+{
+	size_t len;
+	char *out;
+
+	if (path[0] == '/') {
+		return strdup(path);
+	}
+	len = strlen(dir) + strlen(path) + 2;
+	out = malloc(len);
+	if (out != NULL) {
+		snprintf(out, len, "%s/%s", dir, path);
+	}
+	return out;
+}
+
+static bool watch_has(char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i], s) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Appends a copy of s unless present. false on OOM. */
+static bool watch_add_str(char ***v, size_t *n, const char *s)
+{
+	char **nv;
+	char *copy;
+
+	if (watch_has(*v, *n, s)) {
+		return true;
+	}
+	nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (nv == NULL) {
+		return false;
+	}
+	*v = nv;
+	copy = strdup(s);
+	if (copy == NULL) {
+		return false;
+	}
+	nv[(*n)++] = copy;
+	return true;
+}
+
+/* Loads every color file named by a blue/green service of files. A file
+ * that cannot be read is reported and left out (the service then follows
+ * its selector). */
+static int watch_load_colors(struct watch *w, const struct k8s_file *const *f,
+			     size_t n, struct watch_colors *c,
+			     struct diag *d)
+{
+	size_t cap = 0;
+	size_t i;
+	size_t k;
+
+	c->arena = arena_create(4096);
+	if (c->arena == NULL) {
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < f[i]->n_services; k++) {
+			const struct k8s_service *s = &f[i]->services[k];
+			struct bluegreen_config cfg;
+			struct bluegreen_color_file *cf;
+			char *path;
+			char *slash;
+			size_t j;
+
+			if (!bluegreen_config_of(s, &cfg, NULL) ||
+			    cfg.file == NULL) {
+				continue;
+			}
+			for (j = 0; j < c->n; j++) {
+				if (strcmp(c->files[j].path, cfg.file) == 0) {
+					break;
+				}
+			}
+			if (j < c->n) {
+				continue;
+			}
+			if (c->n == cap) {
+				size_t ncap = cap ? cap * 2 : 8;
+				void *nv = arena_calloc(c->arena, ncap,
+							sizeof(*c->files));
+
+				if (nv == NULL) {
+					return -ENOMEM;
+				}
+				if (c->n) {
+					memcpy(nv, c->files,
+					       c->n * sizeof(*c->files));
+				}
+				c->files = nv;
+				cap = ncap;
+			}
+			path = watch_resolve(w->dir, cfg.file);
+			if (path == NULL) {
+				return -ENOMEM;
+			}
+			cf = &c->files[c->n];
+			cf->path = arena_strdup(c->arena, cfg.file);
+			if (cf->path == NULL ||
+			    manifest_load_values(path, cfg.file, c->arena,
+						 &cf->values, d) != 0) {
+				memset(&cf->values, 0, sizeof(cf->values));
+			}
+			c->n++;
+			slash = strrchr(path, '/');
+			if (slash != NULL) {
+				*slash = '\0';
+			}
+			if (!watch_add_str(&c->dirs, &c->n_dirs,
+					   slash ? path : ".")) {
+				free(path);
+				return -ENOMEM;
+			}
+			free(path);
+		}
+	}
+	c->view.files = c->files;
+	c->view.n = c->n;
+	return 0;
+}
+
+static bool watch_colors_equal(const struct watch_colors *a,
+			       const struct watch_colors *b)
+{
+	size_t i;
+	size_t k;
+
+	if (a->n != b->n) {
+		return false;
+	}
+	for (i = 0; i < a->n; i++) {
+		const struct k8s_labels *x = &a->files[i].values;
+		const struct k8s_labels *y = &b->files[i].values;
+
+		if (strcmp(a->files[i].path, b->files[i].path) != 0 ||
+		    x->n != y->n) {
+			return false;
+		}
+		for (k = 0; k < x->n; k++) {
+			if (strcmp(x->items[k].key, y->items[k].key) != 0 ||
+			    strcmp(x->items[k].value, y->items[k].value) != 0) {
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+static int watch_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The directories to watch: those the scan walked and those holding color
+ * files, sorted. */
+static int watch_collect_dirs(struct watch *w, struct watch_job *job)
+{
+	const char *const *dirs = NULL;
+	size_t n = manifest_set_dirs(w->set, &dirs);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!watch_add_str(&job->dirs, &job->n_dirs, dirs[i])) {
+			return -ENOMEM;
+		}
+	}
+	for (i = 0; i < job->colors.n_dirs; i++) {
+		if (!watch_add_str(&job->dirs, &job->n_dirs,
+				   job->colors.dirs[i])) {
+			return -ENOMEM;
+		}
+	}
+	if (job->n_dirs > 1) {
+		qsort(job->dirs, job->n_dirs, sizeof(*job->dirs),
+		      watch_cmp_str);
+	}
+	return 0;
+}
+
+/* Scan, color files, build: the whole directory state becomes one
+ * snapshot. Runs on the pool (or on the main thread for the first load). */
+static void watch_run_job(struct watch *w, struct watch_job *job)
+{
+	const struct k8s_file *const *files = NULL;
+	struct snapshot_opts o = w->sopts;
+	size_t n;
+	size_t i;
+	bool colors_changed;
+
+	job->err = manifest_set_scan(w->set, job->force, &job->diag, &job->st);
+	if (job->err < 0) {
+		return;
+	}
+	n = manifest_set_files(w->set, &files);
+	job->files = (unsigned)n;
+	job->err = watch_load_colors(w, files, n, &job->colors, &job->diag);
+	if (job->err == 0) {
+		job->err = watch_collect_dirs(w, job);
+	}
+	if (job->err < 0) {
+		return;
+	}
+	colors_changed = !watch_colors_equal(&w->colors, &job->colors);
+	if (!job->st.changed && !colors_changed && !job->force &&
+	    w->good_files != 0) {
+		return; /* nothing new to serve */
+	}
+	/* An unmounted volume or a wiped directory is far more likely than a
+	 * cluster with no objects: keep serving what we have (RELIABILITY
+	 * L5/L6). */
+	if (job->st.files == 0 && w->good_files != 0) {
+		job->emptied = true;
+		return;
+	}
+	job->bg_next = bluegreen_state_create();
+	if (job->bg_next == NULL) {
+		job->err = -ENOMEM;
+		return;
+	}
+	o.colors = &job->colors.view;
+	o.bg_prev = w->bg;
+	o.bg_next = job->bg_next;
+	job->serial = watch_next_serial(w->serial);
+	job->snap = snapshot_build(files, n, &o, job->serial, &job->diag);
+	if (job->snap == NULL) {
+		job->err = -ENOMEM;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		job->objects += files[i]->n_namespaces + files[i]->n_services +
+				files[i]->n_slices + files[i]->n_pods;
+	}
+	job->built = true;
+}
+
+static void watch_job_work(uv_work_t *req)
+{
+	struct watch_job *job = SVCDNS_CONTAINER_OF(req, struct watch_job, req);
+
+	watch_run_job(job->w, job);
+}
+
+/* -------------------------- the main loop -------------------------- */
+
+static struct watch_job *watch_job_new(struct watch *w, bool force,
+				       uint64_t seen_ms)
+{
+	struct watch_job *job = calloc(1, sizeof(*job));
+
+	if (job == NULL) {
+		return NULL;
+	}
+	job->w = w;
+	job->force = force;
+	job->seen_ms = seen_ms;
+	diag_init(&job->diag);
+	return job;
+}
+
+static void watch_job_free(struct watch_job *job)
+{
+	diag_fini(&job->diag);
+	snapshot_release(job->snap);
+	bluegreen_state_destroy(job->bg_next);
+	watch_colors_fini(&job->colors);
+	watch_free_dirs(job->dirs, job->n_dirs);
+	free(job);
+}
+
+static void watch_dir_closed(uv_handle_t *h)
+{
+	struct watch_dir *d = h->data;
+
+	d->w->closing--;
+	free(d->path);
+	free(d);
+}
+
+static void watch_fs_cb(uv_fs_event_t *h, const char *name, int events,
+			int status);
+
+/* Makes the set of fs watchers equal to dirs (sorted). */
+static void watch_sync_dirs(struct watch *w, char **dirs, size_t n)
+{
+	struct watch_dir **nd = calloc(n + 1, sizeof(*nd));
+	size_t i = 0;
+	size_t j = 0;
+	size_t k = 0;
+
+	if (nd == NULL) {
+		log_warn("watch: out of memory updating directory watches");
+		return;
+	}
+	while (i < w->n_dirs || j < n) {
+		int c = i == w->n_dirs ? 1
+			: j == n       ? -1
+				       : strcmp(w->dirs[i]->path, dirs[j]);
+
+		if (c < 0) {
+			w->closing++;
+			uv_close((uv_handle_t *)&w->dirs[i]->ev,
+				 watch_dir_closed);
+			i++;
+		} else if (c == 0) {
+			nd[k++] = w->dirs[i];
+			i++;
+			j++;
+		} else {
+			struct watch_dir *d = calloc(1, sizeof(*d));
+			int err;
+
+			if (d == NULL || (d->path = strdup(dirs[j])) == NULL) {
+				free(d);
+				j++;
+				continue;
+			}
+			d->w = w;
+			uv_fs_event_init(w->loop, &d->ev);
+			d->ev.data = d;
+			err = uv_fs_event_start(&d->ev, watch_fs_cb, d->path, 0);
+			if (err != 0) {
+				log_warn("watch: cannot watch dir=%s err=%s",
+					 d->path, uv_strerror(err));
+				w->closing++;
+				uv_close((uv_handle_t *)&d->ev,
+					 watch_dir_closed);
+			} else {
+				nd[k++] = d;
+			}
+			j++;
+		}
+	}
+	free(w->dirs);
+	w->dirs = nd;
+	w->n_dirs = k;
+}
+
+static void watch_start_job(struct watch *w, bool force, uint64_t seen_ms);
+
+static void watch_log_bluegreen(struct watch *w, uint64_t lag_ms)
+{
+	const struct snapshot_bluegreen *bg;
+	struct snapshot *s = snapshot_slot_acquire(w->slot);
+	size_t n;
+	size_t i;
+	bool held = false;
+
+	if (s == NULL) {
+		return;
+	}
+	n = snapshot_bluegreen(s, &bg);
+	for (i = 0; i < n; i++) {
+		if (bg[i].cutover) {
+			w->stats.cutovers++;
+			log_info("bluegreen: cutover svc=%s/%s %s->%s ready=%u min_ready=%u lag_ms=%" PRIu64,
+				 bg[i].ns, bg[i].name,
+				 bg[i].previous ? bg[i].previous : "-",
+				 bg[i].served ? bg[i].served : "-",
+				 bg[i].ready_served, bg[i].min_ready, lag_ms);
+		}
+		if (bg[i].held) {
+			held = true;
+			log_warn("bluegreen: cutover held svc=%s/%s serving=%s desired=%s ready=%u min_ready=%u",
+				 bg[i].ns, bg[i].name,
+				 bg[i].served ? bg[i].served : "-",
+				 bg[i].desired ? bg[i].desired : "-",
+				 bg[i].ready_desired, bg[i].min_ready);
+		}
+	}
+	w->stats.held += held;
+	snapshot_release(s);
+}
+
+/* Takes over a finished job's results: publish, log, re-aim watches. */
+static void watch_job_done(uv_work_t *req, int status)
+{
+	struct watch_job *job = SVCDNS_CONTAINER_OF(req, struct watch_job, req);
+	struct watch *w = job->w;
+	uint64_t now = watch_now_ms();
+
+	(void)status;
+	w->job = NULL;
+	if (w->stopping) {
+		watch_job_free(job);
+		return;
+	}
+	w->stats.scans++;
+	diag_log(&job->diag);
+	w->stats.reload_failures += job->st.failed;
+	w->stats.failed_files = job->st.failed;
+	if (job->err < 0) {
+		w->stats.dir_missing = true;
+		log_err("watch: cannot load dir=%s err=%s; still serving the last good data gen=%" PRIu64,
+			w->dir, strerror(-job->err),
+			snapshot_slot_generation(w->slot));
+		/* Re-created directories need new watches: drop them all and
+		 * let the next good scan set them up again. */
+		watch_sync_dirs(w, NULL, 0);
+	} else if (job->emptied) {
+		w->stats.dir_missing = true;
+		log_err("watch: dir=%s has no manifests any more (unmounted?); still serving the last good data gen=%" PRIu64,
+			w->dir, snapshot_slot_generation(w->slot));
+		watch_sync_dirs(w, job->dirs, job->n_dirs);
+	} else {
+		w->stats.dir_missing = false;
+		watch_sync_dirs(w, job->dirs, job->n_dirs);
+	}
+	if (job->built) {
+		struct snapshot_stats ss;
+
+		snapshot_get_stats(job->snap, &ss);
+		snapshot_slot_publish(w->slot, job->snap);
+		job->snap = NULL;
+		w->serial = job->serial;
+		bluegreen_state_destroy(w->bg);
+		w->bg = job->bg_next;
+		job->bg_next = NULL;
+		watch_colors_fini(&w->colors);
+		w->colors = job->colors;
+		memset(&job->colors, 0, sizeof(job->colors));
+		w->good_files = job->files;
+		w->stats.reloads++;
+		w->stats.last_reload_unix = (uint64_t)time(NULL);
+		w->stats.last_build_us = ss.build_us;
+		w->stats.files = job->files;
+		w->stats.objects = job->objects;
+		log_info("watch: reload ok gen=%" PRIu64
+			 " files=%u loaded=%u failed=%u removed=%u objects=%zu serial=%" PRIu32
+			 " build_ms=%.1f lag_ms=%" PRIu64,
+			 snapshot_slot_generation(w->slot), job->st.files,
+			 job->st.loaded, job->st.failed, job->st.removed,
+			 job->objects, job->serial, (double)ss.build_us / 1000.0,
+			 now - job->seen_ms);
+		watch_log_bluegreen(w, now - job->seen_ms);
+	} else if (job->err == 0 && job->force) {
+		log_info("watch: reload unchanged files=%u failed=%u gen=%" PRIu64,
+			 job->st.files, job->st.failed,
+			 snapshot_slot_generation(w->slot));
+	}
+	watch_job_free(job);
+	if (w->pending) {
+		bool force = w->pending_force;
+
+		w->pending = false;
+		w->pending_force = false;
+		watch_start_job(w, force, w->first_event_ms ? w->first_event_ms
+							    : now);
+		w->first_event_ms = 0;
+	}
+}
+
+static void watch_start_job(struct watch *w, bool force, uint64_t seen_ms)
+{
+	struct watch_job *job;
+	int err;
+
+	if (w->stopping) {
+		return;
+	}
+	if (w->job != NULL) {
+		/* Coalesce: one more reload after the one in flight. */
+		w->pending = true;
+		w->pending_force |= force;
+		if (w->first_event_ms == 0) {
+			w->first_event_ms = seen_ms;
+		}
+		return;
+	}
+	job = watch_job_new(w, force, seen_ms);
+	if (job == NULL) {
+		log_err("watch: out of memory; reload skipped");
+		return;
+	}
+	w->job = job;
+	err = uv_queue_work(w->loop, &job->req, watch_job_work,
+			    watch_job_done);
+	if (err != 0) {
+		log_err("watch: cannot queue the reload: %s", uv_strerror(err));
+		w->job = NULL;
+		watch_job_free(job);
+	}
+}
+
+static void watch_settle_cb(uv_timer_t *t)
+{
+	struct watch *w = t->data;
+	uint64_t seen = w->first_event_ms;
+
+	w->first_event_ms = 0;
+	watch_start_job(w, false, seen ? seen : watch_now_ms());
+}
+
+static void watch_fs_cb(uv_fs_event_t *h, const char *name, int events,
+			int status)
+{
+	struct watch_dir *d = h->data;
+	struct watch *w = d->w;
+	uint64_t now = watch_now_ms();
+	uint64_t max = (uint64_t)w->opts.settle_ms * WATCH_MAX_SETTLE_FACTOR;
+
+	(void)events;
+	if (status < 0) {
+		log_warn("watch: event error dir=%s err=%s", d->path,
+			 uv_strerror(status));
+	}
+	log_debug("watch: event dir=%s name=%s", d->path, name ? name : "-");
+	if (w->stopping) {
+		return;
+	}
+	if (w->first_event_ms == 0) {
+		w->first_event_ms = now;
+	} else if (now - w->first_event_ms >= max &&
+		   uv_is_active((uv_handle_t *)&w->settle)) {
+		return; /* a steady stream of events: let the timer fire */
+	}
+	/* Debounce: the reload runs settle_ms after the last event. */
+	uv_timer_start(&w->settle, watch_settle_cb, w->opts.settle_ms, 0);
+}
+
+static void watch_rescan_cb(uv_timer_t *t)
+{
+	watch_trigger(t->data, false);
+}
+
+struct watch *watch_create(uv_loop_t *loop, const struct watch_opts *opts,
+			   const struct snapshot_opts *sopts,
+			   struct snapshot_slot *slot)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+	struct manifest_limits lim;
+
+	if (w == NULL) {
+		return NULL;
+	}
+	w->loop = loop;
+	w->opts = *opts;
+	w->sopts = *sopts;
+	w->slot = slot;
+	w->dir = strdup(opts->dir);
+	manifest_limits_default(&lim);
+	w->set = w->dir ? manifest_set_create(w->dir, &lim) : NULL;
+	w->bg = bluegreen_state_create();
+	if (w->dir == NULL || w->set == NULL || w->bg == NULL) {
+		watch_destroy(w);
+		return NULL;
+	}
+	w->opts.dir = w->dir;
+	uv_timer_init(loop, &w->settle);
+	uv_timer_init(loop, &w->rescan);
+	w->settle.data = w;
+	w->rescan.data = w;
+	return w;
+}
+
+int watch_load_now(struct watch *w, struct snapshot **out, unsigned *errors,
+		   unsigned *warnings)
+{
+	struct watch_job *job = watch_job_new(w, true, watch_now_ms());
+	int err;
+
+	*out = NULL;
+	*errors = 0;
+	*warnings = 0;
+	if (job == NULL) {
+		return -ENOMEM;
+	}
+	watch_run_job(w, job);
+	if (w->opts.print) {
+		diag_print(&job->diag, stderr);
+	} else {
+		diag_log(&job->diag);
+	}
+	*errors = job->diag.errors;
+	*warnings = job->diag.warnings;
+	err = job->err;
+	w->stats.scans++;
+	w->stats.files = job->files;
+	w->stats.failed_files = job->st.failed;
+	w->stats.objects = job->objects;
+	if (err == 0 && job->built) {
+		*out = job->snap;
+		job->snap = NULL;
+		w->serial = job->serial;
+		bluegreen_state_destroy(w->bg);
+		w->bg = job->bg_next;
+		job->bg_next = NULL;
+		watch_colors_fini(&w->colors);
+		w->colors = job->colors;
+		memset(&job->colors, 0, sizeof(job->colors));
+		w->good_files = job->files;
+		/* The directories to watch, for watch_start. */
+		watch_free_dirs(w->initial_dirs, w->n_initial_dirs);
+		w->initial_dirs = job->dirs;
+		w->n_initial_dirs = job->n_dirs;
+		job->dirs = NULL;
+		job->n_dirs = 0;
+	} else if (err == 0) {
+		err = -ENOMEM;
+	}
+	watch_job_free(job);
+	return err;
+}
+
+int watch_start(struct watch *w, struct snapshot *s)
+{
+	int err = 0;
+
+	snapshot_slot_publish(w->slot, s);
+	w->stats.reloads++;
+	w->stats.last_reload_unix = (uint64_t)time(NULL);
+	watch_sync_dirs(w, w->initial_dirs, w->n_initial_dirs);
+	watch_free_dirs(w->initial_dirs, w->n_initial_dirs);
+	w->initial_dirs = NULL;
+	w->n_initial_dirs = 0;
+	if (w->opts.rescan_ms != 0) {
+		err = uv_timer_start(&w->rescan, watch_rescan_cb,
+				     w->opts.rescan_ms, w->opts.rescan_ms);
+	}
+	w->started = true;
+	return err;
+}
+
+void watch_trigger(struct watch *w, bool force)
+{
+	uint64_t seen = w->first_event_ms ? w->first_event_ms : watch_now_ms();
+
+	if (force) {
+		/* SIGHUP: now, not after the settle time. */
+		uv_timer_stop(&w->settle);
+		w->first_event_ms = 0;
+	}
+	watch_start_job(w, force, seen);
+}
+
+static void watch_timer_closed(uv_handle_t *h)
+{
+	struct watch *w = h->data;
+
+	w->closing--;
+}
+
+void watch_stop(struct watch *w)
+{
+	if (w->stopping) {
+		return;
+	}
+	w->stopping = true;
+	watch_sync_dirs(w, NULL, 0);
+	w->closing += 2;
+	uv_close((uv_handle_t *)&w->settle, watch_timer_closed);
+	uv_close((uv_handle_t *)&w->rescan, watch_timer_closed);
+}
+
+void watch_destroy(struct watch *w)
+{
+	if (w == NULL) {
+		return;
+	}
+	manifest_set_destroy(w->set);
+	bluegreen_state_destroy(w->bg);
+	watch_colors_fini(&w->colors);
+	watch_free_dirs(w->initial_dirs, w->n_initial_dirs);
+	free(w->dirs);
+	free(w->dir);
+	free(w);
+}
+
+void watch_get_stats(const struct watch *w, struct watch_stats *st)
+{
+	*st = w->stats;
+}
