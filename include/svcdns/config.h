@@ -37,7 +37,7 @@
 #define CONFIG_DEFAULT_TCP_IDLE_MS   10000u
 #define CONFIG_DEFAULT_TCP_IO_MS     2000u
 #define CONFIG_DEFAULT_TCP_MAX_CONNS 1024u
-#define CONFIG_DEFAULT_SETTLE_MS     50u
+#define CONFIG_DEFAULT_SETTLE_MS     20u
 #define CONFIG_DEFAULT_RESCAN_MS     10000u
 
 /* What main should do once the command line is parsed. */
