@@ -45,7 +45,8 @@ DEPS := gcc make pkg-config libuv1-dev libc-ares-dev libyaml-dev \
         libcmocka-dev dnsutils knot-dnsutils bind9-utils iproute2 procps
 
 .PHONY: all run test check unit integration deps clean install format \
-        format-check lint tools check-headers fuzz fuzz-replay unit-bins
+        format-check lint tools check-headers fuzz fuzz-replay unit-bins \
+        bench bench-bins
 
 all: $(BUILD)/svcdns
 
@@ -156,3 +157,19 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Benchmarks (not part of make test): tests/bench/run.sh prints the
+# figures; see README "Performance".
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
+
+$(BUILD)/tests/bench/%: tests/bench/%.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) \
+		-o $@ $< $(CORE_OBJS) $(LIBS_CORE)
+
+bench-bins: all tools $(BENCH_BINS)
+
+bench: deps
+	@$(MAKE) --no-print-directory bench-bins
+	@tests/bench/run.sh $(BUILD)
