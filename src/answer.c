@@ -128,6 +128,58 @@ out_opt:
 	return pos;
 }
 
+/* PTR records (rows 14-16): kept per address in the snapshot and written
+ * here, uncompressed, after the echoed question. All of them or, when they
+ * do not fit the limit, none with TC (RFC 2181 9). */
+static size_t answer_ptr(const struct wire_query *q, const uint8_t *req,
+			 const struct snapshot *snap,
+			 const struct snapshot_zone *z, const uint8_t *names,
+			 unsigned n, size_t limit, uint8_t *out,
+			 struct answer_info *info, const struct answer_opts *o,
+			 struct answer_state *st)
+{
+	size_t opt = q->opt_ok ? WIRE_OPT_LEN : 0;
+	size_t pos = q->question_end;
+	uint32_t ttl = snapshot_ttl(snap);
+	struct wire_wr w;
+	unsigned i;
+
+	if (q->qtype != DNS_TYPE_PTR && q->qtype != DNS_TYPE_ANY) {
+		return answer_render(q, req, &z->nodata, z, o, st, limit, out,
+				     info);
+	}
+	memcpy(out + WIRE_HEADER_LEN, req + WIRE_HEADER_LEN,
+	       pos - WIRE_HEADER_LEN);
+	wire_wr_init(&w, out, limit > opt ? limit - opt : 0);
+	w.pos = pos;
+	for (i = 0; i < n; i++) {
+		size_t tl = dname_len(names);
+
+		wire_wr_u16(&w, 0xc000u | WIRE_HEADER_LEN);
+		wire_wr_u16(&w, DNS_TYPE_PTR);
+		wire_wr_u16(&w, DNS_CLASS_IN);
+		wire_wr_u32(&w, ttl);
+		wire_wr_u16(&w, (uint16_t)tl);
+		wire_wr_bytes(&w, names, tl);
+		names += tl;
+	}
+	if (w.err != 0) {
+		answer_header(out, q, answer_flags(q, 0) | WIRE_FLAG_TC, 0, 0,
+			      opt ? 1 : 0);
+		info->truncated = true;
+		w.err = 0;
+		w.pos = q->question_end;
+	} else {
+		answer_header(out, q, answer_flags(q, 0), (uint16_t)n, 0,
+			      opt ? 1 : 0);
+	}
+	w.cap = limit;
+	if (opt) {
+		wire_wr_opt(&w, WIRE_EDNS_ADVERTISE, 0, q->edns_do);
+	}
+	return w.pos;
+}
+
 /* A pod name's single address record (CLUSTER-DNS row 17), written
  * directly: pod names are computed, not stored. */
 static size_t answer_pod(const struct wire_query *q, const uint8_t *req,
@@ -182,6 +234,9 @@ enum answer_verdict answer_query(const struct snapshot *snap,
 	const struct snapshot_zone *z;
 	const struct snapshot_node *n;
 	const struct snapshot_resp *r;
+	struct snapshot_resp view;
+	const uint8_t *ptr_names = NULL;
+	unsigned n_ptr;
 	struct k8s_ip ip;
 	size_t limit;
 	size_t off = 0;
@@ -239,10 +294,14 @@ enum answer_verdict answer_query(const struct snapshot *snap,
 	}
 	n = snapshot_lookup(snap, q.lname, q.qname_len);
 	if (n != NULL) {
-		r = snapshot_node_resp(n, q.qtype);
-		if (r == NULL) {
-			r = &z->nodata;
-		}
+		r = snapshot_node_resp(snap, n, q.qtype, &view) ? &view
+								 : &z->nodata;
+	} else if (z->reverse &&
+		   (n_ptr = snapshot_ptr_lookup(snap, z, q.lname, q.qname_len,
+						&ptr_names)) != 0) {
+		*resp_len = answer_ptr(&q, req, snap, z, ptr_names, n_ptr,
+				       limit, resp, info, opts, st);
+		return ANSWER_REPLY;
 	} else if (snapshot_pod_answer(snap, z, q.lname, q.qname_len, off,
 				       &ip)) {
 		*resp_len = answer_pod(&q, req, snap, z, &ip, limit, resp,

@@ -28,13 +28,62 @@
 #define SNAP_DICT_MAX	   512 /* compression dictionary entries */
 #define SNAP_SCHEMA_VERSION "1.1.0"
 
+/* A node in the node buffer, at a 4-aligned offset: its answer types with
+ * the offsets of their responses in the response buffer, then its name
+ * (lower case). ANY is not stored: it takes the first type (the types are
+ * in the order RFC 8482's minimal ANY prefers). */
+struct snap_type {
+	uint16_t qtype;
+	uint16_t reserved;
+	uint32_t off; /* in the response buffer */
+};
+
 struct snapshot_node {
-	const uint8_t *name; /* arena (snapshot): lower case */
 	uint8_t len;
-	uint16_t n_types;
+	uint8_t n_types;
+	uint16_t reserved;
+	struct snap_type types[];
+	/* uint8_t name[len] follows types[n_types] */
+};
+
+/* A response in the response buffer, at a 4-aligned offset: this header,
+ * the glue lengths, the zptr and zcopy offsets, then the body. */
+struct snap_rhdr {
+	uint8_t rcode;
+	uint8_t rotate;
+	uint16_t rr_len;
+	uint16_t ancount;
+	uint16_t nscount;
+	uint16_t n_glue;
+	uint16_t n_zptr;
+	uint16_t n_zcopy;
+	uint16_t an_len;
+	uint16_t ns_len;
+	uint16_t arr[]; /* glue_len[n_glue], zptr[n_zptr], zcopy[n_zcopy] */
+};
+
+/* The addresses that have PTR records: one entry per address, its target
+ * names stored back to back in ptr_names. Answered at query time: there is
+ * one per endpoint, and PTR queries are rare. */
+struct snap_ptr {
+	uint8_t family;
+	uint8_t n_targets;
+	uint16_t reserved;
+	uint32_t off; /* into ptr_names */
+	uint8_t addr[16];
+};
+
+/* The index: open addressing over (hash, node offset); off 0 is empty. */
+struct snap_slot {
 	uint32_t hash;
-	const uint16_t *types;			   /* arena (snapshot) */
-	const struct snapshot_resp *const *resps; /* arena (snapshot) */
+	uint32_t off;
+};
+
+/* A growable byte buffer (malloc), 4-aligned appends. */
+struct snap_buf {
+	uint8_t *p;
+	size_t len;
+	size_t cap;
 };
 
 /* A namespace and pod address set entry for pods verified mode. */
@@ -46,14 +95,16 @@ struct snap_podip {
 
 struct snapshot {
 	_Atomic unsigned refs;
-	struct arena *arena; /* owns everything below */
+	struct arena *arena; /* owns the small things below */
 	uint32_t serial;
 	uint32_t ttl;
 	enum snapshot_pods_mode pods;
 	struct snapshot_zone *zones;
 	size_t n_zones;
-	size_t n_fwd; /* forward zones come first */
-	const struct snapshot_node **table; /* open addressing, mask + 1 */
+	size_t n_fwd;	       /* forward zones come first */
+	struct snap_buf nodes; /* owns: every node */
+	struct snap_buf resps; /* owns: every response */
+	struct snap_slot *table;
 	size_t mask;
 	size_t n_nodes;
 	const char **ns_table; /* namespace names, open addressing */
@@ -62,6 +113,11 @@ struct snapshot {
 	size_t pod_mask;
 	struct snapshot_bluegreen *bg; /* blue/green services */
 	size_t n_bg;
+	struct snap_ptr *ptrs; /* malloc: sorted by address */
+	size_t n_ptrs;
+	uint32_t *ptr_index; /* malloc: open addressing, entry index + 1 */
+	size_t ptr_mask;
+	struct snap_buf ptr_names; /* owns */
 	struct snapshot_stats stats;
 };
 
@@ -82,22 +138,13 @@ struct brr {
 };
 
 struct bnode {
-	uint8_t name[DNAME_MAXLEN]; /* lower case */
+	struct brr *rrs; /* in insertion order, duplicates included */
+	struct brr *last;
+	uint32_t hash;
 	uint8_t len;
 	uint8_t zone; /* index into the zone list */
 	bool cname;
-	bool clusterip_ptr; /* a ClusterIP claimed this reverse name */
-	uint32_t hash;
-	struct brr *rrs; /* in insertion order */
-	struct brr *last;
-	struct snapshot_node *out;
-};
-
-/* De-duplication key of one record. */
-struct bdup {
-	const struct bnode *node;
-	const struct brr *rr;
-	uint32_t hash;
+	uint8_t name[]; /* lower case */
 };
 
 /* A compression dictionary entry: a name suffix written at abs_off. */
@@ -135,11 +182,10 @@ struct builder {
 	struct bnode **nodes; /* malloc: insertion order */
 	size_t n_nodes;
 	size_t cap_nodes;
-	struct bnode **index; /* malloc: open addressing */
+	struct bindex *index; /* malloc: open addressing */
 	size_t index_mask;
-	struct bdup *dups; /* malloc: open addressing */
-	size_t dup_mask;
-	size_t n_dups;
+	const struct brr **sel; /* malloc: records picked for a template */
+	size_t cap_sel;
 	struct tb *tb; /* malloc */
 	const uint8_t *primary; /* first forward zone (PTR targets) */
 	uint8_t primary_len;
@@ -154,7 +200,27 @@ struct builder {
 	size_t n_nss;
 	size_t cap_nss;
 	size_t cap_bg;
+	uint32_t neg[SNAPSHOT_MAX_ZONES + 2][2]; /* zone negative templates */
+	struct bptr *bptrs; /* malloc: PTR records to make */
+	size_t n_bptrs;
+	size_t cap_bptrs;
+	uint64_t t[5]; /* phase times, for SVCDNS_DEBUG_BUILD */
 	int err;
+};
+
+/* A PTR record to make: address -> name. */
+struct bptr {
+	struct k8s_ip ip;
+	bool clusterip;
+	uint8_t tlen;
+	const uint8_t *target; /* a builder node's name */
+};
+
+/* An index slot: the hash is kept beside the node so that a probe does not
+ * touch the node unless the hash matches. */
+struct bindex {
+	uint32_t hash;
+	struct bnode *node;
 };
 
 /* An endpoint address as the rules see it, whatever its source. */
@@ -235,12 +301,38 @@ static int name_make(uint8_t *out, size_t *out_len, const char *const *labels,
 /* The endpoint label for an address without hostname: the dashed IP
  * (CLUSTER-DNS row 7): dots or colons become dashes, and a leading or
  * trailing dash gets a 0 so that the label stays valid. */
+/* Writes v in decimal; returns the number of digits. */
+static size_t snap_u8_text(unsigned v, char *out)
+{
+	size_t n = 0;
+
+	if (v >= 100) {
+		out[n++] = (char)('0' + v / 100);
+	}
+	if (v >= 10) {
+		out[n++] = (char)('0' + v / 10 % 10);
+	}
+	out[n++] = (char)('0' + v % 10);
+	return n;
+}
+
+/* The endpoint label for an address without hostname: the dashed IP
+ * (CLUSTER-DNS row 7): dots or colons become dashes, and a leading or
+ * trailing dash gets a 0 so that the label stays valid. */
 static void snap_dashed_ip(const struct k8s_ip *ip, char *out, size_t cap)
 {
 	char text[64];
 	size_t i;
 	size_t n = 0;
 
+	if (ip->family == 4) {
+		/* The common case, without printf: a-b-c-d. */
+		for (i = 0; i < 4; i++) {
+			n += snap_u8_text(ip->addr[i], out + n);
+			out[n++] = i < 3 ? '-' : '\0';
+		}
+		return;
+	}
 	k8s_ip_to_text(ip, text, sizeof(text));
 	if (text[0] == ':' && n + 1 < cap) {
 		out[n++] = '0';
@@ -308,12 +400,10 @@ static void snap_reverse_name(const struct k8s_ip *ip, uint8_t *out,
 
 	if (ip->family == 4) {
 		for (i = 3; i >= 0; i--) {
-			char t[4];
-			int tl = snprintf(t, sizeof(t), "%u", ip->addr[i]);
+			size_t tl = snap_u8_text(ip->addr[i], (char *)out + n + 1);
 
-			out[n++] = (uint8_t)tl;
-			memcpy(out + n, t, (size_t)tl);
-			n += (size_t)tl;
+			out[n] = (uint8_t)tl;
+			n += tl + 1;
 		}
 		memcpy(out + n, "\7in-addr\4arpa", 14);
 		n += 14;
@@ -332,10 +422,10 @@ static void snap_reverse_name(const struct k8s_ip *ip, uint8_t *out,
 
 /* ------------------------- builder nodes --------------------------- */
 
-static bool builder_grow_index(struct builder *b)
+static bool builder_grow_index(struct builder *b, size_t want)
 {
-	size_t cap = snap_pow2(b->n_nodes * 2 + 2);
-	struct bnode **idx;
+	size_t cap = snap_pow2(want * 2 + 2);
+	struct bindex *idx;
 	size_t i;
 
 	if (b->index != NULL && cap <= b->index_mask + 1) {
@@ -348,10 +438,11 @@ static bool builder_grow_index(struct builder *b)
 	for (i = 0; i < b->n_nodes; i++) {
 		size_t j = b->nodes[i]->hash & (cap - 1);
 
-		while (idx[j] != NULL) {
+		while (idx[j].node != NULL) {
 			j = (j + 1) & (cap - 1);
 		}
-		idx[j] = b->nodes[i];
+		idx[j].hash = b->nodes[i]->hash;
+		idx[j].node = b->nodes[i];
 	}
 	free(b->index);
 	b->index = idx;
@@ -359,30 +450,41 @@ static bool builder_grow_index(struct builder *b)
 	return true;
 }
 
-static struct bnode *builder_find(const struct builder *b, const uint8_t *name,
-				  size_t len)
+static struct bnode *builder_find_h(const struct builder *b,
+				    const uint8_t *name, size_t len,
+				    uint32_t h, size_t *slot)
 {
-	uint32_t h = dname_hash(name, len);
 	size_t j = h & b->index_mask;
 
-	while (b->index[j] != NULL) {
-		const struct bnode *n = b->index[j];
+	while (b->index[j].node != NULL) {
+		if (b->index[j].hash == h) {
+			struct bnode *n = b->index[j].node;
 
-		if (n->hash == h && n->len == len &&
-		    memcmp(n->name, name, len) == 0) {
-			return b->index[j];
+			if (n->len == len && memcmp(n->name, name, len) == 0) {
+				return n;
+			}
 		}
 		j = (j + 1) & b->index_mask;
 	}
+	*slot = j;
 	return NULL;
+}
+
+static struct bnode *builder_find(const struct builder *b, const uint8_t *name,
+				  size_t len)
+{
+	size_t slot;
+
+	return builder_find_h(b, name, len, dname_hash(name, len), &slot);
 }
 
 /* Returns the node for name (lower case), creating it. NULL on OOM. */
 static struct bnode *builder_node(struct builder *b, const uint8_t *name,
 				  size_t len, size_t zone)
 {
-	struct bnode *n = builder_find(b, name, len);
-	size_t j;
+	uint32_t h = dname_hash(name, len);
+	size_t slot;
+	struct bnode *n = builder_find_h(b, name, len, h, &slot);
 
 	if (n != NULL) {
 		return n;
@@ -398,139 +500,123 @@ static struct bnode *builder_node(struct builder *b, const uint8_t *name,
 		b->nodes = nn;
 		b->cap_nodes = cap;
 	}
-	n = arena_calloc(b->tmp, 1, sizeof(*n));
+	n = arena_alloc(b->tmp, sizeof(*n) + len);
 	if (n == NULL) {
 		b->err = -ENOMEM;
 		return NULL;
 	}
+	memset(n, 0, sizeof(*n));
 	memcpy(n->name, name, len);
 	n->len = (uint8_t)len;
 	n->zone = (uint8_t)zone;
-	n->hash = dname_hash(name, len);
+	n->hash = h;
 	b->nodes[b->n_nodes++] = n;
-	if ((b->n_nodes + 1) * 2 > b->index_mask + 1) {
-		if (!builder_grow_index(b)) {
-			b->err = -ENOMEM;
-			return NULL;
-		}
-		return n;
+	b->index[slot].hash = h;
+	b->index[slot].node = n;
+	if (b->n_nodes * 2 > b->index_mask + 1 &&
+	    !builder_grow_index(b, b->n_nodes * 2)) {
+		b->err = -ENOMEM;
+		return NULL;
 	}
-	j = n->hash & b->index_mask;
-	while (b->index[j] != NULL) {
-		j = (j + 1) & b->index_mask;
-	}
-	b->index[j] = n;
 	return n;
 }
 
-static bool brr_same(const struct brr *a, const struct brr *c)
+/* Orders records of one type by their data, so that equal ones are
+ * adjacent (de-duplication) and answers come out in a stable order. */
+static int brr_cmp(const struct brr *a, const struct brr *c)
 {
-	if (a->type != c->type) {
-		return false;
-	}
+	int r;
+
 	switch (a->type) {
 	case DNS_TYPE_A:
 	case DNS_TYPE_AAAA:
-		return k8s_ip_cmp(&a->ip, &c->ip) == 0;
+		return memcmp(a->ip.addr, c->ip.addr, 16);
 	case DNS_TYPE_SRV:
-		if (a->prio != c->prio || a->weight != c->weight ||
-		    a->port != c->port) {
-			return false;
+		if (a->prio != c->prio) {
+			return (int)a->prio - (int)c->prio;
+		}
+		if (a->weight != c->weight) {
+			return (int)a->weight - (int)c->weight;
+		}
+		if (a->port != c->port) {
+			return (int)a->port - (int)c->port;
 		}
 		SVCDNS_FALLTHROUGH;
 	case DNS_TYPE_PTR:
 	case DNS_TYPE_CNAME:
 	case DNS_TYPE_NS:
-		return a->target_len == c->target_len &&
-		       memcmp(a->target, c->target, a->target_len) == 0;
+		r = memcmp(a->target, c->target,
+			   a->target_len < c->target_len ? a->target_len
+							 : c->target_len);
+		return r != 0 ? r : (int)a->target_len - (int)c->target_len;
 	case DNS_TYPE_TXT:
-		return strcmp(a->txt, c->txt) == 0;
+		return strcmp(a->txt, c->txt);
 	default:
-		return false;
+		return 0;
 	}
 }
 
-static uint32_t brr_hash(const struct bnode *n, const struct brr *rr)
+static int brr_qsort_cmp(const void *a, const void *c)
 {
-	uint32_t h = n->hash ^ (uint32_t)rr->type * 2654435761u;
-
-	switch (rr->type) {
-	case DNS_TYPE_A:
-	case DNS_TYPE_AAAA:
-		return snap_hash_bytes(h, rr->ip.addr, 16);
-	case DNS_TYPE_SRV:
-		h = snap_hash_bytes(h, &rr->port, sizeof(rr->port));
-		SVCDNS_FALLTHROUGH;
-	case DNS_TYPE_PTR:
-	case DNS_TYPE_CNAME:
-	case DNS_TYPE_NS:
-		return snap_hash_bytes(h, rr->target, rr->target_len);
-	default:
-		return h;
-	}
+	return brr_cmp(*(const struct brr *const *)a,
+		       *(const struct brr *const *)c);
 }
 
-static bool builder_grow_dups(struct builder *b)
+/* Gathers n's records of type into b->sel, sorted, without duplicates
+ * (CLUSTER-DNS row 3: no address served twice). Returns the count. */
+static size_t builder_select(struct builder *b, const struct bnode *n,
+			     uint16_t type)
 {
-	size_t cap = snap_pow2((b->n_dups + 1) * 2);
-	struct bdup *d;
+	const struct brr *rr;
+	size_t k = 0;
 	size_t i;
+	size_t out;
 
-	if (b->dups != NULL && cap <= b->dup_mask + 1) {
-		return true;
-	}
-	d = calloc(cap, sizeof(*d));
-	if (d == NULL) {
-		return false;
-	}
-	for (i = 0; b->dups != NULL && i <= b->dup_mask; i++) {
-		size_t j;
-
-		if (b->dups[i].node == NULL) {
+	for (rr = n->rrs; rr != NULL; rr = rr->next) {
+		if (rr->type != type) {
 			continue;
 		}
-		j = b->dups[i].hash & (cap - 1);
-		while (d[j].node != NULL) {
-			j = (j + 1) & (cap - 1);
+		if (k == b->cap_sel) {
+			size_t cap = b->cap_sel ? b->cap_sel * 2 : 256;
+			const struct brr **v = realloc(b->sel, cap * sizeof(*v));
+
+			if (v == NULL) {
+				b->err = -ENOMEM;
+				return k;
+			}
+			b->sel = v;
+			b->cap_sel = cap;
 		}
-		d[j] = b->dups[i];
+		b->sel[k++] = rr;
 	}
-	free(b->dups);
-	b->dups = d;
-	b->dup_mask = cap - 1;
-	return true;
+	if (k < 2) {
+		return k;
+	}
+	qsort(b->sel, k, sizeof(*b->sel), brr_qsort_cmp);
+	for (i = 1, out = 1; i < k; i++) {
+		if (brr_cmp(b->sel[out - 1], b->sel[i]) != 0) {
+			b->sel[out++] = b->sel[i];
+		}
+	}
+	return out;
 }
 
-/* Adds a copy of rr to node n unless n has an identical record
- * (CLUSTER-DNS row 3: no address served twice). */
+/* Adds a copy of rr to node n (duplicates are removed when templates are
+ * made). */
 static void builder_add(struct builder *b, struct bnode *n,
 			const struct brr *rr)
 {
-	uint32_t h;
-	size_t j;
 	struct brr *c;
 
 	if (n == NULL || b->err != 0) {
 		return;
 	}
-	if ((b->n_dups + 1) * 2 > b->dup_mask + 1 && !builder_grow_dups(b)) {
-		b->err = -ENOMEM;
-		return;
-	}
-	h = brr_hash(n, rr);
-	j = h & b->dup_mask;
-	while (b->dups[j].node != NULL) {
-		if (b->dups[j].hash == h && b->dups[j].node == n &&
-		    brr_same(b->dups[j].rr, rr)) {
-			return;
-		}
-		j = (j + 1) & b->dup_mask;
-	}
-	c = arena_memdup(b->tmp, rr, sizeof(*rr));
+	c = arena_alloc(b->tmp, sizeof(*c));
 	if (c == NULL) {
 		b->err = -ENOMEM;
 		return;
 	}
+	*c = *rr;
 	c->next = NULL;
 	if (n->last != NULL) {
 		n->last->next = c;
@@ -538,10 +624,6 @@ static void builder_add(struct builder *b, struct bnode *n,
 		n->rrs = c;
 	}
 	n->last = c;
-	b->dups[j].node = n;
-	b->dups[j].rr = c;
-	b->dups[j].hash = h;
-	b->n_dups++;
 }
 
 static const uint8_t *builder_name_dup(struct builder *b, const uint8_t *name,
@@ -1275,28 +1357,30 @@ static void emit_headless_srv(struct builder *b, size_t zi,
 	}
 }
 
-/* PTR <reverse(ip)> -> name, in the reverse zone of ip's family. */
-static struct bnode *emit_ptr(struct builder *b, const struct k8s_ip *ip,
-			      const uint8_t *target, size_t tlen,
-			      bool clusterip)
+/* PTR <reverse(ip)> -> target (a builder node's name, which outlives the
+ * build's use of it). Collected here, made into the address table at the
+ * end (builder_finish_ptrs). */
+static void emit_ptr(struct builder *b, const struct k8s_ip *ip,
+		     const uint8_t *target, size_t tlen, bool clusterip)
 {
-	uint8_t rname[DNAME_MAXLEN];
-	size_t rlen;
-	size_t zi = b->snap->n_fwd + (ip->family == 4 ? 0 : 1);
-	struct bnode *rn;
+	struct bptr *p;
 
-	snap_reverse_name(ip, rname, &rlen);
-	rn = builder_node(b, rname, rlen, zi);
-	if (rn == NULL) {
-		return NULL;
+	if (b->n_bptrs == b->cap_bptrs) {
+		size_t cap = b->cap_bptrs ? b->cap_bptrs * 2 : 1024;
+		struct bptr *v = realloc(b->bptrs, cap * sizeof(*v));
+
+		if (v == NULL) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->bptrs = v;
+		b->cap_bptrs = cap;
 	}
-	if (clusterip) {
-		rn->clusterip_ptr = true;
-	} else if (rn->clusterip_ptr) {
-		return rn; /* row 15: the ClusterIP match wins */
-	}
-	builder_add_target(b, rn, DNS_TYPE_PTR, target, tlen, b->opts->ttl);
-	return rn;
+	p = &b->bptrs[b->n_bptrs++];
+	p->ip = *ip;
+	p->clusterip = clusterip;
+	p->tlen = (uint8_t)tlen;
+	p->target = target;
 }
 
 /* Emits one service into forward zone zi; eps are its ready endpoints. */
@@ -1702,7 +1786,7 @@ static size_t tb_rr(struct tb *t, const struct snapshot *s,
 }
 
 /* Additional-section glue: the A then AAAA records of each target. */
-static void tb_glue(struct tb *t, const struct builder *b,
+static void tb_glue(struct tb *t, struct builder *b,
 		    const struct brr *const *targets, const size_t *tabs,
 		    size_t n)
 {
@@ -1714,17 +1798,17 @@ static void tb_glue(struct tb *t, const struct builder *b,
 						      targets[i]->target_len);
 
 		for (pass = 0; tn != NULL && pass < 2; pass++) {
-			uint16_t want = pass == 0 ? DNS_TYPE_A : DNS_TYPE_AAAA;
-			const struct brr *rr;
+			size_t k = builder_select(
+				b, tn, pass == 0 ? DNS_TYPE_A : DNS_TYPE_AAAA);
+			size_t j;
 
-			for (rr = tn->rrs; rr != NULL; rr = rr->next) {
+			for (j = 0; j < k; j++) {
 				size_t before = t->pos;
 
-				if (rr->type != want ||
-				    t->n_glue >= SVCDNS_ARRAY_SIZE(t->glue_len)) {
-					continue;
+				if (t->n_glue >= SVCDNS_ARRAY_SIZE(t->glue_len)) {
+					return;
 				}
-				tb_rr(t, b->snap, NULL, rr, tabs[i], tn);
+				tb_rr(t, b->snap, NULL, b->sel[j], tabs[i], tn);
 				if (t->err != 0) {
 					/* Out of room: stop at the last whole
 					 * record. */
@@ -1739,61 +1823,125 @@ static void tb_glue(struct tb *t, const struct builder *b,
 	}
 }
 
-/* Copies the template under construction into the snapshot arena. */
-static const struct snapshot_resp *tb_finish(struct builder *b, struct tb *t,
-					     uint8_t rcode, size_t an_len,
-					     uint16_t rr_len)
+/* Makes room for more octets at the end of buf. */
+static bool snap_buf_grow(struct snap_buf *buf, size_t more)
 {
-	struct snapshot_resp *r = arena_calloc(b->snap->arena, 1, sizeof(*r));
-	struct arena *a = b->snap->arena;
+	size_t need = (buf->p ? buf->len : 4) + more + 3;
 
-	if (r == NULL) {
-		b->err = -ENOMEM;
-		return NULL;
+	if (need > UINT32_MAX) {
+		return false;
 	}
-	r->rcode = rcode;
-	r->ancount = t->ancount;
-	r->nscount = t->nscount;
-	r->an_len = (uint32_t)an_len;
-	r->ns_len = (uint32_t)(t->pos - an_len);
-	r->n_glue = t->n_glue;
-	if (t->n_glue != 0) {
-		size_t g = 0;
-		size_t i;
+	if (need > buf->cap) {
+		size_t cap = buf->cap ? buf->cap : 65536;
+		uint8_t *p;
 
-		for (i = 0; i < t->n_glue; i++) {
-			g += t->glue_len[i];
+		while (cap < need) {
+			cap *= 2;
 		}
-		r->ns_len -= (uint32_t)g;
-		r->glue_len = arena_memdup(a, t->glue_len,
-					   t->n_glue * sizeof(uint16_t));
+		p = realloc(buf->p, cap);
+		if (p == NULL) {
+			return false;
+		}
+		if (buf->p == NULL) {
+			/* Offset 0 stands for "none": start at 4. */
+			memset(p, 0, 4);
+			buf->len = 4;
+		}
+		buf->p = p;
+		buf->cap = cap;
 	}
-	r->rotate = rr_len != 0 && t->ancount > 1;
-	r->rr_len = rr_len;
-	r->n_zptr = t->n_zptr;
-	r->zptr = arena_memdup(a, t->zptr, t->n_zptr * sizeof(uint16_t));
-	r->n_zcopy = t->n_zcopy;
-	r->zcopy = arena_memdup(a, t->zcopy, t->n_zcopy * sizeof(uint16_t));
-	r->body = arena_memdup(a, t->buf, t->pos);
-	if (r->body == NULL || r->zptr == NULL || r->zcopy == NULL ||
-	    (t->n_glue && r->glue_len == NULL)) {
+	return true;
+}
+
+/* As snap_buf_grow, and pads the end to a multiple of 4 so that a record
+ * read in place is aligned. */
+static bool snap_buf_reserve(struct snap_buf *buf, size_t more)
+{
+	if (!snap_buf_grow(buf, more)) {
+		return false;
+	}
+	while (buf->len & 3) {
+		buf->p[buf->len++] = 0;
+	}
+	return true;
+}
+
+/* Appends the template under construction to the response buffer and
+ * returns its offset, or 0 on OOM (offset 0 is never a response). */
+static uint32_t tb_finish(struct builder *b, struct tb *t, uint8_t rcode,
+			  size_t an_len, uint16_t rr_len)
+{
+	struct snap_buf *buf = &b->snap->resps;
+	size_t narr = (size_t)t->n_glue + t->n_zptr + t->n_zcopy;
+	size_t glue = 0;
+	struct snap_rhdr *h;
+	size_t off;
+	size_t i;
+
+	for (i = 0; i < t->n_glue; i++) {
+		glue += t->glue_len[i];
+	}
+	if (!snap_buf_reserve(buf, sizeof(*h) + narr * 2 + t->pos)) {
 		b->err = -ENOMEM;
-		return NULL;
+		return 0;
 	}
-	return r;
+	off = buf->len;
+	h = (struct snap_rhdr *)(void *)(buf->p + off);
+	h->rcode = rcode;
+	h->rotate = rr_len != 0 && t->ancount > 1;
+	h->rr_len = rr_len;
+	h->ancount = t->ancount;
+	h->nscount = t->nscount;
+	h->n_glue = t->n_glue;
+	h->n_zptr = t->n_zptr;
+	h->n_zcopy = t->n_zcopy;
+	h->an_len = (uint16_t)an_len;
+	h->ns_len = (uint16_t)(t->pos - an_len - glue);
+	memcpy(h->arr, t->glue_len, t->n_glue * sizeof(uint16_t));
+	memcpy(h->arr + t->n_glue, t->zptr, t->n_zptr * sizeof(uint16_t));
+	memcpy(h->arr + t->n_glue + t->n_zptr, t->zcopy,
+	       t->n_zcopy * sizeof(uint16_t));
+	memcpy((uint8_t *)(h->arr + narr), t->buf, t->pos);
+	buf->len = off + sizeof(*h) + narr * 2 + t->pos;
+	return (uint32_t)off;
+}
+
+/* Decodes the response at off into a view (pointers into the buffer). */
+static void snap_resp_view(const struct snapshot *s, uint32_t off,
+			   struct snapshot_resp *r)
+{
+	const struct snap_rhdr *h =
+		(const struct snap_rhdr *)(const void *)(s->resps.p + off);
+	size_t narr = (size_t)h->n_glue + h->n_zptr + h->n_zcopy;
+
+	r->rcode = h->rcode;
+	r->rotate = h->rotate;
+	r->rr_len = h->rr_len;
+	r->ancount = h->ancount;
+	r->nscount = h->nscount;
+	r->n_glue = h->n_glue;
+	r->n_zptr = h->n_zptr;
+	r->n_zcopy = h->n_zcopy;
+	r->an_len = h->an_len;
+	r->ns_len = h->ns_len;
+	r->glue_len = h->arr;
+	r->zptr = h->arr + h->n_glue;
+	r->zcopy = h->arr + h->n_glue + h->n_zptr;
+	r->body = (const uint8_t *)(h->arr + narr);
 }
 
 /* The zone's negative templates: an SOA in the authority section whose
  * owner and RDATA names point at the zone's labels inside the question;
  * those pointers depend on the question's length, so they are patched per
- * query (zptr). */
-static int tb_zone_negative(struct builder *b, struct snapshot_zone *z)
+ * query (zptr). The offsets are decoded into views once the response
+ * buffer stops moving (snap_finish_zones). */
+static int tb_zone_negative(struct builder *b, size_t zi, uint32_t offs[2])
 {
 	struct tb *t = b->tb;
+	const struct snapshot_zone *z = &b->snap->zones[zi];
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		const struct snapshot_resp *r;
 		size_t at;
 
 		tb_begin(t, z, NULL, 0);
@@ -1813,16 +1961,12 @@ static int tb_zone_negative(struct builder *b, struct snapshot_zone *z)
 		tb_u32(t, b->snap->ttl);
 		tb_rr_end(t, at);
 		t->nscount = 1;
-		r = tb_finish(b, t,
-			      i == 0 ? DNS_RCODE_NOERROR : DNS_RCODE_NXDOMAIN,
-			      0, 0);
-		if (r == NULL) {
+		offs[i] = tb_finish(b, t,
+				    i == 0 ? DNS_RCODE_NOERROR
+					   : DNS_RCODE_NXDOMAIN,
+				    0, 0);
+		if (offs[i] == 0) {
 			return -ENOMEM;
-		}
-		if (i == 0) {
-			z->nodata = *r;
-		} else {
-			z->nxdomain = *r;
 		}
 	}
 	return 0;
@@ -1842,10 +1986,9 @@ static int snap_zone_of(const struct snapshot *s, const uint8_t *name,
  * in-zone targets are resolved from the builder's own names; an in-zone
  * target that does not exist gives NXDOMAIN, one without the type NODATA
  * (both with the SOA of the target's zone); an out-of-zone target ends the
- * answer with the CNAME alone. */
-static const struct snapshot_resp *tb_chase(struct builder *b,
-					    const struct bnode *n,
-					    uint16_t qtype)
+ * answer with the CNAME alone. Returns the response offset, 0 on error. */
+static uint32_t tb_chase(struct builder *b, const struct bnode *n,
+			 uint16_t qtype)
 {
 	struct tb *t = b->tb;
 	const struct snapshot *s = b->snap;
@@ -1861,10 +2004,12 @@ static const struct snapshot_resp *tb_chase(struct builder *b,
 		const struct brr *c = cur->rrs;
 		const struct bnode *next;
 		size_t tabs;
+		size_t k;
+		size_t j;
 
 		tabs = tb_rr(t, s, NULL, c, cur_abs, cur);
 		t->ancount++;
-		if (qtype == DNS_TYPE_CNAME || qtype == DNS_TYPE_ANY) {
+		if (qtype == DNS_TYPE_CNAME) {
 			break;
 		}
 		next = builder_find(b, c->target, c->target_len);
@@ -1879,20 +2024,13 @@ static const struct snapshot_resp *tb_chase(struct builder *b,
 			cur_abs = tabs;
 			continue;
 		}
-		{
-			const struct brr *rr;
-			unsigned found = 0;
-
-			for (rr = next->rrs; rr != NULL; rr = rr->next) {
-				if (rr->type == qtype) {
-					tb_rr(t, s, NULL, rr, tabs, next);
-					t->ancount++;
-					found++;
-				}
-			}
-			if (found == 0) {
-				neg_zone = next->zone;
-			}
+		k = builder_select(b, next, qtype);
+		for (j = 0; j < k; j++) {
+			tb_rr(t, s, NULL, b->sel[j], tabs, next);
+			t->ancount++;
+		}
+		if (k == 0) {
+			neg_zone = next->zone;
 		}
 		break;
 	}
@@ -1900,26 +2038,30 @@ static const struct snapshot_resp *tb_chase(struct builder *b,
 	if (neg_zone >= 0) {
 		struct brr soa = { .type = DNS_TYPE_SOA };
 		const struct snapshot_zone *z = &s->zones[neg_zone];
-		struct bnode apex = { 0 };
 		int abs = tb_dict_find(t, z->name, z->name_len);
+		struct {
+			struct bnode n;
+			uint8_t name[DNAME_MAXLEN];
+		} apex;
 
-		memcpy(apex.name, z->name, z->name_len);
-		apex.len = z->name_len;
-		tb_rr(t, s, z, &soa, abs >= 0 ? (size_t)abs : 0x3fff, &apex);
+		memset(&apex, 0, sizeof(apex));
+		memcpy(apex.n.name, z->name, z->name_len);
+		apex.n.len = z->name_len;
+		tb_rr(t, s, z, &soa, abs >= 0 ? (size_t)abs : 0x3fff, &apex.n);
 		t->nscount = 1;
 	}
 	if (t->err != 0) {
 		b->err = b->err ? b->err : -EMSGSIZE;
-		return NULL;
+		return 0;
 	}
 	return tb_finish(b, t, rcode, an_len, 0);
 }
 
-/* The template for qtype at a non-CNAME node: its records of that type,
- * plus glue for SRV and NS targets. */
-static const struct snapshot_resp *tb_plain(struct builder *b,
-					    const struct bnode *n,
-					    uint16_t qtype)
+/* The template for qtype at a non-CNAME node: its records of that type
+ * (sorted, without duplicates), plus glue for SRV and NS targets. Returns
+ * the response offset, 0 on error. */
+static uint32_t tb_plain(struct builder *b, const struct bnode *n,
+			 uint16_t qtype)
 {
 	struct tb *t = b->tb;
 	const struct snapshot *s = b->snap;
@@ -1927,53 +2069,49 @@ static const struct snapshot_resp *tb_plain(struct builder *b,
 	const struct brr *targets[512];
 	size_t tabs[512];
 	size_t n_targets = 0;
-	const struct brr *rr;
 	size_t an_len;
 	uint16_t rr_len = 0;
-	bool capped = false;
+	size_t k = builder_select(b, n, qtype);
+	size_t i;
 
 	tb_begin(t, z, n->name, n->len);
-	for (rr = n->rrs; rr != NULL; rr = rr->next) {
+	for (i = 0; i < k; i++) {
+		const struct brr *rr = b->sel[i];
 		size_t before = t->pos;
 		size_t ta;
 
-		if (rr->type != qtype) {
-			continue;
-		}
 		ta = tb_rr(t, s, z, rr, WIRE_HEADER_LEN, n);
 		if (t->err != 0) {
+			char text[DNAME_TEXT_MAX];
+
 			/* Larger than any message: keep what fits. */
 			t->pos = before;
 			t->err = 0;
-			capped = true;
+			if (dname_to_text(n->name, n->len, text,
+					  sizeof(text)) != 0) {
+				strcpy(text, "?");
+			}
+			diag_add(b->diag, DIAG_WARNING, "snapshot", 0, 0,
+				 "%s: more records of type %u than fit in a message; %u served",
+				 text, (unsigned)qtype, (unsigned)t->ancount);
 			break;
 		}
 		t->ancount++;
 		if (ta != 0 && n_targets < SVCDNS_ARRAY_SIZE(targets)) {
-			size_t k;
+			size_t j;
 
-			for (k = 0; k < n_targets; k++) {
-				if (targets[k]->target_len == rr->target_len &&
-				    memcmp(targets[k]->target, rr->target,
+			for (j = 0; j < n_targets; j++) {
+				if (targets[j]->target_len == rr->target_len &&
+				    memcmp(targets[j]->target, rr->target,
 					   rr->target_len) == 0) {
 					break;
 				}
 			}
-			if (k == n_targets) {
+			if (j == n_targets) {
 				targets[n_targets] = rr;
 				tabs[n_targets++] = ta;
 			}
 		}
-	}
-	if (capped) {
-		char text[DNAME_TEXT_MAX];
-
-		if (dname_to_text(n->name, n->len, text, sizeof(text)) != 0) {
-			strcpy(text, "?");
-		}
-		diag_add(b->diag, DIAG_WARNING, "snapshot", 0, 0,
-			 "%s: more records of type %u than fit in a message; %u served",
-			 text, (unsigned)qtype, (unsigned)t->ancount);
 	}
 	an_len = t->pos;
 	if (qtype == DNS_TYPE_A) {
@@ -1996,71 +2134,73 @@ static const uint16_t snap_type_order[] = {
 	DNS_TYPE_NS,	DNS_TYPE_SRV, DNS_TYPE_PTR,  DNS_TYPE_TXT,
 };
 
-static bool bnode_has(const struct bnode *n, uint16_t type)
-{
-	const struct brr *rr;
-
-	for (rr = n->rrs; rr != NULL; rr = rr->next) {
-		if (rr->type == type) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static int builder_finish_node(struct builder *b, struct bnode *n)
+/* Writes node n, with its templates, into the node buffer and returns its
+ * offset (0 on error). */
+static uint32_t builder_finish_node(struct builder *b, struct bnode *n)
 {
 	struct snapshot *s = b->snap;
-	uint16_t types[SVCDNS_ARRAY_SIZE(snap_type_order) + 4];
-	const struct snapshot_resp *resps[SVCDNS_ARRAY_SIZE(types)];
+	struct snap_type types[SVCDNS_ARRAY_SIZE(snap_type_order)];
+	unsigned have = 0;
 	size_t nt = 0;
 	size_t i;
 	struct snapshot_node *out;
+	size_t size;
+	size_t off;
+	const struct brr *rr;
 
+	for (rr = n->rrs; rr != NULL; rr = rr->next) {
+		for (i = 0; i < SVCDNS_ARRAY_SIZE(snap_type_order); i++) {
+			if (snap_type_order[i] == rr->type) {
+				have |= 1u << i;
+			}
+		}
+	}
 	if (n->cname) {
+		/* CNAME first: ANY answers with it. */
 		static const uint16_t chased[] = { DNS_TYPE_CNAME, DNS_TYPE_A,
-						   DNS_TYPE_AAAA, DNS_TYPE_TXT,
-						   DNS_TYPE_ANY };
+						   DNS_TYPE_AAAA,
+						   DNS_TYPE_TXT };
 
 		for (i = 0; i < SVCDNS_ARRAY_SIZE(chased); i++) {
-			types[nt] = chased[i];
-			resps[nt] = tb_chase(b, n, chased[i]);
-			if (resps[nt++] == NULL) {
-				return b->err ? b->err : -ENOMEM;
+			types[nt].qtype = chased[i];
+			types[nt].reserved = 0;
+			types[nt].off = tb_chase(b, n, chased[i]);
+			if (types[nt++].off == 0) {
+				return 0;
 			}
 		}
 	} else {
 		for (i = 0; i < SVCDNS_ARRAY_SIZE(snap_type_order); i++) {
-			if (!bnode_has(n, snap_type_order[i])) {
+			if (!(have & (1u << i))) {
 				continue;
 			}
-			types[nt] = snap_type_order[i];
-			resps[nt] = tb_plain(b, n, snap_type_order[i]);
-			if (resps[nt++] == NULL) {
-				return b->err ? b->err : -ENOMEM;
+			types[nt].qtype = snap_type_order[i];
+			types[nt].reserved = 0;
+			types[nt].off = tb_plain(b, n, snap_type_order[i]);
+			if (types[nt++].off == 0) {
+				return 0;
 			}
 		}
-		if (nt > 0) {
-			types[nt] = DNS_TYPE_ANY;
-			resps[nt] = resps[0];
-			nt++;
-		}
 	}
-	out = arena_calloc(s->arena, 1, sizeof(*out));
-	if (out == NULL) {
-		return -ENOMEM;
+	size = sizeof(*out) + nt * sizeof(types[0]) + n->len;
+	if (!snap_buf_reserve(&s->nodes, size)) {
+		b->err = -ENOMEM;
+		return 0;
 	}
-	out->name = arena_memdup(s->arena, n->name, n->len);
+	off = s->nodes.len;
+	out = (struct snapshot_node *)(void *)(s->nodes.p + off);
 	out->len = n->len;
-	out->hash = n->hash;
-	out->n_types = (uint16_t)nt;
-	out->types = arena_memdup(s->arena, types, nt * sizeof(types[0]));
-	out->resps = arena_memdup(s->arena, resps, nt * sizeof(resps[0]));
-	if (out->name == NULL || (nt && (!out->types || !out->resps))) {
-		return -ENOMEM;
-	}
-	n->out = out;
-	return 0;
+	out->n_types = (uint8_t)nt;
+	out->reserved = 0;
+	memcpy(out->types, types, nt * sizeof(types[0]));
+	memcpy((uint8_t *)(out->types + nt), n->name, n->len);
+	s->nodes.len = off + size;
+	return (uint32_t)off;
+}
+
+static const uint8_t *snap_node_name(const struct snapshot_node *n)
+{
+	return (const uint8_t *)(n->types + n->n_types);
 }
 
 static int builder_finish(struct builder *b)
@@ -2068,7 +2208,6 @@ static int builder_finish(struct builder *b)
 	struct snapshot *s = b->snap;
 	size_t cap = snap_pow2(b->n_nodes * 2 + 2);
 	size_t i;
-	int err;
 
 	s->table = arena_calloc(s->arena, cap, sizeof(*s->table));
 	if (s->table == NULL) {
@@ -2076,20 +2215,109 @@ static int builder_finish(struct builder *b)
 	}
 	s->mask = cap - 1;
 	for (i = 0; i < b->n_nodes; i++) {
+		uint32_t off = builder_finish_node(b, b->nodes[i]);
 		size_t j;
 
-		err = builder_finish_node(b, b->nodes[i]);
-		if (err != 0) {
-			return err;
+		if (off == 0) {
+			return b->err ? b->err : -ENOMEM;
 		}
 		j = b->nodes[i]->hash & s->mask;
-		while (s->table[j] != NULL) {
+		while (s->table[j].off != 0) {
 			j = (j + 1) & s->mask;
 		}
-		s->table[j] = b->nodes[i]->out;
+		s->table[j].hash = b->nodes[i]->hash;
+		s->table[j].off = off;
 	}
 	s->n_nodes = b->n_nodes;
 	s->stats.names = b->n_nodes;
+	return 0;
+}
+
+static int bptr_cmp(const void *a, const void *c)
+{
+	const struct bptr *x = a;
+	const struct bptr *y = c;
+	int r = (int)x->ip.family - (int)y->ip.family;
+
+	if (r == 0) {
+		r = memcmp(x->ip.addr, y->ip.addr, 16);
+	}
+	if (r == 0) {
+		r = (int)y->clusterip - (int)x->clusterip;
+	}
+	if (r == 0) {
+		r = memcmp(x->target, y->target,
+			   x->tlen < y->tlen ? x->tlen : y->tlen);
+	}
+	return r != 0 ? r : (int)x->tlen - (int)y->tlen;
+}
+
+static uint32_t snap_ip_hash(uint8_t family, const uint8_t *addr)
+{
+	return snap_hash_bytes(2166136261u ^ family, addr, 16);
+}
+
+/* The address table for PTR (rows 14, 15): for each address, its
+ * ClusterIP service if it is one (the ClusterIP match wins), else one name
+ * per service endpoint that has it, without duplicates. */
+static int builder_finish_ptrs(struct builder *b)
+{
+	struct snapshot *s = b->snap;
+	size_t i = 0;
+	size_t cap;
+
+	qsort(b->bptrs, b->n_bptrs, sizeof(*b->bptrs), bptr_cmp);
+	s->ptrs = calloc(b->n_bptrs + 1, sizeof(*s->ptrs));
+	if (s->ptrs == NULL) {
+		return -ENOMEM;
+	}
+	while (i < b->n_bptrs) {
+		const struct bptr *first = &b->bptrs[i];
+		struct snap_ptr *e = &s->ptrs[s->n_ptrs++];
+		size_t j = i;
+
+		e->family = first->ip.family;
+		memcpy(e->addr, first->ip.addr, 16);
+		if (!snap_buf_grow(&s->ptr_names, 0)) {
+			return -ENOMEM;
+		}
+		e->off = (uint32_t)s->ptr_names.len;
+		for (; j < b->n_bptrs &&
+		       k8s_ip_cmp(&b->bptrs[j].ip, &first->ip) == 0;
+		     j++) {
+			const struct bptr *p = &b->bptrs[j];
+
+			if ((first->clusterip && !p->clusterip) ||
+			    e->n_targets == UINT8_MAX ||
+			    (j > i && bptr_cmp(p, &b->bptrs[j - 1]) == 0)) {
+				continue;
+			}
+			if (!snap_buf_grow(&s->ptr_names, p->tlen)) {
+				return -ENOMEM;
+			}
+			memcpy(s->ptr_names.p + s->ptr_names.len, p->target,
+			       p->tlen);
+			s->ptr_names.len += p->tlen;
+			e->n_targets++;
+		}
+		i = j;
+	}
+	cap = snap_pow2(s->n_ptrs * 2 + 2);
+	s->ptr_index = calloc(cap, sizeof(*s->ptr_index));
+	if (s->ptr_index == NULL) {
+		return -ENOMEM;
+	}
+	s->ptr_mask = cap - 1;
+	for (i = 0; i < s->n_ptrs; i++) {
+		size_t k = snap_ip_hash(s->ptrs[i].family, s->ptrs[i].addr) &
+			   s->ptr_mask;
+
+		while (s->ptr_index[k] != 0) {
+			k = (k + 1) & s->ptr_mask;
+		}
+		s->ptr_index[k] = (uint32_t)i + 1;
+	}
+	s->stats.names += s->n_ptrs;
 	return 0;
 }
 
@@ -2198,7 +2426,7 @@ static int snap_init_zones(struct builder *b)
 		z->name_len = (uint8_t)len;
 		z->labels = (uint8_t)dname_label_count(z->name, len);
 		z->reverse = i >= o->n_zones;
-		if (tb_zone_negative(b, z) != 0) {
+		if (tb_zone_negative(b, i, b->neg[i]) != 0) {
 			return -ENOMEM;
 		}
 	}
@@ -2217,11 +2445,60 @@ static uint64_t snap_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* How many names the build will make, roughly, so that the index is sized
+ * once: per zone, a few per service and one per endpoint address, plus one
+ * reverse name per address. */
+static size_t builder_estimate(const struct builder *b)
+{
+	size_t eps = 0;
+	size_t i;
+
+	for (i = 0; i < b->n_slices; i++) {
+		eps += b->slices[i]->n_endpoints;
+	}
+	return b->snap->n_fwd * (b->n_svcs * 4 + eps + b->n_nss * 2 + 8) +
+	       eps + b->n_svcs * 2;
+}
+
+/* The buffers are complete: trim them, then decode the zones' negative
+ * templates into views (pointers into the response buffer). */
+static void snap_finish_buffers(struct builder *b)
+{
+	struct snapshot *s = b->snap;
+	struct snap_buf *bufs[] = { &s->nodes, &s->resps };
+	size_t i;
+
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(bufs); i++) {
+		uint8_t *p = realloc(bufs[i]->p, bufs[i]->len);
+
+		if (p != NULL) {
+			bufs[i]->p = p;
+			bufs[i]->cap = bufs[i]->len;
+		}
+	}
+	for (i = 0; i < s->n_zones; i++) {
+		snap_resp_view(s, b->neg[i][0], &s->zones[i].nodata);
+		snap_resp_view(s, b->neg[i][1], &s->zones[i].nxdomain);
+	}
+}
+
+static void snap_free(struct snapshot *s)
+{
+	arena_destroy(s->arena);
+	free(s->nodes.p);
+	free(s->resps.p);
+	free(s->ptrs);
+	free(s->ptr_index);
+	free(s->ptr_names.p);
+	free(s);
+}
+
 static void builder_fini(struct builder *b)
 {
+	free(b->bptrs);
 	free(b->nodes);
 	free(b->index);
-	free(b->dups);
+	free(b->sel);
 	free(b->tb);
 	free(b->svcs);
 	free(b->slices);
@@ -2253,28 +2530,53 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 	b.tmp = arena_create(256 * 1024);
 	b.tb = malloc(sizeof(*b.tb));
 	if (s->arena == NULL || b.tmp == NULL || b.tb == NULL ||
-	    !builder_grow_index(&b) || !builder_grow_dups(&b)) {
+	    !builder_grow_index(&b, 64)) {
 		goto out_fail;
 	}
 	err = snap_init_zones(&b);
 	if (err == 0) {
 		err = builder_collect(&b, files, n);
 	}
+	b.t[0] = snap_now_us();
+	if (err == 0 && !builder_grow_index(&b, builder_estimate(&b))) {
+		err = -ENOMEM;
+	}
 	if (err == 0) {
 		builder_sort(&b);
+		b.t[1] = snap_now_us();
 		err = builder_emit(&b);
 	}
+	b.t[2] = snap_now_us();
 	if (err == 0) {
 		err = builder_finish(&b);
 	}
 	if (err == 0) {
+		err = builder_finish_ptrs(&b);
+	}
+	b.t[3] = snap_now_us();
+	if (err == 0) {
 		err = builder_finish_pods(&b);
 	}
+	b.t[4] = snap_now_us();
 	if (err != 0) {
 		goto out_fail;
 	}
+	snap_finish_buffers(&b);
+	if (getenv("SVCDNS_DEBUG_BUILD") != NULL) {
+		fprintf(stderr, "snapshot: nodes=%zu resps=%zu arena=%zu tmp=%zu names=%zu collect_us=%llu sort_us=%llu emit_us=%llu finish_us=%llu pods_us=%llu\n",
+			s->nodes.len, s->resps.len, arena_footprint(s->arena),
+			arena_footprint(b.tmp), b.n_nodes,
+			(unsigned long long)(b.t[0] - t0),
+			(unsigned long long)(b.t[1] - b.t[0]),
+			(unsigned long long)(b.t[2] - b.t[1]),
+			(unsigned long long)(b.t[3] - b.t[2]),
+			(unsigned long long)(b.t[4] - b.t[3]));
+	}
 	builder_fini(&b);
-	s->stats.bytes = arena_footprint(s->arena) + sizeof(*s);
+	s->stats.bytes = arena_footprint(s->arena) + sizeof(*s) +
+			 s->nodes.cap + s->resps.cap + s->ptr_names.cap +
+			 s->n_ptrs * sizeof(*s->ptrs) +
+			 (s->ptr_mask + 1) * sizeof(*s->ptr_index);
 	s->stats.build_us = snap_now_us() - t0;
 	return s;
 
@@ -2284,8 +2586,7 @@ out_fail:
 			 "out of memory while building the snapshot");
 	}
 	builder_fini(&b);
-	arena_destroy(s->arena);
-	free(s);
+	snap_free(s);
 	return NULL;
 }
 
@@ -2302,8 +2603,7 @@ void snapshot_release(struct snapshot *s)
 		return;
 	}
 	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
-		arena_destroy(s->arena);
-		free(s);
+		snap_free(s);
 	}
 }
 
@@ -2359,29 +2659,40 @@ const struct snapshot_node *snapshot_lookup(const struct snapshot *s,
 	uint32_t h = dname_hash(lname, len);
 	size_t j = h & s->mask;
 
-	while (s->table[j] != NULL) {
-		const struct snapshot_node *n = s->table[j];
+	while (s->table[j].off != 0) {
+		if (s->table[j].hash == h) {
+			const struct snapshot_node *n =
+				(const struct snapshot_node *)(const void *)(s->nodes.p +
+									       s->table[j].off);
 
-		if (n->hash == h && n->len == len &&
-		    memcmp(n->name, lname, len) == 0) {
-			return n;
+			if (n->len == len &&
+			    memcmp(snap_node_name(n), lname, len) == 0) {
+				return n;
+			}
 		}
 		j = (j + 1) & s->mask;
 	}
 	return NULL;
 }
 
-const struct snapshot_resp *snapshot_node_resp(const struct snapshot_node *n,
-					       uint16_t qtype)
+bool snapshot_node_resp(const struct snapshot *s,
+			const struct snapshot_node *n, uint16_t qtype,
+			struct snapshot_resp *out)
 {
-	uint16_t i;
+	uint8_t i;
 
+	/* ANY: one RRset, the first in the preferred order (RFC 8482). */
+	if (qtype == DNS_TYPE_ANY && n->n_types > 0) {
+		snap_resp_view(s, n->types[0].off, out);
+		return true;
+	}
 	for (i = 0; i < n->n_types; i++) {
-		if (n->types[i] == qtype) {
-			return n->resps[i];
+		if (n->types[i].qtype == qtype) {
+			snap_resp_view(s, n->types[i].off, out);
+			return true;
 		}
 	}
-	return NULL;
+	return false;
 }
 
 static bool snap_ns_exists(const struct snapshot *s, const uint8_t *label,
@@ -2450,6 +2761,95 @@ bool snapshot_pod_answer(const struct snapshot *s,
 		return false;
 	}
 	return true;
+}
+
+/* The address of a reverse name: d.c.b.a.in-addr.arpa (decimal labels
+ * 0..255 without leading zeros) or 32 hex nibbles under ip6.arpa. */
+static bool snap_parse_reverse(const struct snapshot_zone *z,
+			       const uint8_t *lname, size_t suffix_off,
+			       struct k8s_ip *ip)
+{
+	size_t o = 0;
+	int i;
+
+	memset(ip, 0, sizeof(*ip));
+	if (z->name_len == 14 && memcmp(z->name, "\7in-addr\4arpa", 14) == 0) {
+		ip->family = 4;
+		for (i = 3; i >= 0; i--) {
+			unsigned v = 0;
+			size_t l;
+			size_t k;
+
+			if (o >= suffix_off) {
+				return false;
+			}
+			l = lname[o];
+			if (l == 0 || l > 3 || (l > 1 && lname[o + 1] == '0')) {
+				return false;
+			}
+			for (k = 1; k <= l; k++) {
+				uint8_t c = lname[o + k];
+
+				if (c < '0' || c > '9') {
+					return false;
+				}
+				v = v * 10 + (unsigned)(c - '0');
+			}
+			if (v > 255) {
+				return false;
+			}
+			ip->addr[i] = (uint8_t)v;
+			o += l + 1;
+		}
+		return o == suffix_off;
+	}
+	ip->family = 6;
+	for (i = 0; i < 32; i++) {
+		uint8_t c;
+		unsigned v;
+
+		if (o + 2 > suffix_off || lname[o] != 1) {
+			return false;
+		}
+		c = lname[o + 1];
+		if (c >= '0' && c <= '9') {
+			v = (unsigned)(c - '0');
+		} else if (c >= 'a' && c <= 'f') {
+			v = (unsigned)(c - 'a' + 10);
+		} else {
+			return false;
+		}
+		/* Nibbles come least significant first. */
+		ip->addr[15 - i / 2] |= (uint8_t)(i % 2 ? v << 4 : v);
+		o += 2;
+	}
+	return o == suffix_off;
+}
+
+unsigned snapshot_ptr_lookup(const struct snapshot *s,
+			     const struct snapshot_zone *z,
+			     const uint8_t *lname, size_t len,
+			     const uint8_t **names)
+{
+	struct k8s_ip ip;
+	size_t k;
+
+	if (!z->reverse || s->ptr_index == NULL || len < z->name_len ||
+	    !snap_parse_reverse(z, lname, len - z->name_len, &ip)) {
+		return 0;
+	}
+	k = snap_ip_hash(ip.family, ip.addr) & s->ptr_mask;
+	while (s->ptr_index[k] != 0) {
+		const struct snap_ptr *e = &s->ptrs[s->ptr_index[k] - 1];
+
+		if (e->family == ip.family &&
+		    memcmp(e->addr, ip.addr, 16) == 0) {
+			*names = s->ptr_names.p + e->off;
+			return e->n_targets;
+		}
+		k = (k + 1) & s->ptr_mask;
+	}
+	return 0;
 }
 
 /* --------------------------- publishing ---------------------------- */
@@ -2615,7 +3015,7 @@ static int dump_resp(const struct snapshot_node *n,
 	char rdata[3 * DNAME_TEXT_MAX];
 
 	memset(msg, 0, WIRE_HEADER_LEN);
-	memcpy(msg + WIRE_HEADER_LEN, n->name, n->len);
+	memcpy(msg + WIRE_HEADER_LEN, snap_node_name(n), n->len);
 	memset(msg + WIRE_HEADER_LEN + n->len, 0, 4);
 	memcpy(msg + qend, r->body, r->an_len);
 	wire_rd_init(&rd, msg, qend + r->an_len);
@@ -2635,7 +3035,7 @@ static int dump_resp(const struct snapshot_node *n,
 		if (rd.err != 0 || wire_rd_left(&rd) < rdlen) {
 			return -EIO;
 		}
-		if (dname_equal(name, len, n->name, n->len)) {
+		if (dname_equal(name, len, snap_node_name(n), n->len)) {
 			if (dump_rdata(&rd, type, rdlen, rdata,
 				       sizeof(rdata)) != 0) {
 				return -EIO;
@@ -2656,13 +3056,54 @@ static int dump_node_cmp(const void *a, const void *b)
 	int r;
 
 	/* Shorter (closer to the apex) first, then bytewise: stable output. */
-	if (x->len != y->len && dname_label_count(x->name, x->len) !=
-					dname_label_count(y->name, y->len)) {
-		return (int)dname_label_count(x->name, x->len) -
-		       (int)dname_label_count(y->name, y->len);
+	unsigned lx = dname_label_count(snap_node_name(x), x->len);
+	unsigned ly = dname_label_count(snap_node_name(y), y->len);
+
+	if (lx != ly) {
+		return (int)lx - (int)ly;
 	}
-	r = memcmp(x->name, y->name, n);
+	r = memcmp(snap_node_name(x), snap_node_name(y), n);
 	return r != 0 ? r : (int)x->len - (int)y->len;
+}
+
+/* The PTR records of reverse zone z, from the address table. */
+static int dump_ptrs(const struct snapshot *s, const struct snapshot_zone *z,
+		     FILE *out)
+{
+	uint8_t family = z->name_len == 14 ? 4 : 6;
+	size_t i;
+
+	for (i = 0; i < s->n_ptrs; i++) {
+		const struct snap_ptr *e = &s->ptrs[i];
+		struct k8s_ip ip;
+		uint8_t rname[DNAME_MAXLEN];
+		char owner[DNAME_TEXT_MAX];
+		const uint8_t *t = s->ptr_names.p + e->off;
+		size_t rlen;
+		unsigned k;
+
+		if (e->family != family) {
+			continue;
+		}
+		ip.family = e->family;
+		memcpy(ip.addr, e->addr, 16);
+		snap_reverse_name(&ip, rname, &rlen);
+		if (dname_to_text(rname, rlen, owner, sizeof(owner)) != 0) {
+			return -EIO;
+		}
+		for (k = 0; k < e->n_targets; k++) {
+			char target[DNAME_TEXT_MAX];
+			size_t tl = dname_len(t);
+
+			if (dname_to_text(t, tl, target, sizeof(target)) != 0) {
+				return -EIO;
+			}
+			fprintf(out, "%s\t%u\tIN\tPTR\t%s\n", owner, s->ttl,
+				target);
+			t += tl;
+		}
+	}
+	return 0;
 }
 
 int snapshot_dump(const struct snapshot *s, FILE *out)
@@ -2681,8 +3122,9 @@ int snapshot_dump(const struct snapshot *s, FILE *out)
 		return -EIO;
 	}
 	for (i = 0; i <= s->mask; i++) {
-		if (s->table[i] != NULL) {
-			nodes[n++] = s->table[i];
+		if (s->table[i].off != 0) {
+			nodes[n++] = (const struct snapshot_node *)(const void *)(s->nodes.p +
+										 s->table[i].off);
 		}
 	}
 	qsort(nodes, n, sizeof(*nodes), dump_node_cmp);
@@ -2711,19 +3153,28 @@ int snapshot_dump(const struct snapshot *s, FILE *out)
 			size_t off;
 			uint16_t k;
 
-			if (snapshot_find_zone(s, nd->name, nd->len, &off) != z ||
-			    dname_to_text(nd->name, nd->len, owner,
-					  sizeof(owner)) != 0) {
+			const uint8_t *nm = snap_node_name(nd);
+
+			if (snapshot_find_zone(s, nm, nd->len, &off) != z ||
+			    dname_to_text(nm, nd->len, owner, sizeof(owner)) !=
+				    0) {
 				continue;
 			}
 			for (k = 0; k < nd->n_types && err == 0; k++) {
-				if (nd->types[k] == DNS_TYPE_ANY ||
-				    (k > 0 && nd->types[0] == DNS_TYPE_CNAME)) {
+				struct snapshot_resp r;
+
+				/* A CNAME node's other types are chased
+				 * answers: their records belong to others. */
+				if (k > 0 &&
+				    nd->types[0].qtype == DNS_TYPE_CNAME) {
 					continue;
 				}
-				err = dump_resp(nd, nd->resps[k], owner, msg,
-						out);
+				snap_resp_view(s, nd->types[k].off, &r);
+				err = dump_resp(nd, &r, owner, msg, out);
 			}
+		}
+		if (z->reverse) {
+			err = err ? err : dump_ptrs(s, z, out);
 		}
 	}
 	free(nodes);

@@ -166,10 +166,13 @@ const struct snapshot_zone *snapshot_find_zone(const struct snapshot *s,
 const struct snapshot_node *snapshot_lookup(const struct snapshot *s,
 					    const uint8_t *lname, size_t len);
 
-/* The prebuilt response for qtype at node, or NULL for "the name exists
- * but has no such data" (answer the zone's nodata). */
-const struct snapshot_resp *snapshot_node_resp(const struct snapshot_node *n,
-					       uint16_t qtype);
+/* The prebuilt response for qtype at node n of s: fills *out (a view into
+ * the snapshot) and returns true, or returns false for "the name exists
+ * but has no such data" (answer the zone's nodata). ANY gets the first of
+ * the node's RRsets (RFC 8482). */
+bool snapshot_node_resp(const struct snapshot *s,
+			const struct snapshot_node *n, uint16_t qtype,
+			struct snapshot_resp *out);
 
 /* Pod names <a-b-c-d>.<ns>.pod.<zone> (CLUSTER-DNS row 17). Given lname
  * in zone z (suffix at suffix_off), decides: returns false if lname is not
@@ -179,6 +182,16 @@ const struct snapshot_resp *snapshot_node_resp(const struct snapshot_node *n,
 bool snapshot_pod_answer(const struct snapshot *s,
 			 const struct snapshot_zone *z, const uint8_t *lname,
 			 size_t len, size_t suffix_off, struct k8s_ip *ip);
+
+/* PTR records (CLUSTER-DNS rows 14-16) are kept per address, not as
+ * nodes. When lname (lower case, in reverse zone z) is the reverse name of
+ * an address the cluster knows, returns the number of PTR targets and
+ * points *names at them (wire names, back to back, lower case); otherwise
+ * returns 0 (the name does not exist). */
+unsigned snapshot_ptr_lookup(const struct snapshot *s,
+			     const struct snapshot_zone *z,
+			     const uint8_t *lname, size_t len,
+			     const uint8_t **names);
 
 uint32_t snapshot_ttl(const struct snapshot *s);
 

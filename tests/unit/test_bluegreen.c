@@ -156,6 +156,7 @@ static const char *bg_addrs(struct bg *g, const char *text)
 	uint8_t name[DNAME_MAXLEN];
 	size_t len;
 	const struct snapshot_node *n;
+	struct snapshot_resp view;
 	const struct snapshot_resp *r;
 	uint16_t i;
 	size_t o = 0;
@@ -165,7 +166,7 @@ static const char *bg_addrs(struct bg *g, const char *text)
 	if (n == NULL) {
 		return "NX";
 	}
-	r = snapshot_node_resp(n, 1);
+	r = snapshot_node_resp(g->snap, n, 1, &view) ? &view : NULL;
 	out[0] = '\0';
 	for (i = 0; r != NULL && i < r->ancount; i++) {
 		const uint8_t *a = r->body + (size_t)i * 16 + 12;
@@ -228,15 +229,21 @@ static void test_bluegreen_selector_flip(void **state)
 	{
 		uint8_t name[DNAME_MAXLEN];
 		size_t len;
+		size_t off;
+		const uint8_t *t;
+		const struct snapshot_zone *z;
 
 		assert_int_equal(dname_from_text("1.2.0.10.in-addr.arpa", name,
 						 sizeof(name), &len),
 				 0);
-		assert_non_null(snapshot_lookup(g->snap, name, len));
+		z = snapshot_find_zone(g->snap, name, len, &off);
+		assert_int_equal(snapshot_ptr_lookup(g->snap, z, name, len, &t),
+				 1);
 		assert_int_equal(dname_from_text("1.1.0.10.in-addr.arpa", name,
 						 sizeof(name), &len),
 				 0);
-		assert_null(snapshot_lookup(g->snap, name, len));
+		assert_int_equal(snapshot_ptr_lookup(g->snap, z, name, len, &t),
+				 0);
 	}
 	bg_free(g);
 }

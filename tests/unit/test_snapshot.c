@@ -44,14 +44,85 @@ static const char svc_yaml[] =
 	"metadata: {name: web, namespace: a}\n"
 	"spec: {clusterIP: 10.0.0.1, ports: [{name: http, port: 80}]}\n";
 
+/* True if the name exists: a node, or a reverse name with PTRs. */
 static bool exists(const struct snapshot *s, const char *text)
 {
 	uint8_t name[DNAME_MAXLEN];
 	size_t len;
+	size_t off;
+	const struct snapshot_zone *z;
+	const uint8_t *targets;
 
 	assert_int_equal(dname_from_text(text, name, sizeof(name), &len), 0);
 	dname_lower(name, len);
-	return snapshot_lookup(s, name, len) != NULL;
+	if (snapshot_lookup(s, name, len) != NULL) {
+		return true;
+	}
+	z = snapshot_find_zone(s, name, len, &off);
+	return z != NULL && snapshot_ptr_lookup(s, z, name, len, &targets) != 0;
+}
+
+static void test_snapshot_ptr_names(void **state)
+{
+	static const char *const zones[] = { "cluster.local" };
+	static const char yaml[] =
+		"kind: Service\napiVersion: v1\n"
+		"metadata: {name: web, namespace: a}\n"
+		"spec: {clusterIP: 10.0.0.1, clusterIPs: [10.0.0.1, 'fd00::1']}\n"
+		"---\nkind: Service\napiVersion: v1\n"
+		"metadata: {name: h, namespace: a}\nspec: {clusterIP: None}\n"
+		"---\nkind: Service\napiVersion: v1\n"
+		"metadata: {name: h2, namespace: a}\nspec: {clusterIP: None}\n"
+		"---\nkind: EndpointSlice\napiVersion: discovery.k8s.io/v1\n"
+		"metadata: {name: h-1, namespace: a, labels: "
+		"{kubernetes.io/service-name: h}}\naddressType: IPv4\n"
+		"endpoints: [{addresses: [10.1.0.5]}, {addresses: [10.0.0.1]}]\n"
+		"---\nkind: EndpointSlice\napiVersion: discovery.k8s.io/v1\n"
+		"metadata: {name: h2-1, namespace: a, labels: "
+		"{kubernetes.io/service-name: h2}}\naddressType: IPv4\n"
+		"endpoints: [{addresses: [10.1.0.5]}]\n";
+	struct k8s_file *f = load(yaml);
+	struct diag d;
+	struct snapshot *s;
+	uint8_t name[DNAME_MAXLEN];
+	size_t len;
+	size_t off;
+	const struct snapshot_zone *z;
+	const uint8_t *t;
+	char text[DNAME_TEXT_MAX];
+
+	(void)state;
+	diag_init(&d);
+	s = build(&f, 1, zones, 1, &d);
+	assert_non_null(s);
+	/* One PTR per service selecting the address (row 15). */
+	assert_int_equal(dname_from_text("5.0.1.10.in-addr.arpa", name,
+					 sizeof(name), &len),
+			 0);
+	z = snapshot_find_zone(s, name, len, &off);
+	assert_int_equal(snapshot_ptr_lookup(s, z, name, len, &t), 2);
+	assert_int_equal(dname_to_text(t, dname_len(t), text, sizeof(text)), 0);
+	assert_string_equal(text, "10-1-0-5.h.a.svc.cluster.local.");
+	t += dname_len(t);
+	assert_int_equal(dname_to_text(t, dname_len(t), text, sizeof(text)), 0);
+	assert_string_equal(text, "10-1-0-5.h2.a.svc.cluster.local.");
+	/* A ClusterIP that is also an endpoint address: the ClusterIP wins. */
+	assert_int_equal(dname_from_text("1.0.0.10.in-addr.arpa", name,
+					 sizeof(name), &len),
+			 0);
+	assert_int_equal(snapshot_ptr_lookup(s, z, name, len, &t), 1);
+	assert_int_equal(dname_to_text(t, dname_len(t), text, sizeof(text)), 0);
+	assert_string_equal(text, "web.a.svc.cluster.local.");
+	/* IPv6 nibbles; malformed reverse names do not exist. */
+	assert_true(exists(s, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"));
+	assert_false(exists(s, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"));
+	assert_false(exists(s, "01.0.0.10.in-addr.arpa"));
+	assert_false(exists(s, "256.0.0.10.in-addr.arpa"));
+	assert_false(exists(s, "0.0.10.in-addr.arpa"));
+	assert_false(exists(s, "x.1.0.0.10.in-addr.arpa"));
+	snapshot_release(s);
+	diag_fini(&d);
+	k8s_file_destroy(f);
 }
 
 static void test_snapshot_build_zones(void **state)
@@ -260,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_build_bad_zone),
 		cmocka_unit_test(test_snapshot_build_duplicate_service),
 		cmocka_unit_test(test_snapshot_build_huge_service),
+		cmocka_unit_test(test_snapshot_ptr_names),
 		cmocka_unit_test(test_snapshot_slot_publish),
 	};
 
