@@ -1,7 +1,7 @@
 # svcdns — plain GNU make. `make run` and `make test` install what is missing
 # (Debian 12, apt-get) first; see README.md.
 
-CORE  := arena log diag dname wire config k8s selector manifest bluegreen snapshot answer
+CORE  := arena log diag dname wire cache config k8s selector manifest bluegreen snapshot answer
 IO    := server watch main
 comma := ,
 # SAN=address,undefined | SAN=thread; packaging may set WERROR= .
@@ -45,6 +45,7 @@ DEPS := gcc make pkg-config libuv1-dev libc-ares-dev libyaml-dev \
         libcmocka-dev dnsutils knot-dnsutils bind9-utils iproute2 procps
 
 .PHONY: all run test check unit integration deps clean install format \
+        deb deb-deps check-packaging \
         format-check lint tools check-headers fuzz fuzz-replay unit-bins \
         bench bench-bins
 
@@ -140,8 +141,19 @@ check-headers:
 		echo "#include \"$${h#include/}\"" | $(CC) $(ALL_CPPFLAGS) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -x c -fsyntax-only - || exit 1; \
 	done; echo "check-headers: ok"
 
+# The daemon, svcdns(8), the systemd unit (its ExecStart= pointed at
+# $(PREFIX)/sbin) and /etc/default/svcdns (kept when it already exists: it
+# is the administrator's). The Debian package sets UNITDIR=/lib/systemd/system.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 install: all
 	install -D -m 0755 $(BUILD)/svcdns $(DESTDIR)$(PREFIX)/sbin/svcdns
+	install -D -m 0644 packaging/svcdns.8 $(DESTDIR)$(PREFIX)/share/man/man8/svcdns.8
+	@mkdir -p $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/sbin/svcdns|$(PREFIX)/sbin/svcdns|' packaging/svcdns.service \
+		>$(DESTDIR)$(UNITDIR)/svcdns.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/svcdns.service
+	[ -e $(DESTDIR)/etc/default/svcdns ] || \
+		install -D -m 0644 packaging/default $(DESTDIR)/etc/default/svcdns
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'include/*.h' 'tests/*.c' 'tests/*.h')
@@ -173,3 +185,30 @@ bench-bins: all tools $(BENCH_BINS)
 bench: deps
 	@$(MAKE) --no-print-directory bench-bins
 	@tests/bench/run.sh $(BUILD)
+
+# Packaging (packaging/, tests/packaging/). Not part of `make test`:
+# building the .deb with dpkg-buildpackage and running lintian take minutes.
+# `make deb` builds build/deb/svcdns_VERSION_ARCH.deb in a copy of the tree
+# under build/deb/ (the tree is not written), from the working tree, or
+# from a commit with `make deb DEB_REF=v0.1.0`; `make check-packaging` runs
+# tests/packaging/run.sh (unit hardening score, man page, .deb with lintian
+# and a trial install, container and Kubernetes manifests).
+DEB_REF ?=
+DEB_DEPS := gcc make pkg-config libuv1-dev libc-ares-dev libyaml-dev \
+            libcmocka-dev dpkg-dev debhelper fakeroot
+
+deb-deps:
+	@missing=$$(for p in $(DEB_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deb-deps: installing$$(echo $$missing | sed 's/^/ /')"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+deb: deb-deps
+	@DEB_REF=$(DEB_REF) packaging/build-deb.sh build/deb
+
+check-packaging: deps deb-deps
+	@$(MAKE) --no-print-directory all
+	@tests/packaging/run.sh
