@@ -86,11 +86,14 @@ struct snap_buf {
 	size_t cap;
 };
 
-/* A namespace and pod address set entry for pods verified mode. */
+/* A (namespace, address) pair of a live pod, for pods verified mode: a slot
+ * of an open-addressing table; ns is the namespace's slot in ns_table + 1
+ * (0: empty slot). */
 struct snap_podip {
-	const char *ns; /* arena (snapshot) */
-	struct k8s_ip ip;
 	uint32_t hash;
+	uint32_t ns;
+	uint8_t family;
+	uint8_t addr[16];
 };
 
 struct snapshot {
@@ -109,7 +112,7 @@ struct snapshot {
 	size_t n_nodes;
 	const char **ns_table; /* namespace names, open addressing */
 	size_t ns_mask;
-	const struct snap_podip **pod_table; /* verified pod addresses */
+	struct snap_podip *pod_table; /* malloc: verified pod addresses */
 	size_t pod_mask;
 	struct snapshot_bluegreen *bg; /* blue/green services */
 	size_t n_bg;
@@ -133,6 +136,7 @@ struct brr {
 	uint16_t weight;    /* SRV */
 	uint16_t port;	    /* SRV */
 	const uint8_t *target; /* SRV, PTR, CNAME, NS: lower-case wire */
+	const struct bnode *tnode; /* the node named target, when known */
 	uint8_t target_len;
 	const char *txt; /* TXT: one string */
 };
@@ -200,6 +204,7 @@ struct builder {
 	size_t n_nss;
 	size_t cap_nss;
 	size_t cap_bg;
+	bool pods_sorted;
 	uint32_t neg[SNAPSHOT_MAX_ZONES + 2][2]; /* zone negative templates */
 	struct bptr *bptrs; /* malloc: PTR records to make */
 	size_t n_bptrs;
@@ -242,6 +247,33 @@ static uint32_t snap_hash_bytes(uint32_t h, const void *p, size_t n)
 		h *= 16777619u;
 	}
 	return h;
+}
+
+/* The index hash of a lower-case wire name: 8 octets at a time. Both the
+ * builder and the lookup hash lower-case names, so no case folding here
+ * (the query path lower-cases the name once, in the parser). */
+static uint32_t snap_hash_name(const uint8_t *name, size_t len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, name + i, 8);
+		h = (h ^ v) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	if (i < len) {
+		uint64_t v = 0;
+
+		memcpy(&v, name + i, len - i);
+		h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
+	}
+	h ^= h >> 29;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 32;
+	return (uint32_t)h;
 }
 
 static uint32_t snap_hash_str(const char *s)
@@ -475,14 +507,14 @@ static struct bnode *builder_find(const struct builder *b, const uint8_t *name,
 {
 	size_t slot;
 
-	return builder_find_h(b, name, len, dname_hash(name, len), &slot);
+	return builder_find_h(b, name, len, snap_hash_name(name, len), &slot);
 }
 
 /* Returns the node for name (lower case), creating it. NULL on OOM. */
 static struct bnode *builder_node(struct builder *b, const uint8_t *name,
 				  size_t len, size_t zone)
 {
-	uint32_t h = dname_hash(name, len);
+	uint32_t h = snap_hash_name(name, len);
 	size_t slot;
 	struct bnode *n = builder_find_h(b, name, len, h, &slot);
 
@@ -592,7 +624,22 @@ static size_t builder_select(struct builder *b, const struct bnode *n,
 	if (k < 2) {
 		return k;
 	}
-	qsort(b->sel, k, sizeof(*b->sel), brr_qsort_cmp);
+	if (k <= 16) {
+		/* Small sets, the usual case: insertion sort, no qsort
+		 * overhead. */
+		for (i = 1; i < k; i++) {
+			const struct brr *x = b->sel[i];
+			size_t j = i;
+
+			while (j > 0 && brr_cmp(b->sel[j - 1], x) > 0) {
+				b->sel[j] = b->sel[j - 1];
+				j--;
+			}
+			b->sel[j] = x;
+		}
+	} else {
+		qsort(b->sel, k, sizeof(*b->sel), brr_qsort_cmp);
+	}
 	for (i = 1, out = 1; i < k; i++) {
 		if (brr_cmp(b->sel[out - 1], b->sel[i]) != 0) {
 			b->sel[out++] = b->sel[i];
@@ -648,6 +695,8 @@ static void builder_add_addr(struct builder *b, struct bnode *n,
 	builder_add(b, n, &rr);
 }
 
+/* Adds a record whose data is a name. target must outlive the build (a
+ * builder node's name, or a copy in the scratch arena): it is not copied. */
 static void builder_add_target(struct builder *b, struct bnode *n,
 			       uint16_t type, const uint8_t *target,
 			       size_t tlen, uint32_t ttl)
@@ -656,7 +705,7 @@ static void builder_add_target(struct builder *b, struct bnode *n,
 
 	rr.type = type;
 	rr.ttl = ttl;
-	rr.target = builder_name_dup(b, target, tlen);
+	rr.target = target;
 	rr.target_len = (uint8_t)tlen;
 	if (rr.target != NULL) {
 		builder_add(b, n, &rr);
@@ -673,8 +722,11 @@ static void builder_add_srv(struct builder *b, struct bnode *n,
 	rr.ttl = b->opts->ttl;
 	rr.weight = weight;
 	rr.port = port;
-	rr.target = builder_name_dup(b, target, tlen);
+	rr.target = target; /* a node's name: lives as long as the build */
 	rr.target_len = (uint8_t)tlen;
+	rr.tnode = (const struct bnode *)(const void *)((const char *)target -
+							offsetof(struct bnode,
+								 name));
 	if (rr.target != NULL) {
 		builder_add(b, n, &rr);
 	}
@@ -819,7 +871,8 @@ static void builder_sort(struct builder *b)
 	}
 	b->n_svcs = out;
 	qsort(b->slices, b->n_slices, sizeof(*b->slices), slice_cmp);
-	qsort(b->pods, b->n_pods, sizeof(*b->pods), pod_cmp);
+	/* Pods are sorted on first use (builder_first_pod): most services
+	 * have slices and never need them. */
 }
 
 /* Index of the first slice of (ns, service) in the sorted slice array. */
@@ -846,11 +899,15 @@ static size_t builder_first_slice(const struct builder *b, const char *ns,
 	return lo;
 }
 
-static size_t builder_first_pod(const struct builder *b, const char *ns)
+static size_t builder_first_pod(struct builder *b, const char *ns)
 {
 	size_t lo = 0;
 	size_t hi = b->n_pods;
 
+	if (!b->pods_sorted) {
+		qsort(b->pods, b->n_pods, sizeof(*b->pods), pod_cmp);
+		b->pods_sorted = true;
+	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -1229,9 +1286,14 @@ static const char *proto_label(enum k8s_proto p)
 /* "_<name>" in buf, or NULL when the name would not fit a label. */
 static const char *port_label(const char *name, char *buf, size_t cap)
 {
-	int n = snprintf(buf, cap, "_%s", name);
+	size_t n = strlen(name);
 
-	return (n > 0 && (size_t)n < cap && n <= DNAME_MAXLABEL) ? buf : NULL;
+	if (n + 2 > cap || n + 1 > DNAME_MAXLABEL) {
+		return NULL;
+	}
+	buf[0] = '_';
+	memcpy(buf + 1, name, n + 1);
+	return buf;
 }
 
 /* Node for _<port>._<proto>.<svc>.<ns>.svc.<zone>. */
@@ -1311,8 +1373,12 @@ static void emit_headless_srv(struct builder *b, size_t zi,
 					en[i]->len);
 		}
 	}
-	/* Named ports: one SRV name per (name, protocol) pair. */
+	/* Named ports: one SRV name per (name, protocol) pair. Endpoints of
+	 * one slice share its port list: look at each list once. */
 	for (i = 0; i < eps->n; i++) {
+		if (i > 0 && eps->v[i].ports == eps->v[i - 1].ports) {
+			continue;
+		}
 		for (k = 0; k < eps->v[i].n_ports; k++) {
 			const struct k8s_endpoint_port *p = &eps->v[i].ports[k];
 			struct bnode *pn;
@@ -1408,7 +1474,8 @@ static void emit_service(struct builder *b, size_t zi,
 		sn = builder_named(b, zi, labels);
 		if (sn != NULL) {
 			sn->cname = true;
-			builder_add_target(b, sn, DNS_TYPE_CNAME, t, tl,
+			builder_add_target(b, sn, DNS_TYPE_CNAME,
+					   builder_name_dup(b, t, tl), tl,
 					   b->opts->ttl);
 		}
 		return;
@@ -1794,8 +1861,11 @@ static void tb_glue(struct tb *t, struct builder *b,
 	int pass;
 
 	for (i = 0; i < n; i++) {
-		const struct bnode *tn = builder_find(b, targets[i]->target,
-						      targets[i]->target_len);
+		const struct bnode *tn =
+			targets[i]->tnode
+				? targets[i]->tnode
+				: builder_find(b, targets[i]->target,
+					       targets[i]->target_len);
 
 		for (pass = 0; tn != NULL && pass < 2; pass++) {
 			size_t k = builder_select(
@@ -2323,6 +2393,9 @@ static int builder_finish_ptrs(struct builder *b)
 
 /* The namespace set and, in pods verified mode, the (namespace, address)
  * set of live pods (row 17; decision 4: every entry of podIPs). */
+static long snap_ns_slot(const struct snapshot *s, const uint8_t *label,
+			 size_t len);
+
 static int builder_finish_pods(struct builder *b)
 {
 	struct snapshot *s = b->snap;
@@ -2354,37 +2427,33 @@ static int builder_finish_pods(struct builder *b)
 		n_ips += b->pods[i]->n_ips;
 	}
 	cap = snap_pow2(n_ips * 2 + 2);
-	s->pod_table = arena_calloc(s->arena, cap, sizeof(*s->pod_table));
+	s->pod_table = calloc(cap, sizeof(*s->pod_table));
 	if (s->pod_table == NULL) {
 		return -ENOMEM;
 	}
 	s->pod_mask = cap - 1;
 	for (i = 0; i < b->n_pods; i++) {
 		const struct k8s_pod *p = b->pods[i];
-		const char *ns = NULL;
+		long ns;
 		size_t k;
 
 		if (p->meta.deleting || p->phase == K8S_POD_SUCCEEDED ||
 		    p->phase == K8S_POD_FAILED || p->phase == K8S_POD_UNKNOWN) {
 			continue;
 		}
-		for (k = 0; k < p->n_ips; k++) {
-			struct snap_podip *e = arena_calloc(s->arena, 1,
-							    sizeof(*e));
+		ns = snap_ns_slot(s, (const uint8_t *)p->meta.ns,
+				  strlen(p->meta.ns));
+		for (k = 0; ns >= 0 && k < p->n_ips; k++) {
+			struct snap_podip e = { 0 };
 			size_t j;
 
-			if (ns == NULL) {
-				ns = arena_strdup(s->arena, p->meta.ns);
-			}
-			if (e == NULL || ns == NULL) {
-				return -ENOMEM;
-			}
-			e->ns = ns;
-			e->ip = p->ips[k];
-			e->hash = snap_hash_bytes(snap_hash_str(ns), e->ip.addr,
-						  16);
-			j = e->hash & s->pod_mask;
-			while (s->pod_table[j] != NULL) {
+			e.ns = (uint32_t)ns + 1;
+			e.family = p->ips[k].family;
+			memcpy(e.addr, p->ips[k].addr, 16);
+			e.hash = snap_hash_bytes(e.ns * 2654435761u ^ e.family,
+						 e.addr, 16);
+			j = e.hash & s->pod_mask;
+			while (s->pod_table[j].ns != 0) {
 				j = (j + 1) & s->pod_mask;
 			}
 			s->pod_table[j] = e;
@@ -2489,6 +2558,7 @@ static void snap_free(struct snapshot *s)
 	free(s->resps.p);
 	free(s->ptrs);
 	free(s->ptr_index);
+	free(s->pod_table);
 	free(s->ptr_names.p);
 	free(s);
 }
@@ -2656,7 +2726,7 @@ const struct snapshot_zone *snapshot_find_zone(const struct snapshot *s,
 const struct snapshot_node *snapshot_lookup(const struct snapshot *s,
 					    const uint8_t *lname, size_t len)
 {
-	uint32_t h = dname_hash(lname, len);
+	uint32_t h = snap_hash_name(lname, len);
 	size_t j = h & s->mask;
 
 	while (s->table[j].off != 0) {
@@ -2695,8 +2765,9 @@ bool snapshot_node_resp(const struct snapshot *s,
 	return false;
 }
 
-static bool snap_ns_exists(const struct snapshot *s, const uint8_t *label,
-			   size_t len)
+/* The slot of namespace label in ns_table, or -1. */
+static long snap_ns_slot(const struct snapshot *s, const uint8_t *label,
+			 size_t len)
 {
 	uint32_t h = snap_hash_bytes(2166136261u, label, len);
 	size_t j = h & s->ns_mask;
@@ -2704,26 +2775,28 @@ static bool snap_ns_exists(const struct snapshot *s, const uint8_t *label,
 	while (s->ns_table[j] != NULL) {
 		const char *ns = s->ns_table[j];
 
-		if (strlen(ns) == len && memcmp(ns, label, len) == 0) {
-			return true;
+		if (strncmp(ns, (const char *)label, len) == 0 &&
+		    ns[len] == '\0') {
+			return (long)j;
 		}
 		j = (j + 1) & s->ns_mask;
 	}
-	return false;
+	return -1;
 }
 
-static bool snap_pod_known(const struct snapshot *s, const uint8_t *ns,
-			   size_t ns_len, const struct k8s_ip *ip)
+static bool snap_pod_known(const struct snapshot *s, long ns_slot,
+			   const struct k8s_ip *ip)
 {
-	uint32_t h = snap_hash_bytes(snap_hash_bytes(2166136261u, ns, ns_len),
-				     ip->addr, 16);
+	uint32_t ns = (uint32_t)ns_slot + 1;
+	uint32_t h = snap_hash_bytes(ns * 2654435761u ^ ip->family, ip->addr,
+				     16);
 	size_t j = h & s->pod_mask;
 
-	while (s->pod_table[j] != NULL) {
-		const struct snap_podip *e = s->pod_table[j];
+	while (s->pod_table[j].ns != 0) {
+		const struct snap_podip *e = &s->pod_table[j];
 
-		if (e->hash == h && k8s_ip_cmp(&e->ip, ip) == 0 &&
-		    strlen(e->ns) == ns_len && memcmp(e->ns, ns, ns_len) == 0) {
+		if (e->hash == h && e->ns == ns && e->family == ip->family &&
+		    memcmp(e->addr, ip->addr, 16) == 0) {
 			return true;
 		}
 		j = (j + 1) & s->pod_mask;
@@ -2738,6 +2811,7 @@ bool snapshot_pod_answer(const struct snapshot *s,
 	size_t offs[4];
 	size_t o = 0;
 	unsigned n = 0;
+	long ns;
 
 	(void)len;
 	if (z->reverse || s->pods == SNAPSHOT_PODS_DISABLED) {
@@ -2749,15 +2823,18 @@ bool snapshot_pod_answer(const struct snapshot *s,
 		o += (size_t)lname[o] + 1;
 	}
 	if (n != 3 || o != suffix_off || lname[offs[2]] != 3 ||
-	    memcmp(lname + offs[2] + 1, "pod", 3) != 0 ||
-	    !snap_ns_exists(s, lname + offs[1] + 1, lname[offs[1]])) {
+	    memcmp(lname + offs[2] + 1, "pod", 3) != 0) {
+		return false;
+	}
+	ns = snap_ns_slot(s, lname + offs[1] + 1, lname[offs[1]]);
+	if (ns < 0) {
 		return false;
 	}
 	if (snap_parse_dashed(lname + 1, lname[0], ip) != 0) {
 		return false;
 	}
 	if (s->pods == SNAPSHOT_PODS_VERIFIED &&
-	    !snap_pod_known(s, lname + offs[1] + 1, lname[offs[1]], ip)) {
+	    !snap_pod_known(s, ns, ip)) {
 		return false;
 	}
 	return true;
