@@ -13,7 +13,8 @@
 #   - a trial install: dpkg --unpack into a throwaway root (no maintainer
 #     script runs, so nothing touches this machine's users), then the
 #     installed svcdns --version and --check on the installed examples.
-# Prints every lintian tag, pedantic and experimental ones included.
+# Prints every lintian tag, info, pedantic, experimental and overridden
+# ones included.
 . "$(dirname "$0")/lib.sh"
 pk_need_pkgs gcc make pkg-config libuv1-dev libc-ares-dev libyaml-dev \
 	libcmocka-dev dpkg-dev debhelper fakeroot lintian binutils man-db ||
@@ -45,13 +46,15 @@ else
 fi
 
 # ---- lintian ------------------------------------------------------------
-lintian --pedantic --display-experimental --fail-on error,warning \
+lintian --pedantic --display-info --display-experimental --show-overrides \
+	--fail-on error,warning \
 	"$changes" >"$PK_TMP/lintian.txt" 2>&1
 rc=$?
 grep -v '^running with root privileges is not recommended' "$PK_TMP/lintian.txt" |
 	sed 's/^/lintian: /'
 tags=$(grep -c '^[EWIPX]: ' "$PK_TMP/lintian.txt")
-echo "lintian: $tags tag(s), status $rc"
+overridden=$(grep -c '^O: ' "$PK_TMP/lintian.txt")
+echo "lintian: $tags tag(s), $overridden overridden, status $rc"
 if [ $rc = 0 ] && ! grep -q '^[EW]: ' "$PK_TMP/lintian.txt"; then
 	pk_ok "lintian: no error, no warning"
 else
