@@ -170,7 +170,8 @@ if [ -z "$ready" ]; then
 	pk_fail "the daemon did not start as nobody with CAP_NET_BIND_SERVICE on $addr:53"
 	pk_done
 fi
-dpid=$(pgrep -u nobody -f "svcdns --zones $zones" | head -1)
+# strace's child became setpriv, then the daemon (same pid).
+dpid=$(pgrep -P "$spid" | head -1)
 q() { dig @"$addr" -p 53 +norec +tries=1 +time=2 +short "$@" cart.shop.svc.cluster.local A; }
 pk_check "answers over UDP on port 53 without root" [ -n "$(q)" ]
 pk_check "answers over TCP on port 53 without root" [ -n "$(q +tcp)" ]
