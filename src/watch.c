@@ -12,7 +12,10 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "svcdns/arena.h"
@@ -22,11 +25,29 @@
 /* Events that keep coming cannot postpone a reload for longer than this
  * many settle periods. */
 #define WATCH_MAX_SETTLE_FACTOR 10
+/* A file still open for writing holds a reload back at most this long. */
+#define WATCH_MAX_WRITE_HOLD_MS 5000
+/* Files tracked as being written (modified, not yet closed). */
+#define WATCH_MAX_WRITERS 256
+/* "cannot load" while the directory stays missing: once, then this often. */
+#define WATCH_ALARM_EVERY_MS 60000
+
+/* The inotify events that can change what the directory holds. IN_MODIFY
+ * without a later IN_CLOSE_WRITE means a writer is still at work: libuv's
+ * fs events cannot tell those apart, so svcdns reads inotify itself. */
+#define WATCH_MASK                                                             \
+	(IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_CREATE | IN_DELETE |     \
+	 IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
 
 struct watch_dir {
-	uv_fs_event_t ev;
-	struct watch *w;
+	int wd;
 	char *path; /* owns */
+};
+
+/* A file being written: its directory's watch and its name. */
+struct watch_writer {
+	int wd;
+	char name[256];
 };
 
 /* The contents of the color files bound to blue/green services. */
@@ -71,6 +92,11 @@ struct watch {
 	struct watch_colors colors; /* of the published snapshot */
 	uv_timer_t settle;
 	uv_timer_t rescan;
+	int ifd; /* inotify, -1 when not started */
+	uv_poll_t ipoll;
+	struct watch_writer writers[WATCH_MAX_WRITERS];
+	unsigned n_writers;
+	uint64_t last_alarm_ms;
 	struct watch_dir **dirs; /* sorted by path */
 	size_t n_dirs;
 	char **initial_dirs; /* from watch_load_now, for watch_start */
@@ -318,6 +344,87 @@ static int watch_collect_dirs(struct watch *w, struct watch_job *job)
 	return 0;
 }
 
+/* A directory's identity and times, to see whether it changed while it
+ * was being scanned. */
+struct watch_stamp {
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	struct timespec ctime;
+};
+
+static void watch_stamp_dirs(const struct watch *w, struct watch_stamp *v,
+			     size_t n, const char *const *dirs)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct stat st;
+
+		memset(&v[i], 0, sizeof(v[i]));
+		if (stat(dirs[i], &st) == 0) {
+			v[i].dev = st.st_dev;
+			v[i].ino = st.st_ino;
+			v[i].mtime = st.st_mtim;
+			v[i].ctime = st.st_ctim;
+		}
+	}
+	(void)w;
+}
+
+/* Scans the directory; if a directory entry changed while the scan ran
+ * (a ConfigMap's ..data swap between two files' reads), scans again, so
+ * that the files come from one state of the directory. At most three
+ * tries; the watch sees the change anyway and reloads after it. */
+static int watch_scan_settled(struct watch *w, struct watch_job *job)
+{
+	char *paths[64];
+	struct watch_stamp before[64];
+	struct watch_stamp after[64];
+	struct manifest_scan_stats st;
+	size_t n = 0;
+	size_t i;
+	int err = 0;
+	int tries;
+
+	memset(&job->st, 0, sizeof(job->st));
+	for (tries = 0; tries < 3; tries++) {
+		const char *const *dirs = NULL;
+		size_t nd = manifest_set_dirs(w->set, &dirs);
+
+		/* Copies: the set's list changes with the scan. */
+		for (i = 0; i < n; i++) {
+			free(paths[i]);
+		}
+		for (n = 0; n < nd && n < 64; n++) {
+			paths[n] = strdup(dirs[n]);
+			if (paths[n] == NULL) {
+				break;
+			}
+		}
+		watch_stamp_dirs(w, before, n, (const char *const *)paths);
+		err = manifest_set_scan(w->set, job->force, &job->diag, &st);
+		if (err < 0) {
+			break;
+		}
+		job->st.files = st.files;
+		job->st.loaded += st.loaded;
+		job->st.failed = st.failed;
+		job->st.removed += st.removed;
+		job->st.changed |= st.changed;
+		watch_stamp_dirs(w, after, n, (const char *const *)paths);
+		if (memcmp(before, after, n * sizeof(before[0])) == 0) {
+			break;
+		}
+		log_debug("watch: dir=%s changed during the scan; scanning again",
+			  w->dir);
+	}
+	for (i = 0; i < n; i++) {
+		free(paths[i]);
+	}
+	return err;
+}
+
 /* Scan, color files, build: the whole directory state becomes one
  * snapshot. Runs on the pool (or on the main thread for the first load). */
 static void watch_run_job(struct watch *w, struct watch_job *job)
@@ -328,7 +435,7 @@ static void watch_run_job(struct watch *w, struct watch_job *job)
 	size_t i;
 	bool colors_changed;
 
-	job->err = manifest_set_scan(w->set, job->force, &job->diag, &job->st);
+	job->err = watch_scan_settled(w, job);
 	if (job->err < 0) {
 		return;
 	}
@@ -408,29 +515,21 @@ static void watch_job_free(struct watch_job *job)
 	free(job);
 }
 
-static void watch_dir_closed(uv_handle_t *h)
-{
-	struct watch_dir *d = h->data;
 
-	d->w->closing--;
-	free(d->path);
-	free(d);
-}
-
-static void watch_fs_cb(uv_fs_event_t *h, const char *name, int events,
-			int status);
-
-/* Makes the set of fs watchers equal to dirs (sorted). */
-static void watch_sync_dirs(struct watch *w, char **dirs, size_t n)
+/* Makes the set of watched directories equal to dirs (sorted). Returns
+ * true if a directory was added: files created in it before its watch
+ * existed are then found by one more scan. */
+static bool watch_sync_dirs(struct watch *w, char **dirs, size_t n)
 {
 	struct watch_dir **nd = calloc(n + 1, sizeof(*nd));
 	size_t i = 0;
 	size_t j = 0;
 	size_t k = 0;
+	bool added = false;
 
 	if (nd == NULL) {
 		log_warn("watch: out of memory updating directory watches");
-		return;
+		return false;
 	}
 	while (i < w->n_dirs || j < n) {
 		int c = i == w->n_dirs ? 1
@@ -438,9 +537,11 @@ static void watch_sync_dirs(struct watch *w, char **dirs, size_t n)
 				       : strcmp(w->dirs[i]->path, dirs[j]);
 
 		if (c < 0) {
-			w->closing++;
-			uv_close((uv_handle_t *)&w->dirs[i]->ev,
-				 watch_dir_closed);
+			if (w->ifd >= 0) {
+				inotify_rm_watch(w->ifd, w->dirs[i]->wd);
+			}
+			free(w->dirs[i]->path);
+			free(w->dirs[i]);
 			i++;
 		} else if (c == 0) {
 			nd[k++] = w->dirs[i];
@@ -448,25 +549,22 @@ static void watch_sync_dirs(struct watch *w, char **dirs, size_t n)
 			j++;
 		} else {
 			struct watch_dir *d = calloc(1, sizeof(*d));
-			int err;
 
 			if (d == NULL || (d->path = strdup(dirs[j])) == NULL) {
 				free(d);
 				j++;
 				continue;
 			}
-			d->w = w;
-			uv_fs_event_init(w->loop, &d->ev);
-			d->ev.data = d;
-			err = uv_fs_event_start(&d->ev, watch_fs_cb, d->path, 0);
-			if (err != 0) {
+			d->wd = inotify_add_watch(w->ifd, d->path,
+						  WATCH_MASK | IN_ONLYDIR);
+			if (d->wd < 0) {
 				log_warn("watch: cannot watch dir=%s err=%s",
-					 d->path, uv_strerror(err));
-				w->closing++;
-				uv_close((uv_handle_t *)&d->ev,
-					 watch_dir_closed);
+					 d->path, strerror(errno));
+				free(d->path);
+				free(d);
 			} else {
 				nd[k++] = d;
+				added = true;
 			}
 			j++;
 		}
@@ -474,9 +572,12 @@ static void watch_sync_dirs(struct watch *w, char **dirs, size_t n)
 	free(w->dirs);
 	w->dirs = nd;
 	w->n_dirs = k;
+	return added;
 }
 
 static void watch_start_job(struct watch *w, bool force, uint64_t seen_ms);
+static void watch_note_change(struct watch *w, uint64_t now);
+static bool watch_alarm_due(struct watch *w, uint64_t now);
 
 static void watch_log_bluegreen(struct watch *w, uint64_t lag_ms)
 {
@@ -530,21 +631,34 @@ static void watch_job_done(uv_work_t *req, int status)
 	w->stats.reload_failures += job->st.failed;
 	w->stats.failed_files = job->st.failed;
 	if (job->err < 0) {
+		if (watch_alarm_due(w, now)) {
+			log_err("watch: cannot load dir=%s err=%s; still serving the last good data gen=%" PRIu64,
+				w->dir, strerror(-job->err),
+				snapshot_slot_generation(w->slot));
+		} else {
+			log_debug("watch: scan failed again dir=%s err=%s",
+				  w->dir, strerror(-job->err));
+		}
 		w->stats.dir_missing = true;
-		log_err("watch: cannot load dir=%s err=%s; still serving the last good data gen=%" PRIu64,
-			w->dir, strerror(-job->err),
-			snapshot_slot_generation(w->slot));
 		/* Re-created directories need new watches: drop them all and
 		 * let the next good scan set them up again. */
 		watch_sync_dirs(w, NULL, 0);
-	} else if (job->emptied) {
-		w->stats.dir_missing = true;
-		log_err("watch: dir=%s has no manifests any more (unmounted?); still serving the last good data gen=%" PRIu64,
-			w->dir, snapshot_slot_generation(w->slot));
-		watch_sync_dirs(w, job->dirs, job->n_dirs);
 	} else {
-		w->stats.dir_missing = false;
-		watch_sync_dirs(w, job->dirs, job->n_dirs);
+		if (job->emptied && watch_alarm_due(w, now)) {
+			log_err("watch: dir=%s has no manifests any more (unmounted?); still serving the last good data gen=%" PRIu64,
+				w->dir, snapshot_slot_generation(w->slot));
+		}
+		if (!job->emptied && w->stats.dir_missing) {
+			log_info("watch: dir=%s is back", w->dir);
+			w->last_alarm_ms = 0;
+		}
+		w->stats.dir_missing = job->emptied;
+		if (watch_sync_dirs(w, job->dirs, job->n_dirs) &&
+		    w->started) {
+			/* A new directory: what was created in it before its
+			 * watch existed is found by one more scan. */
+			watch_note_change(w, now);
+		}
 	}
 	if (job->built) {
 		struct snapshot_stats ss;
@@ -625,26 +739,35 @@ static void watch_start_job(struct watch *w, bool force, uint64_t seen_ms)
 static void watch_settle_cb(uv_timer_t *t)
 {
 	struct watch *w = t->data;
-	uint64_t seen = w->first_event_ms;
+	uint64_t now = watch_now_ms();
+	uint64_t seen = w->first_event_ms ? w->first_event_ms : now;
 
+	/* A file still open for writing (modified, not closed) would be read
+	 * half written: wait for its writer, within a bound (RELIABILITY L6:
+	 * a truncated file can still be valid YAML). */
+	if (w->n_writers != 0 && now - seen < WATCH_MAX_WRITE_HOLD_MS) {
+		log_debug("watch: waiting for writers=%u file=%s",
+			  w->n_writers, w->writers[0].name);
+		uv_timer_start(&w->settle, watch_settle_cb,
+			       w->opts.settle_ms ? w->opts.settle_ms : 10, 0);
+		return;
+	}
+	if (w->n_writers != 0) {
+		log_warn("watch: %u files still open for writing after %u ms; reloading anyway (write files aside and rename them into place)",
+			 w->n_writers, WATCH_MAX_WRITE_HOLD_MS);
+		w->n_writers = 0;
+	}
 	w->first_event_ms = 0;
-	watch_start_job(w, false, seen ? seen : watch_now_ms());
+	watch_start_job(w, false, seen);
 }
 
-static void watch_fs_cb(uv_fs_event_t *h, const char *name, int events,
-			int status)
+/* A change was seen: (re)arm the settle timer. Debounce: the reload runs
+ * settle_ms after the last change, but a steady stream of changes cannot
+ * hold it back more than WATCH_MAX_SETTLE_FACTOR settle periods. */
+static void watch_note_change(struct watch *w, uint64_t now)
 {
-	struct watch_dir *d = h->data;
-	struct watch *w = d->w;
-	uint64_t now = watch_now_ms();
 	uint64_t max = (uint64_t)w->opts.settle_ms * WATCH_MAX_SETTLE_FACTOR;
 
-	(void)events;
-	if (status < 0) {
-		log_warn("watch: event error dir=%s err=%s", d->path,
-			 uv_strerror(status));
-	}
-	log_debug("watch: event dir=%s name=%s", d->path, name ? name : "-");
 	if (w->stopping) {
 		return;
 	}
@@ -652,15 +775,121 @@ static void watch_fs_cb(uv_fs_event_t *h, const char *name, int events,
 		w->first_event_ms = now;
 	} else if (now - w->first_event_ms >= max &&
 		   uv_is_active((uv_handle_t *)&w->settle)) {
-		return; /* a steady stream of events: let the timer fire */
+		return;
 	}
-	/* Debounce: the reload runs settle_ms after the last event. */
 	uv_timer_start(&w->settle, watch_settle_cb, w->opts.settle_ms, 0);
+}
+
+static bool watch_alarm_due(struct watch *w, uint64_t now)
+{
+	if (w->last_alarm_ms != 0 &&
+	    now - w->last_alarm_ms < WATCH_ALARM_EVERY_MS) {
+		return false;
+	}
+	w->last_alarm_ms = now;
+	return true;
+}
+
+/* Tracks files between IN_MODIFY and IN_CLOSE_WRITE. */
+static void watch_track_writer(struct watch *w, int wd, const char *name,
+			       bool writing)
+{
+	unsigned i;
+
+	for (i = 0; i < w->n_writers; i++) {
+		if (w->writers[i].wd == wd &&
+		    strcmp(w->writers[i].name, name) == 0) {
+			break;
+		}
+	}
+	if (!writing) {
+		if (i < w->n_writers) {
+			w->writers[i] = w->writers[--w->n_writers];
+		}
+		return;
+	}
+	if (i == w->n_writers && w->n_writers < WATCH_MAX_WRITERS &&
+	    strlen(name) < sizeof(w->writers[0].name)) {
+		w->writers[i].wd = wd;
+		strcpy(w->writers[i].name, name);
+		w->n_writers++;
+	}
+}
+
+static const char *watch_dir_of(const struct watch *w, int wd)
+{
+	size_t i;
+
+	for (i = 0; i < w->n_dirs; i++) {
+		if (w->dirs[i]->wd == wd) {
+			return w->dirs[i]->path;
+		}
+	}
+	return "?";
+}
+
+static void watch_inotify_cb(uv_poll_t *h, int status, int events)
+{
+	struct watch *w = h->data;
+	/* Aligned as inotify_event requires (inotify(7)). */
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false;
+
+	(void)events;
+	if (status < 0) {
+		log_warn("watch: inotify error: %s", uv_strerror(status));
+		return;
+	}
+	for (;;) {
+		ssize_t n = read(w->ifd, buf, sizeof(buf));
+		ssize_t off = 0;
+
+		if (n <= 0) {
+			break; /* EAGAIN: drained */
+		}
+		while (off + (ssize_t)sizeof(struct inotify_event) <= n) {
+			const struct inotify_event *ev =
+				(const struct inotify_event *)(const void *)(buf + off);
+			const char *name = ev->len ? ev->name : "";
+
+			off += (ssize_t)(sizeof(*ev) + ev->len);
+			if (ev->mask & IN_Q_OVERFLOW) {
+				/* Events were lost: a full scan finds what
+				 * changed (stat identities). */
+				log_warn("watch: inotify queue overflow; rescanning dir=%s",
+					 w->dir);
+				w->n_writers = 0;
+				changed = true;
+				continue;
+			}
+			if (ev->mask & IN_IGNORED) {
+				continue;
+			}
+			log_debug("watch: event dir=%s name=%s mask=0x%x",
+				  watch_dir_of(w, ev->wd), name,
+				  (unsigned)ev->mask);
+			if (ev->mask & IN_MODIFY) {
+				watch_track_writer(w, ev->wd, name, true);
+			}
+			if (ev->mask & (IN_CLOSE_WRITE | IN_DELETE |
+					IN_MOVED_FROM)) {
+				watch_track_writer(w, ev->wd, name, false);
+			}
+			changed = true;
+		}
+	}
+	if (changed) {
+		watch_note_change(w, watch_now_ms());
+	}
 }
 
 static void watch_rescan_cb(uv_timer_t *t)
 {
-	watch_trigger(t->data, false);
+	struct watch *w = t->data;
+
+	/* Through the settle path, like an event: a rescan must not read a
+	 * file in the middle of a burst of writes either. */
+	watch_note_change(w, watch_now_ms());
 }
 
 struct watch *watch_create(uv_loop_t *loop, const struct watch_opts *opts,
@@ -674,6 +903,7 @@ struct watch *watch_create(uv_loop_t *loop, const struct watch_opts *opts,
 		return NULL;
 	}
 	w->loop = loop;
+	w->ifd = -1;
 	w->opts = *opts;
 	w->sopts = *sopts;
 	w->slot = slot;
@@ -749,10 +979,29 @@ int watch_start(struct watch *w, struct snapshot *s)
 	snapshot_slot_publish(w->slot, s);
 	w->stats.reloads++;
 	w->stats.last_reload_unix = (uint64_t)time(NULL);
-	watch_sync_dirs(w, w->initial_dirs, w->n_initial_dirs);
+	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->ifd < 0) {
+		err = -errno;
+		log_err("watch: inotify: %s; the directory is only rescanned every %u ms",
+			strerror(-err), w->opts.rescan_ms);
+	} else {
+		err = uv_poll_init(w->loop, &w->ipoll, w->ifd);
+		if (err == 0) {
+			w->ipoll.data = w;
+			err = uv_poll_start(&w->ipoll, UV_READABLE,
+					    watch_inotify_cb);
+		}
+		if (err != 0) {
+			close(w->ifd);
+			w->ifd = -1;
+			return err;
+		}
+		watch_sync_dirs(w, w->initial_dirs, w->n_initial_dirs);
+	}
 	watch_free_dirs(w->initial_dirs, w->n_initial_dirs);
 	w->initial_dirs = NULL;
 	w->n_initial_dirs = 0;
+	err = 0;
 	if (w->opts.rescan_ms != 0) {
 		err = uv_timer_start(&w->rescan, watch_rescan_cb,
 				     w->opts.rescan_ms, w->opts.rescan_ms);
@@ -780,6 +1029,15 @@ static void watch_timer_closed(uv_handle_t *h)
 	w->closing--;
 }
 
+static void watch_poll_closed(uv_handle_t *h)
+{
+	struct watch *w = h->data;
+
+	close(w->ifd);
+	w->ifd = -1;
+	w->closing--;
+}
+
 void watch_stop(struct watch *w)
 {
 	if (w->stopping) {
@@ -790,12 +1048,22 @@ void watch_stop(struct watch *w)
 	w->closing += 2;
 	uv_close((uv_handle_t *)&w->settle, watch_timer_closed);
 	uv_close((uv_handle_t *)&w->rescan, watch_timer_closed);
+	if (w->ifd >= 0) {
+		w->closing++;
+		uv_close((uv_handle_t *)&w->ipoll, watch_poll_closed);
+	}
 }
 
 void watch_destroy(struct watch *w)
 {
+	size_t i;
+
 	if (w == NULL) {
 		return;
+	}
+	for (i = 0; i < w->n_dirs; i++) {
+		free(w->dirs[i]->path);
+		free(w->dirs[i]);
 	}
 	manifest_set_destroy(w->set);
 	bluegreen_state_destroy(w->bg);
