@@ -2,7 +2,7 @@
 # (Debian 12, apt-get) first; see README.md.
 
 CORE  := arena log diag dname wire cache config k8s selector manifest bluegreen snapshot answer
-IO    := server watch main
+IO    := forward server watch main
 comma := ,
 # SAN=address,undefined | SAN=thread; packaging may set WERROR= .
 SAN   ?=

@@ -223,12 +223,76 @@ static enum answer_verdict answer_error(const struct wire_query *q,
 	return *resp_len ? ANSWER_REPLY : ANSWER_DROP;
 }
 
-enum answer_verdict answer_query(const struct snapshot *snap,
-				 const struct answer_opts *opts,
-				 struct answer_state *st, const uint8_t *req,
-				 size_t req_len, bool tcp, uint8_t *resp,
-				 size_t resp_cap, size_t *resp_len,
-				 struct answer_info *info)
+/* True if lname is in one of the --fallthrough zones. */
+static bool answer_in_fallthrough(const struct answer_opts *o,
+				  const uint8_t *lname, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_fallthrough; i++) {
+		if (dname_in_zone(lname, len, o->fallthrough[i],
+				  o->fallthrough_len[i], NULL)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* For a NOERROR response whose answer section is CNAMEs only, ending at
+ * a name outside every zone (an ExternalName, row 18): stores that name
+ * in info->chase and returns true. */
+static bool answer_chase_target(const struct snapshot *snap,
+				const uint8_t *resp, size_t len,
+				struct answer_info *info)
+{
+	struct wire_rd rd;
+	uint16_t an = wire_get_u16(resp + 6);
+	uint16_t i;
+	size_t off;
+
+	if ((wire_get_u16(resp + 2) & (WIRE_FLAG_TC | WIRE_RCODE_MASK)) != 0 ||
+	    an == 0 || wire_get_u16(resp + 8) != 0) {
+		return false;
+	}
+	wire_rd_init(&rd, resp, len);
+	rd.pos = WIRE_HEADER_LEN;
+	wire_rd_name(&rd, info->chase, &info->chase_len, false);
+	wire_rd_bytes(&rd, NULL, 4);
+	for (i = 0; i < an && rd.err == 0; i++) {
+		uint8_t owner[DNAME_MAXLEN];
+		size_t olen;
+		uint16_t type;
+		uint16_t rdlen;
+		size_t end;
+
+		wire_rd_name(&rd, owner, &olen, true);
+		type = wire_rd_u16(&rd);
+		wire_rd_bytes(&rd, NULL, 6);
+		rdlen = wire_rd_u16(&rd);
+		end = rd.pos + rdlen;
+		if (type != DNS_TYPE_CNAME) {
+			return false;
+		}
+		wire_rd_name(&rd, info->chase, &info->chase_len, true);
+		if (rd.pos != end) {
+			return false;
+		}
+	}
+	if (rd.err != 0) {
+		return false;
+	}
+	dname_lower(info->chase, info->chase_len);
+	return snapshot_find_zone(snap, info->chase, info->chase_len, &off) ==
+	       NULL;
+}
+
+static enum answer_verdict answer_inner(const struct snapshot *snap,
+					const struct answer_opts *opts,
+					struct answer_state *st,
+					const uint8_t *req, size_t req_len,
+					bool tcp, uint8_t *resp,
+					size_t resp_cap, size_t *resp_len,
+					struct answer_info *info)
 {
 	struct wire_query q;
 	const struct snapshot_zone *z;
@@ -311,5 +375,41 @@ enum answer_verdict answer_query(const struct snapshot *snap,
 		r = &z->nxdomain;
 	}
 	*resp_len = answer_render(&q, req, r, z, opts, st, limit, resp, info);
+	if (!opts->forward || !(q.flags & WIRE_FLAG_RD) || *resp_len == 0) {
+		return ANSWER_REPLY;
+	}
+	/* NXDOMAIN in the reverse zones (addresses the cluster does not
+	 * know) and in the --fallthrough zones goes upstream (row 31). */
+	if (r == &z->nxdomain &&
+	    (z->reverse ||
+	     answer_in_fallthrough(opts, q.lname, q.qname_len))) {
+		return ANSWER_FORWARD;
+	}
+	if (n != NULL && r != &z->nodata && q.qtype != DNS_TYPE_CNAME &&
+	    q.qtype != DNS_TYPE_ANY &&
+	    answer_chase_target(snap, resp, *resp_len, info)) {
+		return ANSWER_CHASE;
+	}
 	return ANSWER_REPLY;
+}
+
+enum answer_verdict answer_query(const struct snapshot *snap,
+				 const struct answer_opts *opts,
+				 struct answer_state *st, const uint8_t *req,
+				 size_t req_len, bool tcp, uint8_t *resp,
+				 size_t resp_cap, size_t *resp_len,
+				 struct answer_info *info)
+{
+	enum answer_verdict v = answer_inner(snap, opts, st, req, req_len, tcp,
+					     resp, resp_cap, resp_len, info);
+
+	/* RA for a client that may recurse (RFC 5358), never on the
+	 * responses RELIABILITY.md 2.1 wants bare. */
+	if (opts->ra && v == ANSWER_REPLY && *resp_len >= WIRE_HEADER_LEN &&
+	    info->rcode != DNS_RCODE_FORMERR &&
+	    info->rcode != DNS_RCODE_NOTIMP &&
+	    info->rcode != DNS_RCODE_BADVERS) {
+		resp[3] |= (uint8_t)WIRE_FLAG_RA;
+	}
+	return v;
 }

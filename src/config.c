@@ -355,16 +355,369 @@ static int config_set_ttl(struct config_state *st, const char *val)
 	return err;
 }
 
+/* Parses one upstream: "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT" (port
+ * 53 when none is given). Returns 0, -ERANGE (bad port) or -EINVAL. */
+static int config_server_parse(const char *text, struct config_listen *l)
+{
+	char buf[CONFIG_LISTEN_TEXT_MAX + 8];
+	const char *colon = strchr(text, ':');
+	size_t len = strlen(text);
+
+	if (len == 0 || len >= CONFIG_LISTEN_TEXT_MAX) {
+		return -EINVAL;
+	}
+	if (text[0] == '[' && text[len - 1] == ']') {
+		snprintf(buf, sizeof(buf), "%s:53", text);
+	} else if (text[0] != '[' && colon != NULL &&
+	           strchr(colon + 1, ':') != NULL) {
+		snprintf(buf, sizeof(buf), "[%s]:53", text); /* bare IPv6 */
+	} else if (colon == NULL) {
+		snprintf(buf, sizeof(buf), "%s:53", text);
+	} else {
+		snprintf(buf, sizeof(buf), "%s", text);
+	}
+	return config_listen_parse(buf, l);
+}
+
+/* Adds l to up->servers unless it is there already. Returns false when
+ * the list is full. */
+static bool config_server_add(struct config_upstream *up,
+                              const struct config_listen *l)
+{
+	size_t i;
+
+	for (i = 0; i < up->n_servers; i++) {
+		if (strcmp(up->servers[i].text, l->text) == 0) {
+			return true;
+		}
+	}
+	if (up->n_servers == CONFIG_MAX_UPSTREAMS) {
+		return false;
+	}
+	up->servers[up->n_servers++] = *l;
+	return true;
+}
+
 static int config_set_upstream(struct config_state *st, const char *val)
 {
-	if (strcmp(val, "none") != 0) {
-		return config_fail(
-			st,
-			"--upstream: forwarding to '%s' is not supported in this version; use none",
-			val);
+	struct config_upstream *up = &st->cfg->upstream;
+	char item[CONFIG_LISTEN_TEXT_MAX + 1];
+	const char *p = val;
+	size_t len;
+
+	up->n_servers = 0;
+	if (strcmp(val, "none") == 0) {
+		up->mode = CONFIG_UPSTREAM_NONE;
+		up->forward = false;
+		return 0;
 	}
-	st->cfg->upstream.forward = false;
+	up->forward = true;
+	if (strcmp(val, "resolv.conf") == 0 || val[0] == '/') {
+		len = strlen(val);
+		if (val[0] == '/' && len >= sizeof(up->resolv_conf)) {
+			return config_fail(st, "--upstream: the path is too long");
+		}
+		memcpy(up->resolv_conf, val[0] == '/' ? val : CONFIG_RESOLV_CONF,
+		       (val[0] == '/' ? len : strlen(CONFIG_RESOLV_CONF)) + 1);
+		up->mode = CONFIG_UPSTREAM_RESOLV_CONF;
+		return 0;
+	}
+	up->mode = CONFIG_UPSTREAM_LIST;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		struct config_listen l;
+
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == 0 || len >= sizeof(item)) {
+			return config_fail(
+				st,
+				"--upstream: '%s' is not none, resolv.conf, a resolv.conf path or ADDR[:PORT],...",
+				val);
+		}
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (config_server_parse(item, &l) != 0) {
+			return config_fail(
+				st,
+				"--upstream: '%s' is not an address (ADDR, ADDR:PORT, [V6] or [V6]:PORT)",
+				item);
+		}
+		if (l.wildcard) {
+			return config_fail(
+				st, "--upstream: '%s' is a wildcard address",
+				item);
+		}
+		if (!config_server_add(up, &l)) {
+			return config_fail(st, "--upstream: at most %d servers",
+			                   CONFIG_MAX_UPSTREAMS);
+		}
+		if (comma == NULL) {
+			break;
+		}
+		p = comma + 1;
+	}
 	return 0;
+}
+
+static int config_set_upstream_timeout(struct config_state *st,
+                                       const char *val)
+{
+	unsigned long v;
+	int err = config_set_uint(st, "--upstream-timeout", val, 100, 60000,
+	                          &v);
+
+	if (err == 0) {
+		st->cfg->upstream.timeout_ms = (unsigned)v;
+	}
+	return err;
+}
+
+static int config_set_upstream_inflight(struct config_state *st,
+                                        const char *val)
+{
+	unsigned long v;
+	int err = config_set_uint(st, "--upstream-max-inflight", val, 1,
+	                          CONFIG_INFLIGHT_MAX, &v);
+
+	if (err == 0) {
+		st->cfg->upstream.max_inflight = (unsigned)v;
+	}
+	return err;
+}
+
+static int config_set_cache_size(struct config_state *st, const char *val)
+{
+	unsigned long v;
+	int err = config_set_uint(st, "--cache-size", val, 0,
+	                          CONFIG_CACHE_SIZE_MAX, &v);
+
+	if (err == 0) {
+		st->cfg->upstream.cache_size = (unsigned)v;
+	}
+	return err;
+}
+
+static int config_set_cache_max_ttl(struct config_state *st,
+                                    const char *val)
+{
+	unsigned long v;
+	int err = config_set_uint(st, "--cache-max-ttl", val, 0, 604800, &v);
+
+	if (err == 0) {
+		st->cfg->upstream.cache_max_ttl = (unsigned)v;
+	}
+	return err;
+}
+
+/* Parses "ADDR/BITS" or "ADDR" (a host) into c, clearing host bits.
+ * Returns 0 or -EINVAL. */
+static int config_cidr_parse(const char *text, struct config_cidr *c)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = strchr(text, '/');
+	size_t hlen = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned long bits;
+	unsigned max;
+	unsigned i;
+
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		return -EINVAL;
+	}
+	memcpy(host, text, hlen);
+	host[hlen] = '\0';
+	memset(c, 0, sizeof(*c));
+	if (inet_pton(AF_INET, host, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	bits = max;
+	if (slash != NULL && config_parse_uint(slash + 1, 0, max, &bits) != 0) {
+		return -EINVAL;
+	}
+	c->bits = (uint8_t)bits;
+	for (i = 0; i < max / 8; i++) {
+		if (i * 8 >= bits) {
+			c->addr[i] = 0;
+		} else if (i * 8 + 8 > bits) {
+			c->addr[i] &= (uint8_t)(0xffu << (8 - (bits - i * 8)));
+		}
+	}
+	return 0;
+}
+
+static int config_set_allow_recursion(struct config_state *st,
+                                      const char *val)
+{
+	struct config_upstream *up = &st->cfg->upstream;
+	char item[INET6_ADDRSTRLEN + 8];
+	const char *p = val;
+
+	up->n_allow = 0;
+	if (strcmp(val, "none") == 0) {
+		return 0;
+	}
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (len == 0 || len >= sizeof(item)) {
+			return config_fail(
+				st,
+				"--allow-recursion: '%s' is not none or CIDR,... (10.0.0.0/8, fd00::/8, 127.0.0.1)",
+				val);
+		}
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (up->n_allow == CONFIG_MAX_ACL) {
+			return config_fail(st,
+			                   "--allow-recursion: at most %d prefixes",
+			                   CONFIG_MAX_ACL);
+		}
+		if (config_cidr_parse(item, &up->allow[up->n_allow]) != 0) {
+			return config_fail(
+				st,
+				"--allow-recursion: '%s' is not an address or ADDR/BITS",
+				item);
+		}
+		up->n_allow++;
+		if (comma == NULL) {
+			break;
+		}
+		p = comma + 1;
+	}
+	return 0;
+}
+
+static int config_set_fallthrough(struct config_state *st, const char *val)
+{
+	struct config_upstream *up = &st->cfg->upstream;
+	char item[CONFIG_ZONE_TEXT_MAX + 2];
+	const char *p = val;
+
+	up->n_fallthrough = 0;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char *dst;
+
+		if (up->n_fallthrough == CONFIG_MAX_ZONES) {
+			return config_fail(st, "--fallthrough: at most %d zones",
+			                   CONFIG_MAX_ZONES);
+		}
+		dst = up->fallthrough[up->n_fallthrough];
+		if (len >= sizeof(item)) {
+			len = sizeof(item) - 1;
+		}
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (config_zone_normalize(item, dst, CONFIG_ZONE_TEXT_MAX) !=
+		    0) {
+			return config_fail(
+				st, "--fallthrough: '%s' is not a valid DNS name",
+				item);
+		}
+		up->n_fallthrough++;
+		if (comma == NULL) {
+			break;
+		}
+		p = comma + 1;
+	}
+	return 0;
+}
+
+size_t config_upstream_from_resolv(struct config_upstream *up,
+                                   const char *text,
+                                   bool (*is_self)(const struct config_listen *,
+                                                   void *),
+                                   void *arg)
+{
+	const char *line = text;
+
+	up->n_servers = 0;
+	while (line != NULL && *line != '\0') {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char buf[256];
+		char *tok;
+		char *save = NULL;
+		struct config_listen l;
+
+		if (len >= sizeof(buf)) {
+			len = sizeof(buf) - 1;
+		}
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		line = end ? end + 1 : NULL;
+		tok = strtok_r(buf, " \t\r", &save);
+		if (tok == NULL || strcmp(tok, "nameserver") != 0) {
+			continue;
+		}
+		tok = strtok_r(NULL, " \t\r#;", &save);
+		/* glibc takes a bare address; "%iface" scopes are not for
+		 * us, and ports cannot be written in resolv.conf. */
+		if (tok == NULL || strchr(tok, '%') != NULL ||
+		    strchr(tok, '[') != NULL) {
+			continue;
+		}
+		if (config_server_parse(tok, &l) != 0 || l.wildcard) {
+			continue;
+		}
+		if (is_self != NULL && is_self(&l, arg)) {
+			continue;
+		}
+		if (!config_server_add(up, &l)) {
+			break;
+		}
+	}
+	return up->n_servers;
+}
+
+bool config_cidr_match(const struct config_cidr *acl, size_t n,
+                       const struct sockaddr *addr)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0,
+		                            0, 0, 0, 0, 0xff, 0xff };
+	const uint8_t *a;
+	int family = addr->sa_family;
+	size_t i;
+
+	if (family == AF_INET) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)
+		                               addr)
+		            ->sin_addr;
+	} else if (family == AF_INET6) {
+		a = ((const struct sockaddr_in6 *)(const void *)addr)
+		            ->sin6_addr.s6_addr;
+		if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+			a += 12;
+			family = AF_INET;
+		}
+	} else {
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		const struct config_cidr *c = &acl[i];
+		unsigned full = c->bits / 8u;
+		unsigned rest = c->bits % 8u;
+
+		if (c->family != family) {
+			continue;
+		}
+		if (memcmp(a, c->addr, full) != 0) {
+			continue;
+		}
+		if (rest != 0 &&
+		    ((a[full] ^ c->addr[full]) & (0xffu << (8 - rest))) != 0) {
+			continue;
+		}
+		return true;
+	}
+	return false;
 }
 
 static int config_set_threads(struct config_state *st, const char *val)
@@ -484,6 +837,12 @@ static const struct config_opt config_opts[] = {
 	{ "pods", true, config_set_pods },
 	{ "ttl", true, config_set_ttl },
 	{ "upstream", true, config_set_upstream },
+	{ "upstream-timeout", true, config_set_upstream_timeout },
+	{ "upstream-max-inflight", true, config_set_upstream_inflight },
+	{ "allow-recursion", true, config_set_allow_recursion },
+	{ "cache-size", true, config_set_cache_size },
+	{ "cache-max-ttl", true, config_set_cache_max_ttl },
+	{ "fallthrough", true, config_set_fallthrough },
 	{ "threads", true, config_set_threads },
 	{ "tcp-idle-timeout", true, config_set_tcp_idle },
 	{ "tcp-io-timeout", true, config_set_tcp_io },
@@ -549,7 +908,22 @@ void config_defaults(struct config *cfg)
 	cfg->watch.settle_ms = CONFIG_DEFAULT_SETTLE_MS;
 	cfg->watch.rescan_ms = CONFIG_DEFAULT_RESCAN_MS;
 	cfg->server.tcp_max_conns = CONFIG_DEFAULT_TCP_MAX_CONNS;
-	cfg->upstream.forward = false;
+	cfg->upstream.forward = true;
+	cfg->upstream.mode = CONFIG_UPSTREAM_RESOLV_CONF;
+	memcpy(cfg->upstream.resolv_conf, CONFIG_RESOLV_CONF,
+	       sizeof(CONFIG_RESOLV_CONF));
+	cfg->upstream.timeout_ms = CONFIG_DEFAULT_UPSTREAM_MS;
+	cfg->upstream.max_inflight = CONFIG_DEFAULT_INFLIGHT;
+	cfg->upstream.cache_size = CONFIG_DEFAULT_CACHE_SIZE;
+	cfg->upstream.cache_max_ttl = CONFIG_DEFAULT_CACHE_MAX_TTL;
+	{
+		struct config_state st = { .cfg = cfg };
+
+		/* A constant that parses, as the listen default above. */
+		err = config_set_allow_recursion(
+			&st, CONFIG_DEFAULT_ALLOW_RECURSION);
+		(void)err;
+	}
 	cfg->log_level = LOG_LEVEL_INFO;
 }
 
@@ -659,8 +1033,21 @@ void config_print_usage(FILE *out)
 	        "  --pods MODE            pod A records: verified, insecure or disabled\n"
 	        "                         (default: verified)\n"
 	        "  --ttl SECONDS          TTL of the records, 0..%d (default: %d)\n"
-	        "  --upstream none        names outside the zones get REFUSED (the only\n"
-	        "                         choice in this version)\n"
+	        "  --upstream WHERE       names outside the zones: resolv.conf (the\n"
+	        "                         nameservers of " CONFIG_RESOLV_CONF ", less our own\n"
+	        "                         addresses), a resolv.conf path, ADDR[:PORT],...\n"
+	        "                         or none (REFUSED) (default: resolv.conf)\n"
+	        "  --upstream-timeout MS  SERVFAIL when the upstreams have not answered\n"
+	        "                         within MS (default: %u)\n"
+	        "  --upstream-max-inflight N  forwarded queries in flight per thread;\n"
+	        "                         above it SERVFAIL at once (default: %u)\n"
+	        "  --allow-recursion CIDR,...  clients that may use forwarding; others\n"
+	        "                         get REFUSED (default: loopback, 10/8, 172.16/12,\n"
+	        "                         192.168/16, fc00::/7; none = nobody)\n"
+	        "  --cache-size N         forwarded answers cached per thread; 0 = no cache\n"
+	        "                         (default: %u)\n"
+	        "  --cache-max-ttl S      cap on cached TTLs (default: %u)\n"
+	        "  --fallthrough ZONE,... forward NXDOMAIN in these zones upstream\n"
 	        "  --threads N            worker threads, 1..%d (default: the number of CPUs)\n"
 	        "  --tcp-idle-timeout MS  close a TCP connection after MS without a complete\n"
 	        "                         query (default: %u)\n"
@@ -683,6 +1070,8 @@ void config_print_usage(FILE *out)
 	        "Exit status: 0 ok, 1 error, 2 bad command line.\n"
 	        "Signals: SIGHUP reloads the manifests; SIGINT and SIGTERM stop.\n",
 	        CONFIG_MAX_ZONES, CONFIG_TTL_MAX, CONFIG_DEFAULT_TTL,
+	        CONFIG_DEFAULT_UPSTREAM_MS, CONFIG_DEFAULT_INFLIGHT,
+	        CONFIG_DEFAULT_CACHE_SIZE, CONFIG_DEFAULT_CACHE_MAX_TTL,
 	        CONFIG_THREADS_MAX, CONFIG_DEFAULT_TCP_IDLE_MS,
 	        CONFIG_DEFAULT_TCP_IO_MS, CONFIG_DEFAULT_TCP_MAX_CONNS,
 	        CONFIG_DEFAULT_SETTLE_MS, CONFIG_DEFAULT_RESCAN_MS);

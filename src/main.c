@@ -5,6 +5,7 @@
 #include "svcdns/answer.h"
 #include "svcdns/config.h"
 #include "svcdns/diag.h"
+#include "svcdns/forward.h"
 #include "svcdns/k8s.h"
 #include "svcdns/log.h"
 #include "svcdns/manifest.h"
@@ -14,7 +15,10 @@
 #include "svcdns/wire.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 /* c-ares 1.18's ares.h uses fd_set but includes only <sys/types.h>, which
  * does not define it under -D_POSIX_C_SOURCE=200809L: <sys/select.h>
@@ -52,6 +57,7 @@ struct main_ctx {
 	uv_signal_t sig_int;
 	uv_signal_t sig_term;
 	uv_signal_t sig_hup;
+	uv_signal_t sig_usr1;
 	bool loop_init;
 	unsigned load_errors;
 	unsigned load_warnings;
@@ -145,11 +151,172 @@ static void main_prepare(struct main_ctx *m)
 	m->sopts.ttl = m->cfg.zones.ttl;
 	m->sopts.ns_addrs = m->ns_addrs;
 	m->sopts.n_ns_addrs = main_ns_addrs(&m->cfg.server, m->ns_addrs);
-	m->aopts.forward = m->cfg.upstream.forward;
+	/* Per client, server.c turns forwarding (and RA) on for those in
+	 * the recursion ACL; the base options have it off. */
+	m->aopts.forward = false;
 	m->aopts.max_udp = WIRE_EDNS_ADVERTISE;
+	for (i = 0; i < m->cfg.upstream.n_fallthrough &&
+	            i < ANSWER_MAX_FALLTHROUGH;
+	     i++) {
+		size_t len = 0;
+
+		if (dname_from_text(m->cfg.upstream.fallthrough[i],
+		                    m->aopts.fallthrough[i], DNAME_MAXLEN,
+		                    &len) == 0) {
+			m->aopts.fallthrough_len[i] = (uint8_t)len;
+			m->aopts.n_fallthrough++;
+		}
+	}
 	/* Fixed order keeps answers reproducible (tests diff them); rotation
 	 * can become an option. */
 	m->aopts.rotate = false;
+}
+
+/* True if a is an address of this host: loopback, or on an interface. */
+static bool main_addr_is_local(const struct sockaddr_storage *a)
+{
+	struct ifaddrs *ifs;
+	struct ifaddrs *i;
+	bool found = false;
+
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)a;
+
+		if ((ntohl(s4->sin_addr.s_addr) >> 24) == 127) {
+			return true;
+		}
+	} else if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)a;
+
+		if (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr)) {
+			return true;
+		}
+	}
+	if (getifaddrs(&ifs) != 0) {
+		return false;
+	}
+	for (i = ifs; i != NULL && !found; i = i->ifa_next) {
+		const struct sockaddr *sa = i->ifa_addr;
+
+		if (sa == NULL || sa->sa_family != a->ss_family) {
+			continue;
+		}
+		if (sa->sa_family == AF_INET) {
+			found = memcmp(&((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			               &((const struct sockaddr_in *)a)->sin_addr,
+			               4) == 0;
+		} else {
+			found = memcmp(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			               &((const struct sockaddr_in6 *)a)->sin6_addr,
+			               16) == 0;
+		}
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+/* True if the upstream u is svcdns itself: one of our listen addresses,
+ * or a local address on the port of a wildcard listener (U11, L14). */
+static bool main_is_self(const struct config_listen *u, void *arg)
+{
+	const struct config_server *srv = arg;
+	size_t i;
+
+	for (i = 0; i < srv->n_listen; i++) {
+		const struct config_listen *l = &srv->listen[i];
+		uint16_t lp;
+		uint16_t up;
+
+		if (l->addr.ss_family != u->addr.ss_family) {
+			continue;
+		}
+		if (l->addr.ss_family == AF_INET) {
+			lp = ((const struct sockaddr_in *)&l->addr)->sin_port;
+			up = ((const struct sockaddr_in *)&u->addr)->sin_port;
+		} else {
+			lp = ((const struct sockaddr_in6 *)&l->addr)->sin6_port;
+			up = ((const struct sockaddr_in6 *)&u->addr)->sin6_port;
+		}
+		if (lp != up) {
+			continue;
+		}
+		if (strcmp(l->text, u->text) == 0 ||
+		    (l->wildcard && main_addr_is_local(&u->addr))) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Reads the resolv.conf file into up->servers (ours left out). Returns 0
+ * or a negative errno. The file is small: at most 64 KiB is read. */
+static int main_read_resolv(struct config *cfg)
+{
+	static char text[64 * 1024];
+	struct config_upstream *up = &cfg->upstream;
+	ssize_t n;
+	size_t len = 0;
+	int fd = open(up->resolv_conf, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		return -errno;
+	}
+	while (len < sizeof(text) - 1 &&
+	       (n = read(fd, text + len, sizeof(text) - 1 - len)) > 0) {
+		len += (size_t)n;
+	}
+	close(fd);
+	text[len] = '\0';
+	config_upstream_from_resolv(up, text, main_is_self, &cfg->server);
+	return 0;
+}
+
+/* Settles where forwarded queries go. A configured upstream that is svcdns
+ * itself is refused (a forwarding loop); resolv.conf's nameservers that
+ * are svcdns are skipped, and with none left forwarding is off. Returns 0
+ * or -ELOOP / an errno from reading resolv.conf. */
+static int main_upstreams(struct config *cfg)
+{
+	struct config_upstream *up = &cfg->upstream;
+	char list[CONFIG_MAX_UPSTREAMS * CONFIG_LISTEN_TEXT_MAX];
+	size_t off = 0;
+	size_t i;
+	int err;
+
+	if (up->mode == CONFIG_UPSTREAM_NONE) {
+		log_info("main: forwarding off (--upstream none): names outside the zones get REFUSED");
+		return 0;
+	}
+	if (up->mode == CONFIG_UPSTREAM_RESOLV_CONF) {
+		err = main_read_resolv(cfg);
+		if (err != 0) {
+			log_err("main: cannot read %s: %s (use --upstream ADDR or --upstream none)",
+			        up->resolv_conf, strerror(-err));
+			return err;
+		}
+		if (up->n_servers == 0) {
+			log_warn("main: no nameserver in %s other than svcdns itself: forwarding off",
+			         up->resolv_conf);
+			up->forward = false;
+			return 0;
+		}
+	}
+	for (i = 0; i < up->n_servers; i++) {
+		if (main_is_self(&up->servers[i], &cfg->server)) {
+			log_err("main: forwarding loop: upstream %s is svcdns itself; refusing to start (choose another --upstream)",
+			        up->servers[i].text);
+			return -ELOOP;
+		}
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+		                        i ? "," : "", up->servers[i].text);
+		if (off >= sizeof(list)) {
+			off = sizeof(list) - 1;
+		}
+	}
+	log_info("main: forwarding upstreams=%s timeout_ms=%u max_inflight=%u cache_size=%u cache_max_ttl=%u acl_prefixes=%zu",
+	         off ? list : "-", up->timeout_ms, up->max_inflight,
+	         up->cache_size, up->cache_max_ttl, up->n_allow);
+	return 0;
 }
 
 /* Loads the directory and builds the first snapshot on this thread. */
@@ -200,10 +367,16 @@ static int main_dump(struct main_ctx *m)
 	return main_close_stdout(MAIN_EXIT_OK);
 }
 
+static void main_log_stats(const struct server *srv, const char *what);
+
 static void main_signal_cb(uv_signal_t *h, int signum)
 {
 	struct main_ctx *m = h->data;
 
+	if (signum == SIGUSR1) {
+		main_log_stats(m->srv, "stats");
+		return;
+	}
 	if (signum == SIGHUP) {
 		log_info("main: SIGHUP, reloading dir=%s", m->cfg.zones.dir);
 		watch_trigger(m->watch, true);
@@ -216,12 +389,14 @@ static void main_signal_cb(uv_signal_t *h, int signum)
 	uv_close((uv_handle_t *)&m->sig_int, NULL);
 	uv_close((uv_handle_t *)&m->sig_term, NULL);
 	uv_close((uv_handle_t *)&m->sig_hup, NULL);
+	uv_close((uv_handle_t *)&m->sig_usr1, NULL);
 }
 
 static int main_signals(struct main_ctx *m)
 {
-	uv_signal_t *const hs[] = { &m->sig_int, &m->sig_term, &m->sig_hup };
-	static const int nums[] = { SIGINT, SIGTERM, SIGHUP };
+	uv_signal_t *const hs[] = { &m->sig_int, &m->sig_term, &m->sig_hup,
+		                    &m->sig_usr1 };
+	static const int nums[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
 	struct sigaction sa;
 	size_t i;
 	int err = 0;
@@ -272,14 +447,18 @@ static void main_check_fd_limit(const struct config_server *srv)
 		srv->threads, srv->tcp_max_conns);
 }
 
-/* Logs every non-zero counter of the workers, by name. */
-static void main_log_stats(const struct server *srv)
+/* Logs every non-zero counter of the workers and their forwarders, by
+ * name, after "main: WHAT". */
+static void main_log_stats(const struct server *srv, const char *what)
 {
 	struct server_stats st;
-	char line[1536];
+	char line[2560];
 	size_t off = 0;
 	size_t i;
 
+	if (srv == NULL) {
+		return;
+	}
 	server_get_stats(srv, &st);
 	line[0] = '\0';
 	for (i = 0; i < SERVER_STAT_COUNT && off < sizeof(line); i++) {
@@ -289,7 +468,14 @@ static void main_log_stats(const struct server *srv)
 			                        server_stat_name(i), st.v[i]);
 		}
 	}
-	log_info("main: stopped%s", line);
+	for (i = 0; i < FORWARD_STAT_COUNT && off < sizeof(line); i++) {
+		if (st.fwd[i] != 0) {
+			off += (size_t)snprintf(line + off, sizeof(line) - off,
+			                        " %s=%" PRIu64,
+			                        forward_stat_name(i), st.fwd[i]);
+		}
+	}
+	log_info("main: %s%s", what, line);
 }
 
 /* Writes "a,b,c" of the zones and listen addresses for the start line. */
@@ -323,6 +509,9 @@ static int main_serve(struct main_ctx *m)
 	int err;
 	int code = MAIN_EXIT_ERROR;
 
+	if (main_upstreams(&m->cfg) != 0) {
+		return MAIN_EXIT_ERROR;
+	}
 	if (main_load(m, &snap) != 0) {
 		return MAIN_EXIT_ERROR;
 	}
@@ -334,8 +523,8 @@ static int main_serve(struct main_ctx *m)
 	main_check_fd_limit(&m->cfg.server);
 	err = watch_start(m->watch, snap);
 	if (err == 0) {
-		err = server_create(&m->cfg.server, &m->aopts, &m->slot,
-				    &m->srv);
+		err = server_create(&m->cfg.server, &m->aopts,
+		                    &m->cfg.upstream, &m->slot, &m->srv);
 	}
 	if (err == 0) {
 		err = server_start(m->srv);
@@ -355,7 +544,7 @@ static int main_serve(struct main_ctx *m)
 	log_info("main: ready");
 	uv_run(&m->loop, UV_RUN_DEFAULT);
 	server_stop(m->srv);
-	main_log_stats(m->srv);
+	main_log_stats(m->srv, "stopped");
 	code = MAIN_EXIT_OK;
 out_close:
 	server_destroy(m->srv);
@@ -366,6 +555,7 @@ out_close:
 		uv_close((uv_handle_t *)&m->sig_int, NULL);
 		uv_close((uv_handle_t *)&m->sig_term, NULL);
 		uv_close((uv_handle_t *)&m->sig_hup, NULL);
+		uv_close((uv_handle_t *)&m->sig_usr1, NULL);
 	}
 	return code;
 }
@@ -390,6 +580,11 @@ int main(int argc, char **argv)
 		return main_close_stdout(MAIN_EXIT_OK);
 	}
 	log_set_level(m.cfg.log_level);
+	/* Before any thread starts (STYLE.md 3.15). */
+	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
+		log_err("main: ares_library_init failed");
+		return MAIN_EXIT_ERROR;
+	}
 	main_prepare(&m);
 	if (uv_loop_init(&m.loop) != 0) {
 		log_err("main: cannot create the event loop");
@@ -423,5 +618,6 @@ int main(int argc, char **argv)
 	}
 	watch_destroy(m.watch);
 	snapshot_slot_fini(&m.slot);
+	ares_library_cleanup();
 	return code;
 }

@@ -95,6 +95,8 @@ struct conn {
 	bool eof;      /* the client half-closed */
 	bool answered; /* a query completed since the timer was armed */
 	bool closing;
+	bool recurse;      /* the peer is in the recursion ACL */
+	unsigned pending;  /* forwards whose reply is owed; 0 -> free */
 };
 
 struct worker {
@@ -111,6 +113,9 @@ struct worker {
 	struct snapshot *snap; /* owns one reference; NULL before a load */
 	uint64_t snap_gen;
 	struct answer_state ast;
+	struct forward *fwd;          /* owns; NULL without forwarding */
+	struct answer_opts ao_rec;    /* for clients that may recurse */
+	struct answer_opts ao_norec;  /* for the others */
 	uint8_t *udp_slab;     /* owns: SERVER_UDP_BATCH chunks */
 	struct udp_send *pool; /* owns: SERVER_UDP_POOL entries */
 	uint8_t *pool_buf;     /* owns: their buffers */
@@ -130,6 +135,7 @@ struct worker {
 struct server {
 	const struct config_server *cfg; /* borrowed */
 	const struct answer_opts *aopts; /* borrowed */
+	const struct config_upstream *up; /* borrowed */
 	struct snapshot_slot *slot;      /* borrowed */
 	struct worker *workers;          /* owns: cfg->threads */
 	unsigned n_workers;
@@ -147,6 +153,8 @@ static const char *const server_stat_names[SERVER_STAT_RCODE] = {
 	[SERVER_STAT_UDP_QUEUED] = "udp_queued",
 	[SERVER_STAT_UDP_SEND_LOST] = "udp_send_lost",
 	[SERVER_STAT_FORWARD_FAIL] = "forward_fail",
+	[SERVER_STAT_FORWARDED] = "forwarded",
+	[SERVER_STAT_RECURSION_REFUSED] = "recursion_refused",
 	[SERVER_STAT_TCP_ACCEPTED] = "tcp_accepted",
 	[SERVER_STAT_TCP_ACTIVE] = "tcp_active",
 	[SERVER_STAT_TCP_EVICTED] = "tcp_evicted",
@@ -236,8 +244,9 @@ static void worker_refresh_snapshot(struct worker *w)
 	stat_inc(w, SERVER_STAT_SNAPSHOT_SWITCHES);
 }
 
-/* ANSWER_FORWARD with no forwarder (this version): SERVFAIL, question
- * echoed. Returns the length in w->resp, 0 for nothing. */
+/* ANSWER_FORWARD with no forwarder (a bug, or its creation failed):
+ * SERVFAIL, question echoed. Returns the length in w->resp, 0 for
+ * nothing. */
 static size_t worker_servfail(struct worker *w, const uint8_t *req, size_t len,
                               bool tcp)
 {
@@ -252,28 +261,67 @@ static size_t worker_servfail(struct worker *w, const uint8_t *req, size_t len,
 	                        w->resp, cap);
 }
 
+/* True if the client at addr may recurse (--allow-recursion). */
+static bool worker_may_recurse(const struct worker *w,
+                               const struct sockaddr *addr)
+{
+	const struct config_upstream *up = w->srv->up;
+
+	return w->fwd != NULL &&
+	       config_cidr_match(up->allow, up->n_allow, addr);
+}
+
+/* Counts one response of rcode. */
+static void worker_count_response(struct worker *w, unsigned rcode,
+                                  bool truncated)
+{
+	stat_inc(w, SERVER_STAT_RESPONSES);
+	stat_inc(w, SERVER_STAT_RCODE + (rcode < SERVER_RCODE_OTHER
+	                                         ? rcode
+	                                         : SERVER_RCODE_OTHER));
+	if (truncated) {
+		stat_inc(w, SERVER_STAT_TRUNCATED);
+	}
+}
+
 /* Answers req[0..len) into w->resp and counts the result. Returns the
- * response length, or 0 when nothing is to be sent. */
+ * response length, or 0 when nothing is to be sent now: dropped, or
+ * handed to the forwarder, which replies through worker_forward_reply
+ * (perhaps before this returns; *forwarded is then true). cl says where
+ * such a reply goes and recurse whether the client may recurse. */
 static size_t worker_answer(struct worker *w, const uint8_t *req, size_t len,
-                            bool tcp)
+                            const struct forward_client *cl, bool recurse,
+                            bool *forwarded)
 {
 	struct answer_info info;
 	size_t rlen = 0;
 	enum answer_verdict v;
+	const struct answer_opts *ao = recurse ? &w->ao_rec : &w->ao_norec;
 
-	memset(&info, 0, sizeof(info));
-	v = answer_query(w->snap, w->srv->aopts, &w->ast, req, len, tcp,
-	                 w->resp, sizeof(w->resp), &rlen, &info);
+	*forwarded = false;
+	v = answer_query(w->snap, ao, &w->ast, req, len, cl->tcp, w->resp,
+	                 sizeof(w->resp), &rlen, &info);
 	switch (v) {
 	case ANSWER_REPLY:
 		break;
 	case ANSWER_FORWARD:
-		/* TODO(server): hand it to forward.c once it exists. */
-		stat_inc(w, SERVER_STAT_FORWARD_FAIL);
-		rlen = worker_servfail(w, req, len, tcp);
-		info.rcode = DNS_RCODE_SERVFAIL;
-		info.truncated = false;
-		break;
+	case ANSWER_CHASE:
+		if (w->fwd == NULL) {
+			stat_inc(w, SERVER_STAT_FORWARD_FAIL);
+			rlen = worker_servfail(w, req, len, cl->tcp);
+			info.rcode = DNS_RCODE_SERVFAIL;
+			info.truncated = false;
+			break;
+		}
+		stat_inc(w, SERVER_STAT_FORWARDED);
+		*forwarded = true;
+		if (v == ANSWER_CHASE) {
+			forward_submit(w->fwd, cl, req, len, w->resp, rlen,
+			               info.chase, info.chase_len);
+		} else {
+			forward_submit(w->fwd, cl, req, len, NULL, 0, NULL, 0);
+		}
+		return 0;
 	case ANSWER_DROP:
 	default:
 		stat_inc(w, SERVER_STAT_DROPPED);
@@ -283,13 +331,11 @@ static size_t worker_answer(struct worker *w, const uint8_t *req, size_t len,
 		stat_inc(w, SERVER_STAT_DROPPED);
 		return 0;
 	}
-	stat_inc(w, SERVER_STAT_RESPONSES);
-	stat_inc(w, SERVER_STAT_RCODE + (info.rcode < SERVER_RCODE_OTHER
-	                                         ? info.rcode
-	                                         : SERVER_RCODE_OTHER));
-	if (info.truncated) {
-		stat_inc(w, SERVER_STAT_TRUNCATED);
+	if (!info.in_zone && info.rcode == DNS_RCODE_REFUSED &&
+	    w->fwd != NULL && !recurse) {
+		stat_inc(w, SERVER_STAT_RECURSION_REFUSED);
 	}
+	worker_count_response(w, info.rcode, info.truncated);
 	return rlen;
 }
 
@@ -307,14 +353,15 @@ static void udp_send_cb(uv_udp_send_t *req, int status)
 	w->free_sends = s;
 }
 
-/* Sends w->resp[0..len) to addr. The fast path sends at once; when the
+/* Sends resp[0..len) to addr. The fast path sends at once; when the
  * socket buffer is full (EAGAIN, or earlier replies still queued), the
  * reply is copied into the bounded pool, or dropped when that is empty. */
 static void udp_reply(struct listener *l, const struct sockaddr *addr,
-                      size_t len)
+                      const uint8_t *resp, size_t len)
 {
 	struct worker *w = l->w;
-	uv_buf_t b = uv_buf_init((char *)w->resp, (unsigned)len);
+	/* uv_udp_try_send does not write through the buffer. */
+	uv_buf_t b = uv_buf_init((char *)(uintptr_t)resp, (unsigned)len);
 	struct udp_send *s;
 	int err = uv_udp_try_send(&l->udp, &b, 1, addr);
 
@@ -331,7 +378,7 @@ static void udp_reply(struct listener *l, const struct sockaddr *addr,
 		return;
 	}
 	w->free_sends = s->next;
-	memcpy(s->buf, w->resp, len);
+	memcpy(s->buf, resp, len);
 	b = uv_buf_init((char *)s->buf, (unsigned)len);
 	err = uv_udp_send(&s->req, &l->udp, &b, 1, addr, udp_send_cb);
 	if (err != 0) {
@@ -400,10 +447,23 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 		return;
 	}
 	stat_inc(w, SERVER_STAT_UDP_QUERIES);
-	len = worker_answer(w, (const uint8_t *)buf->base, (size_t)nread,
-	                    false);
+	{
+		struct forward_client cl;
+		size_t alen = addr->sa_family == AF_INET6
+		                      ? sizeof(struct sockaddr_in6)
+		                      : sizeof(struct sockaddr_in);
+
+		cl.ctx = l;
+		cl.tcp = false;
+		memcpy(&cl.addr, addr, alen);
+		bool fwd;
+
+		len = worker_answer(w, (const uint8_t *)buf->base,
+		                    (size_t)nread, &cl,
+		                    worker_may_recurse(w, addr), &fwd);
+	}
 	if (len > 0) {
-		udp_reply(l, addr, len);
+		udp_reply(l, addr, w->resp, len);
 	}
 }
 
@@ -453,7 +513,7 @@ static void conn_close_cb(uv_handle_t *h)
 {
 	struct conn *c = h->data;
 
-	if (--c->handles == 0) {
+	if (--c->handles == 0 && c->pending == 0) {
 		conn_free(c);
 	}
 }
@@ -570,13 +630,24 @@ static void conn_query(struct conn *c, const uint8_t *msg, size_t len)
 	struct worker *w = c->w;
 	size_t rlen;
 
+	struct forward_client cl;
+	bool fwd;
+
 	stat_inc(w, SERVER_STAT_TCP_QUERIES);
 	c->answered = true;
 	/* A complete query makes c the most recently active: eviction
 	 * takes the head, the connection idle the longest. */
 	conn_lru_unlink(c);
 	conn_lru_append(c);
-	rlen = worker_answer(w, msg, len, true);
+	memset(&cl, 0, sizeof(cl));
+	cl.ctx = c;
+	cl.tcp = true;
+	/* Counted before the submit: the reply may come at once. */
+	c->pending++;
+	rlen = worker_answer(w, msg, len, &cl, c->recurse, &fwd);
+	if (!fwd) {
+		c->pending--;
+	}
 	if (rlen > 0 && conn_append(c, w->resp, rlen) != 0) {
 		conn_close(c);
 	}
@@ -675,10 +746,11 @@ static void conn_arm_timer(struct conn *c)
 	c->answered = false;
 }
 
-/* True once everything answered has been written. */
+/* True once everything answered has been written and no forward still
+ * owes this connection a reply. */
 static bool conn_done_writing(const struct conn *c)
 {
-	return !c->writing && c->out[c->fill].len == 0;
+	return !c->writing && c->out[c->fill].len == 0 && c->pending == 0;
 }
 
 /* After input was handled: stop reading if paused, write, re-arm. */
@@ -847,6 +919,15 @@ static void conn_accept(struct listener *l)
 	c->listed = true;
 	conn_lru_append(c);
 	w->n_conns++;
+	{
+		struct sockaddr_storage peer;
+		int plen = sizeof(peer);
+
+		c->recurse = uv_tcp_getpeername(&c->tcp,
+		                                (struct sockaddr *)&peer,
+		                                &plen) == 0 &&
+		             worker_may_recurse(w, (struct sockaddr *)&peer);
+	}
 	stat_inc(w, SERVER_STAT_TCP_ACCEPTED);
 	stat_inc(w, SERVER_STAT_TCP_ACTIVE);
 	/* Answers go out as soon as they are written, not after Nagle's
@@ -876,6 +957,49 @@ static void tcp_connection_cb(uv_stream_t *server, int status)
 		return;
 	}
 	conn_accept(l);
+}
+
+/* ---- Forwarded replies ---------------------------------------------------- */
+
+/* The forwarder's reply for cl (forward_reply_fn): UDP goes out at once;
+ * TCP joins the connection's output, unless it closed meanwhile (then the
+ * connection is freed here if this was the last thing it waited for). */
+static void worker_forward_reply(void *arg, const struct forward_client *cl,
+                                 const uint8_t *resp, size_t len,
+                                 unsigned rcode, bool truncated)
+{
+	struct worker *w = arg;
+
+	if (resp != NULL && len >= WIRE_HEADER_LEN) {
+		worker_count_response(w, rcode, truncated);
+	}
+	if (!cl->tcp) {
+		if (resp != NULL && len > 0 && !w->stopping) {
+			udp_reply(cl->ctx, (const struct sockaddr *)&cl->addr,
+			          resp, len);
+		}
+		return;
+	}
+	{
+		struct conn *c = cl->ctx;
+
+		c->pending--;
+		if (c->closing) {
+			if (c->handles == 0 && c->pending == 0) {
+				conn_free(c);
+			}
+			return;
+		}
+		if (resp != NULL && len > 0 && conn_append(c, resp, len) != 0) {
+			conn_close(c);
+			return;
+		}
+		conn_flush(c);
+		if (!c->closing && c->eof && !c->paused &&
+		    conn_done_writing(c)) {
+			conn_close(c);
+		}
+	}
 }
 
 /* ---- Sockets ------------------------------------------------------------ */
@@ -1043,6 +1167,9 @@ static void worker_close_all(struct worker *w)
 	size_t i;
 
 	w->stopping = true;
+	/* First: pending forwards complete (with nothing to send) while the
+	 * connections they point to still exist. */
+	forward_close(w->fwd);
 	for (i = 0; i < w->srv->cfg->n_listen && w->ls != NULL; i++) {
 		struct listener *l = &w->ls[i];
 
@@ -1172,6 +1299,20 @@ static int worker_init(struct worker *w)
 	w->snap_gen = snapshot_slot_generation(w->srv->slot);
 	w->snap = snapshot_slot_acquire(w->srv->slot);
 	w->ast.rotor = w->id;
+	w->ao_norec = *w->srv->aopts;
+	w->ao_norec.forward = false;
+	w->ao_norec.ra = false;
+	w->ao_rec = *w->srv->aopts;
+	w->ao_rec.forward = true;
+	w->ao_rec.ra = true;
+	if (w->srv->up->forward && w->srv->up->n_servers > 0) {
+		w->fwd = forward_create(&w->loop, w->srv->up,
+		                        w->srv->aopts->max_udp,
+		                        worker_forward_reply, w);
+		if (w->fwd == NULL) {
+			return -ENOMEM;
+		}
+	}
 	for (i = 0; i < w->srv->cfg->n_listen; i++) {
 		err = listener_open_udp(&w->ls[i]);
 		if (err == 0) {
@@ -1207,7 +1348,8 @@ static void worker_teardown(struct worker *w)
 /* ---- Public API --------------------------------------------------------- */
 
 int server_create(const struct config_server *cfg,
-                  const struct answer_opts *aopts, struct snapshot_slot *slot,
+                  const struct answer_opts *aopts,
+                  const struct config_upstream *up, struct snapshot_slot *slot,
                   struct server **out)
 {
 	struct server *s;
@@ -1230,6 +1372,7 @@ int server_create(const struct config_server *cfg,
 	}
 	s->cfg = cfg;
 	s->aopts = aopts;
+	s->up = up;
 	s->slot = slot;
 	s->workers = calloc(cfg->threads, sizeof(*s->workers));
 	if (s->workers == NULL) {
@@ -1309,6 +1452,8 @@ void server_destroy(struct server *s)
 		if (!w->started) {
 			worker_teardown(w);
 		}
+		forward_destroy(w->fwd);
+		w->fwd = NULL;
 		free(w->ls);
 		free(w->pool_buf);
 		free(w->pool);
@@ -1330,6 +1475,9 @@ void server_get_stats(const struct server *s, struct server_stats *st)
 		for (k = 0; k < SERVER_STAT_COUNT; k++) {
 			st->v[k] += atomic_load_explicit(&w->stats[k],
 			                                 memory_order_relaxed);
+		}
+		if (w->fwd != NULL) {
+			forward_get_stats(w->fwd, st->fwd);
 		}
 	}
 }

@@ -28,6 +28,11 @@
 #define CONFIG_TTL_MAX         3600
 #define CONFIG_TIMEOUT_MS_MAX  3600000u
 #define CONFIG_TCP_CONNS_MAX   65536u
+#define CONFIG_MAX_UPSTREAMS   8
+#define CONFIG_MAX_ACL         32
+#define CONFIG_INFLIGHT_MAX    50000u /* below the 65536 query IDs */
+#define CONFIG_CACHE_SIZE_MAX  10000000u
+#define CONFIG_RESOLV_CONF     "/etc/resolv.conf"
 
 /* Default values, also printed by config_print_usage. */
 #define CONFIG_DEFAULT_ZONES_DIR     "zones"
@@ -39,6 +44,13 @@
 #define CONFIG_DEFAULT_TCP_MAX_CONNS 1024u
 #define CONFIG_DEFAULT_SETTLE_MS     20u
 #define CONFIG_DEFAULT_RESCAN_MS     10000u
+#define CONFIG_DEFAULT_UPSTREAM_MS   2000u
+#define CONFIG_DEFAULT_INFLIGHT      1000u
+#define CONFIG_DEFAULT_CACHE_SIZE    10000u
+#define CONFIG_DEFAULT_CACHE_MAX_TTL 3600u
+/* RFC 1918 and RFC 4193 ranges plus loopback (RELIABILITY.md 4). */
+#define CONFIG_DEFAULT_ALLOW_RECURSION \
+	"127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
 
 /* What main should do once the command line is parsed. */
 enum config_mode {
@@ -90,9 +102,39 @@ struct config_watch {
 	unsigned rescan_ms; /* periodic full rescan; 0 = none */
 };
 
-/* Names outside the zones. Only "none" exists for now: they get REFUSED. */
+/* Where names outside the zones go. */
+enum config_upstream_mode {
+	CONFIG_UPSTREAM_NONE,	     /* REFUSED */
+	CONFIG_UPSTREAM_RESOLV_CONF, /* the nameservers of resolv_conf */
+	CONFIG_UPSTREAM_LIST,	     /* servers[] as given */
+};
+
+/* An address prefix of the recursion ACL. */
+struct config_cidr {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t bits;	/* 0..32 or 0..128 */
+	uint8_t addr[16]; /* network byte order, host bits zero */
+};
+
+/* Forwarding (forward.c) and who may use it (server.c). */
 struct config_upstream {
-	bool forward; /* always false in this version */
+	/* mode != NONE. For RESOLV_CONF, main reads the file and fills
+	 * servers[] (config itself touches no file). */
+	bool forward;
+	enum config_upstream_mode mode;
+	char resolv_conf[CONFIG_PATH_MAX];
+	struct config_listen servers[CONFIG_MAX_UPSTREAMS]; /* port set */
+	size_t n_servers;
+	unsigned timeout_ms;   /* SERVFAIL after this: the whole budget */
+	unsigned max_inflight; /* per worker; above it SERVFAIL at once */
+	struct config_cidr allow[CONFIG_MAX_ACL]; /* --allow-recursion */
+	size_t n_allow;
+	unsigned cache_size;	/* entries per worker; 0 = no cache */
+	unsigned cache_max_ttl; /* seconds */
+	/* --fallthrough: NXDOMAIN in these zones is forwarded. Lower-case,
+	 * no trailing dot, validated like --domain. */
+	char fallthrough[CONFIG_MAX_ZONES][CONFIG_ZONE_TEXT_MAX];
+	size_t n_fallthrough;
 };
 
 struct config {
@@ -105,7 +147,10 @@ struct config {
 };
 
 /* Fills cfg with the defaults: zones "zones", listen 127.0.0.1:5353,
- * domain cluster.local, pods verified, ttl 5, no upstream, threads = online
+ * domain cluster.local, pods verified, ttl 5, upstream resolv.conf
+ * (/etc/resolv.conf), timeout 2000 ms, 1000 forwards in flight per worker,
+ * recursion for loopback and the private ranges, a cache of 10000
+ * entries per worker with TTLs capped at 3600 s, threads = online
  * CPUs (clamped to 1..CONFIG_THREADS_MAX), the TCP defaults above, log level
  * info, mode serve. Any thread. */
 void config_defaults(struct config *cfg);
@@ -126,6 +171,23 @@ SVCDNS_MUSTCHECK int config_parse(struct config *cfg, int argc,
 
 /* Writes the --help text to out. */
 void config_print_usage(FILE *out);
+
+/* Reads the nameserver lines of a resolv.conf text (glibc's format:
+ * "nameserver ADDR", comments with '#' or ';') into up->servers, port 53,
+ * skipping any address for which is_self(addr, arg) is true (svcdns's
+ * own listen addresses) and duplicates, at most CONFIG_MAX_UPSTREAMS.
+ * is_self may be NULL. Returns the number of servers kept. Pure: the
+ * caller reads the file. */
+size_t config_upstream_from_resolv(struct config_upstream *up,
+                                   const char *text,
+                                   bool (*is_self)(const struct config_listen *,
+                                                   void *),
+                                   void *arg);
+
+/* True if addr (AF_INET or AF_INET6; a v4-mapped v6 address counts as
+ * v4) is inside one of the n prefixes of acl. Any thread; no allocation. */
+bool config_cidr_match(const struct config_cidr *acl, size_t n,
+                       const struct sockaddr *addr);
 
 /* "verified", "insecure" or "disabled". */
 const char *config_pods_name(enum config_pods_mode mode);

@@ -13,6 +13,7 @@
 #include "svcdns/answer.h"
 #include "svcdns/common.h"
 #include "svcdns/config.h"
+#include "svcdns/forward.h"
 #include "svcdns/snapshot.h"
 
 /* Counters, per worker (written only by the worker's thread) and summed by
@@ -27,6 +28,8 @@ enum server_stat {
 	SERVER_STAT_UDP_QUEUED,    /* replies that waited in the send pool */
 	SERVER_STAT_UDP_SEND_LOST, /* pool empty or send error: not sent */
 	SERVER_STAT_FORWARD_FAIL,  /* ANSWER_FORWARD without upstream */
+	SERVER_STAT_FORWARDED,     /* handed to forward_submit */
+	SERVER_STAT_RECURSION_REFUSED, /* out of zone, client not allowed */
 	SERVER_STAT_TCP_ACCEPTED,
 	SERVER_STAT_TCP_ACTIVE,  /* a gauge: connections open now */
 	SERVER_STAT_TCP_EVICTED, /* closed to make room at the cap */
@@ -45,6 +48,7 @@ enum server_stat {
 
 struct server_stats {
 	uint64_t v[SERVER_STAT_COUNT];
+	uint64_t fwd[FORWARD_STAT_COUNT]; /* the workers' forwarders */
 };
 
 /* The metric name of a counter ("udp_queries", ..., "rcode_0".."rcode_16",
@@ -61,11 +65,16 @@ struct server;
  * the port silently. Each worker takes a reference to the current snapshot
  * of slot.
  *
- * cfg, aopts and slot are borrowed and must outlive the server. Returns 0
+ * With up->forward and servers configured, each worker also gets a
+ * forwarder (forward.h); clients in up->allow may recurse (RA set, names
+ * outside the zones forwarded), others get REFUSED for them.
+ *
+ * cfg, aopts, up and slot are borrowed and must outlive the server. Returns 0
  * and *out, or a negative errno (-EADDRINUSE, -EACCES, -ENOMEM, ...) after
  * logging which address failed and why. Main thread only. */
 SVCDNS_MUSTCHECK int server_create(const struct config_server *cfg,
                                    const struct answer_opts *aopts,
+                                   const struct config_upstream *up,
                                    struct snapshot_slot *slot,
                                    struct server **out);
 
@@ -83,7 +92,7 @@ void server_stop(struct server *s);
  * frees everything, releasing the workers' snapshots. NULL is a no-op. */
 void server_destroy(struct server *s);
 
-/* Sums the workers' counters into st. Any thread; while workers run, each
+/* Sums the workers' counters (and their forwarders') into st. Any thread; while workers run, each
  * counter is read with a relaxed atomic load, so the sum is not one
  * instant, only close to it. */
 void server_get_stats(const struct server *s, struct server_stats *st);

@@ -236,8 +236,12 @@ start_daemon()
 		DAEMON_N=$((${DAEMON_N:-0} + 1))
 		DAEMON_ERR=$WORK/daemon.$DAEMON_N.err
 		DAEMON_OUT=$WORK/daemon.$DAEMON_N.out
+		# --upstream none unless the case asks for one: the default
+		# (/etc/resolv.conf) must never send test traffic off the
+		# machine.
 		"$SVCDNS_BUILD/svcdns" --zones "$ZONES" \
-			--listen "127.0.0.1:$PORT" "${@//@PORT@/$PORT}" \
+			--listen "127.0.0.1:$PORT" --upstream none \
+			"${@//@PORT@/$PORT}" \
 			>"$DAEMON_OUT" 2>"$DAEMON_ERR" </dev/null &
 		DAEMON_PID=$!
 		echo "$DAEMON_PID" >>"$WORK/daemon.pids"

@@ -99,7 +99,15 @@ static void test_config_parse_defaults(void **state)
 	assert_int_equal(cfg.server.tcp_idle_timeout_ms, 10000);
 	assert_int_equal(cfg.server.tcp_io_timeout_ms, 2000);
 	assert_int_equal(cfg.server.tcp_max_conns, 1024);
-	assert_false(cfg.upstream.forward);
+	assert_true(cfg.upstream.forward);
+	assert_int_equal(cfg.upstream.mode, CONFIG_UPSTREAM_RESOLV_CONF);
+	assert_string_equal(cfg.upstream.resolv_conf, "/etc/resolv.conf");
+	assert_int_equal(cfg.upstream.timeout_ms, 2000);
+	assert_int_equal(cfg.upstream.max_inflight, 1000);
+	assert_int_equal(cfg.upstream.cache_size, 10000);
+	assert_int_equal(cfg.upstream.cache_max_ttl, 3600);
+	assert_int_equal(cfg.upstream.n_allow, 6);
+	assert_int_equal(cfg.upstream.n_fallthrough, 0);
 	assert_int_equal(cfg.log_level, LOG_LEVEL_INFO);
 }
 
@@ -450,12 +458,159 @@ static void test_config_parse_upstream(void **state)
 	(void)state;
 	assert_int_equal(parse("--upstream", "none", NULL), 0);
 	assert_false(cfg.upstream.forward);
+	assert_int_equal(cfg.upstream.mode, CONFIG_UPSTREAM_NONE);
+	assert_int_equal(parse("--upstream", "resolv.conf", NULL), 0);
+	assert_true(cfg.upstream.forward);
+	assert_int_equal(cfg.upstream.mode, CONFIG_UPSTREAM_RESOLV_CONF);
+	assert_string_equal(cfg.upstream.resolv_conf, "/etc/resolv.conf");
+	assert_int_equal(parse("--upstream=/run/r.conf", NULL), 0);
+	assert_int_equal(cfg.upstream.mode, CONFIG_UPSTREAM_RESOLV_CONF);
+	assert_string_equal(cfg.upstream.resolv_conf, "/run/r.conf");
+	assert_int_equal(parse("--upstream",
+	                       "8.8.8.8,10.0.0.1:5353,[fd00::1]:54,::1,[::2]",
+	                       NULL),
+	                 0);
+	assert_int_equal(cfg.upstream.mode, CONFIG_UPSTREAM_LIST);
+	assert_int_equal(cfg.upstream.n_servers, 5);
+	assert_string_equal(cfg.upstream.servers[0].text, "8.8.8.8:53");
+	assert_string_equal(cfg.upstream.servers[1].text, "10.0.0.1:5353");
+	assert_string_equal(cfg.upstream.servers[2].text, "[fd00::1]:54");
+	assert_string_equal(cfg.upstream.servers[3].text, "[::1]:53");
+	assert_string_equal(cfg.upstream.servers[4].text, "[::2]:53");
+	/* Duplicates collapse. */
+	assert_int_equal(parse("--upstream", "1.1.1.1,1.1.1.1:53", NULL), 0);
+	assert_int_equal(cfg.upstream.n_servers, 1);
 	assert_parse_error(
-		"--upstream: forwarding to '8.8.8.8' is not supported in this version; use none",
-		"--upstream", "8.8.8.8");
+		"--upstream: 'x.y' is not an address (ADDR, ADDR:PORT, [V6] or [V6]:PORT)",
+		"--upstream", "x.y");
 	assert_parse_error(
-		"--upstream: forwarding to '/etc/resolv.conf' is not supported in this version; use none",
-		"--upstream=/etc/resolv.conf");
+		"--upstream: '1.2.3.4:0' is not an address (ADDR, ADDR:PORT, [V6] or [V6]:PORT)",
+		"--upstream", "1.2.3.4:0");
+	assert_parse_error("--upstream: '0.0.0.0:53' is a wildcard address",
+	                   "--upstream", "0.0.0.0:53");
+	assert_parse_error(
+		"--upstream: '1.1.1.1,' is not none, resolv.conf, a resolv.conf path or ADDR[:PORT],...",
+		"--upstream", "1.1.1.1,");
+	assert_parse_error("--upstream: at most 8 servers", "--upstream",
+	                   "1.0.0.1,1.0.0.2,1.0.0.3,1.0.0.4,1.0.0.5,1.0.0.6,1.0.0.7,1.0.0.8,1.0.0.9");
+}
+
+static void test_config_parse_forward_numbers(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("--upstream-timeout", "500",
+	                       "--upstream-max-inflight", "7", "--cache-size",
+	                       "0", "--cache-max-ttl", "60", NULL),
+	                 0);
+	assert_int_equal(cfg.upstream.timeout_ms, 500);
+	assert_int_equal(cfg.upstream.max_inflight, 7);
+	assert_int_equal(cfg.upstream.cache_size, 0);
+	assert_int_equal(cfg.upstream.cache_max_ttl, 60);
+	assert_parse_error(
+		"--upstream-timeout: '99' is not a number in 100..60000",
+		"--upstream-timeout", "99");
+	assert_parse_error(
+		"--upstream-max-inflight: '0' is not a number in 1..50000",
+		"--upstream-max-inflight", "0");
+	assert_parse_error(
+		"--cache-size: '-1' is not a number in 0..10000000",
+		"--cache-size", "-1");
+}
+
+static void test_config_parse_allow_recursion(void **state)
+{
+	struct sockaddr_in s4;
+	struct sockaddr_in6 s6;
+
+	(void)state;
+	memset(&s4, 0, sizeof(s4));
+	memset(&s6, 0, sizeof(s6));
+	s4.sin_family = AF_INET;
+	s6.sin6_family = AF_INET6;
+	/* The defaults: loopback and the private ranges. */
+	assert_int_equal(parse(NULL), 0);
+	inet_pton(AF_INET, "172.31.255.1", &s4.sin_addr);
+	assert_true(config_cidr_match(cfg.upstream.allow, cfg.upstream.n_allow,
+	                              (struct sockaddr *)&s4));
+	inet_pton(AF_INET, "172.32.0.1", &s4.sin_addr);
+	assert_false(config_cidr_match(cfg.upstream.allow,
+	                               cfg.upstream.n_allow,
+	                               (struct sockaddr *)&s4));
+	inet_pton(AF_INET6, "fd12::1", &s6.sin6_addr);
+	assert_true(config_cidr_match(cfg.upstream.allow, cfg.upstream.n_allow,
+	                              (struct sockaddr *)&s6));
+	inet_pton(AF_INET6, "2001:db8::1", &s6.sin6_addr);
+	assert_false(config_cidr_match(cfg.upstream.allow,
+	                               cfg.upstream.n_allow,
+	                               (struct sockaddr *)&s6));
+	/* A v4-mapped address counts as IPv4. */
+	inet_pton(AF_INET6, "::ffff:10.1.2.3", &s6.sin6_addr);
+	assert_true(config_cidr_match(cfg.upstream.allow, cfg.upstream.n_allow,
+	                              (struct sockaddr *)&s6));
+	assert_int_equal(parse("--allow-recursion", "127.0.0.1,10.9.8.0/23",
+	                       NULL),
+	                 0);
+	assert_int_equal(cfg.upstream.n_allow, 2);
+	inet_pton(AF_INET, "127.0.0.2", &s4.sin_addr);
+	assert_false(config_cidr_match(cfg.upstream.allow,
+	                               cfg.upstream.n_allow,
+	                               (struct sockaddr *)&s4));
+	inet_pton(AF_INET, "10.9.9.255", &s4.sin_addr);
+	assert_true(config_cidr_match(cfg.upstream.allow, cfg.upstream.n_allow,
+	                              (struct sockaddr *)&s4));
+	assert_int_equal(parse("--allow-recursion", "none", NULL), 0);
+	assert_int_equal(cfg.upstream.n_allow, 0);
+	assert_parse_error(
+		"--allow-recursion: '10.0.0.0/33' is not an address or ADDR/BITS",
+		"--allow-recursion", "10.0.0.0/33");
+	assert_parse_error(
+		"--allow-recursion: '' is not none or CIDR,... (10.0.0.0/8, fd00::/8, 127.0.0.1)",
+		"--allow-recursion", "");
+}
+
+static void test_config_parse_fallthrough(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("--fallthrough", "Cluster.Local.,example.org",
+	                       NULL),
+	                 0);
+	assert_int_equal(cfg.upstream.n_fallthrough, 2);
+	assert_string_equal(cfg.upstream.fallthrough[0], "cluster.local");
+	assert_string_equal(cfg.upstream.fallthrough[1], "example.org");
+	assert_parse_error("--fallthrough: 'a..b' is not a valid DNS name",
+	                   "--fallthrough", "a..b");
+}
+
+static bool self_is_1(const struct config_listen *l, void *arg)
+{
+	(void)arg;
+	return strcmp(l->text, "10.0.0.1:53") == 0;
+}
+
+static void test_config_upstream_from_resolv(void **state)
+{
+	static const char text[] =
+		"# written by hand\n"
+		"search default.svc.cluster.local svc.cluster.local\n"
+		"nameserver 10.0.0.1\n"
+		"nameserver\t192.0.2.53 # a comment\n"
+		"nameserver fe80::1%eth0\n"
+		"nameserver 2001:db8::53\n"
+		"nameserver 192.0.2.53\n"
+		"nameserver bogus\n"
+		"options ndots:5\n";
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(config_upstream_from_resolv(&cfg.upstream, text,
+	                                             self_is_1, NULL),
+	                 2);
+	assert_string_equal(cfg.upstream.servers[0].text, "192.0.2.53:53");
+	assert_string_equal(cfg.upstream.servers[1].text,
+	                    "[2001:db8::53]:53");
+	assert_int_equal(config_upstream_from_resolv(&cfg.upstream, "", NULL,
+	                                             NULL),
+	                 0);
 }
 
 static void test_config_parse_zones(void **state)
@@ -548,6 +703,12 @@ static void test_config_print_usage(void **state)
 		"--pods",
 		"--ttl",
 		"--upstream",
+		"--upstream-timeout",
+		"--upstream-max-inflight",
+		"--allow-recursion",
+		"--cache-size",
+		"--cache-max-ttl",
+		"--fallthrough",
 		"--threads",
 		"--tcp-idle-timeout",
 		"--tcp-io-timeout",
@@ -589,6 +750,10 @@ int main(void)
 		cmocka_unit_test(test_config_parse_domain_max),
 		cmocka_unit_test(test_config_parse_numbers),
 		cmocka_unit_test(test_config_parse_upstream),
+		cmocka_unit_test(test_config_parse_forward_numbers),
+		cmocka_unit_test(test_config_parse_allow_recursion),
+		cmocka_unit_test(test_config_parse_fallthrough),
+		cmocka_unit_test(test_config_upstream_from_resolv),
 		cmocka_unit_test(test_config_parse_zones),
 		cmocka_unit_test(test_config_parse_modes),
 		cmocka_unit_test(test_config_parse_bad_usage),
