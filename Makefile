@@ -42,7 +42,8 @@ FUZZ_SECONDS ?= 60
 
 # Debian packages the build, the tests and `make run` need.
 DEPS := gcc make pkg-config libuv1-dev libc-ares-dev libyaml-dev \
-        libcmocka-dev dnsutils knot-dnsutils bind9-utils iproute2 procps
+        libcmocka-dev dnsutils knot-dnsutils bind9-utils iproute2 procps \
+        bind9-host nsd unbound dnsmasq-base
 
 .PHONY: all run test check unit integration deps clean install format \
         deb deb-deps check-packaging \

@@ -528,7 +528,7 @@ static int msg_head(const uint8_t *msg, size_t len, uint16_t n[3],
 
 int cache_msg_join(struct cache_enc *e, const uint8_t *prefix,
 		   size_t prefix_len, const uint8_t *msg, size_t msg_len,
-		   uint8_t *out, size_t cap, size_t *out_len)
+		   uint32_t age, uint8_t *out, size_t cap, size_t *out_len)
 {
 	uint8_t name[DNAME_MAXLEN];
 	size_t nlen;
@@ -572,7 +572,7 @@ int cache_msg_join(struct cache_enc *e, const uint8_t *prefix,
 	memset(&info, 0, sizeof(info));
 	wire_rd_init(&rd, msg, msg_len);
 	rd.pos = mend;
-	err = canon_records(e, &c, &w, &rd, msg, msg_len, mn, false, 0,
+	err = canon_records(e, &c, &w, &rd, msg, msg_len, mn, false, age,
 			    &info);
 	if (err != 0) {
 		return err;

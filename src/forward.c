@@ -320,13 +320,12 @@ static void fwd_reply_msg(struct forward *f, const struct forward_client *cl,
 		size_t jl;
 
 		if (cache_msg_join(f->enc, prefix, prefix_len, msg, msg_len,
-				   f->msg2, sizeof(f->msg2), &jl) != 0) {
+				   age, f->msg2, sizeof(f->msg2), &jl) != 0) {
 			fstat_inc(f, FORWARD_STAT_BAD_ANSWERS);
 			fwd_servfail(f, cl, q, req);
 			return;
 		}
-		/* The upstream part carries its age; the CNAME is fresh. */
-		(void)age;
+		/* The upstream part got its age; the CNAME is fresh. */
 		msg = f->msg2;
 		msg_len = jl;
 		age = 0;

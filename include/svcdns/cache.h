@@ -75,12 +75,13 @@ SVCDNS_MUSTCHECK int cache_msg_canon(struct cache_enc *e, const uint8_t *up,
  * chain in its answer section; anything after the answer section is
  * ignored) and msg (the canonical answer for the chain's target) into one
  * canonical message: the prefix's header ID and question, its answer
- * records, then msg's records re-encoded; RCODE and flags from msg, AA
- * clear (CLUSTER-DNS row 18). Returns 0, -EBADMSG or -EMSGSIZE. */
+ * records, then msg's records re-encoded with their TTLs lowered by age
+ * seconds (msg came from the cache); RCODE and flags from msg, AA clear
+ * (CLUSTER-DNS row 18). Returns 0, -EBADMSG or -EMSGSIZE. */
 SVCDNS_MUSTCHECK int cache_msg_join(struct cache_enc *e, const uint8_t *prefix,
 				    size_t prefix_len, const uint8_t *msg,
-				    size_t msg_len, uint8_t *out, size_t cap,
-				    size_t *out_len);
+				    size_t msg_len, uint32_t age, uint8_t *out,
+				    size_t cap, size_t *out_len);
 
 /* Builds the response to the client query q (req its bytes) from the
  * canonical msg: the client's ID and question bytes (msg's question must

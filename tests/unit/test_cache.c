@@ -440,13 +440,16 @@ static void test_cache_msg_join_externalname(void **state)
 	assert_int_equal(cache_msg_canon(enc, m.buf, len, q, ql, DNS_TYPE_A,
 					 canon, sizeof(canon), &clen, &info),
 			 0);
-	assert_int_equal(cache_msg_join(enc, p.buf, plen, canon, clen, joined,
-					sizeof(joined), &jlen),
+	assert_int_equal(cache_msg_join(enc, p.buf, plen, canon, clen, 100,
+					joined, sizeof(joined), &jlen),
 			 0);
 	/* NXDOMAIN from upstream, AA clear, the CNAME then the SOA. */
 	assert_int_equal(wire_get_u16(joined + 2) & 0x840f, 0x8003);
 	assert_int_equal(wire_get_u16(joined + 6), 1);
 	assert_int_equal(wire_get_u16(joined + 8), 1);
+	/* The SOA's TTL (300) lowered by the age; the CNAME's (5) kept. */
+	assert_int_equal(wire_get_u32(joined + plen - 24), 5);
+	assert_int_equal(wire_get_u32(joined + plen + 14 + 4), 200);
 	client_query("Ext.Web.svc.cluster.local", DNS_TYPE_A, false, 0, req,
 		     &cq);
 	assert_int_equal(cache_msg_reply(joined, jlen, 0, &cq, req, 512, out,
