@@ -292,11 +292,14 @@ static int check_options(const uint8_t *rdata, size_t rdlen)
 /* Parses ar additional records into e. Each must be complete (E04, S04);
  * an OPT must have the literal root owner, a compression pointer included
  * (N20, E03), appear once (E02) and hold well-formed options; a TSIG must
- * be the last record (S02). Returns 0 or -EBADMSG. */
+ * be the last record (S02). Returns 0; -EPROTO when only the TSIG's place
+ * is wrong (e is complete: the caller may still echo a good OPT); or
+ * -EBADMSG. */
 static int parse_additional(struct wire_rd *rd, uint16_t ar,
                             struct wire_edns *e)
 {
 	uint8_t owner[DNAME_MAXLEN];
+	bool tsig_misplaced = false;
 
 	/* RELIABILITY 4: a query needs at most OPT + TSIG. */
 	if (ar > WIRE_MAX_QUERY_RRS) {
@@ -334,10 +337,12 @@ static int parse_additional(struct wire_rd *rd, uint16_t ar,
 			e->version = (uint8_t)(ttl >> 16);
 			e->do_bit = (ttl & WIRE_EDNS_FLAG_DO) != 0;
 		} else if (type == DNS_TYPE_TSIG && i + 1 != ar) {
-			return -EBADMSG;
+			/* S02: FORMERR, but keep reading: a good OPT after it
+			 * still earns our OPT in the answer (rule 2.1). */
+			tsig_misplaced = true;
 		}
 	}
-	return 0;
+	return tsig_misplaced ? -EPROTO : 0;
 }
 
 static void set_edns(struct wire_query *q, const struct wire_edns *e)
@@ -378,10 +383,17 @@ static void learn_opt(struct wire_rd *rd, unsigned qd, unsigned an_ns,
 			return;
 		}
 	}
-	if (rd->err != 0 || parse_additional(rd, ar, &e) != 0) {
+	if (rd->err != 0) {
 		return;
 	}
-	set_edns(q, &e);
+	switch (parse_additional(rd, ar, &e)) {
+	case 0:
+	case -EPROTO:
+		set_edns(q, &e);
+		break;
+	default:
+		break;
+	}
 }
 
 /* Reads the one question: an uncompressed QNAME (the pointer rule of
@@ -416,6 +428,7 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len,
 	uint16_t an;
 	uint16_t ns;
 	uint16_t ar;
+	int err;
 
 	memset(q, 0, sizeof(*q));
 	if (pkt == NULL || len < WIRE_HEADER_LEN) {
@@ -452,8 +465,13 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len,
 		learn_opt(&rd, 0, (unsigned)an + ns, ar, q); /* H10, E06, E07 */
 		return WIRE_Q_FORMERR;
 	}
-	if (parse_additional(&rd, ar, &e) != 0) {
-		return WIRE_Q_FORMERR; /* H09, N20, E02-E05, E23, S02, S04 */
+	err = parse_additional(&rd, ar, &e);
+	if (err == -EPROTO) {
+		set_edns(q, &e); /* S02: the OPT itself was fine */
+		return WIRE_Q_FORMERR;
+	}
+	if (err != 0) {
+		return WIRE_Q_FORMERR; /* H09, N20, E02-E05, E23, S04 */
 	}
 	set_edns(q, &e);
 	if (wire_rd_left(&rd) != 0) {

@@ -395,8 +395,10 @@ static const struct fx fixtures[] = {
 	{ "Z01", .build = build_z01, .st = OK, .qok = true, .ook = true },
 
 	/* Other additional records. */
+	/* S02: the fault is the TSIG's place; the OPT after it is good and
+	 * earns our OPT in the FORMERR (rule 2.1). */
 	{ "S02", LIT(HDR(RD, 0, 1, 0, 0, 2), Q, TSIG_RR(0, 0), OPT_1232),
-	  .st = FORMERR, .qok = true },
+	  .st = FORMERR, .qok = true, .ook = true },
 	{ "S03", LIT(HDR(RD, 0, 1, 1, 0, 0), Q, TSIG_RR(0, 0)), .st = FORMERR,
 	  .qok = true },
 	{ "S04", LIT(HDR(RD, 0, 1, 0, 0, 1), Q, TSIG_RR(0, 9), 1, 2, 3),
