@@ -15,12 +15,12 @@
 /* Names that later names may point to: every label position written
  * literally below offset 0x3fff. 256 positions cover any realistic answer;
  * past that, names are written without compression (still correct). */
-#define CACHE_DICT_MAX	256
+#define CACHE_DICT_MAX  256
 #define CACHE_NAMES_MAX (CACHE_DICT_MAX * 64)
 
 struct cache_dict {
-	uint16_t off;	     /* where the suffix starts in the output */
-	uint8_t len;	     /* its uncompressed length */
+	uint16_t off;        /* where the suffix starts in the output */
+	uint8_t len;         /* its uncompressed length */
 	const uint8_t *name; /* its uncompressed bytes, in names[] */
 };
 
@@ -50,7 +50,7 @@ static void enc_reset(struct cache_enc *e)
 /* Remembers the labels of name (len octets) written literally at out
  * positions pos[0..n): label i of the name starts at pos[i]. */
 static void enc_remember(struct cache_enc *e, const uint8_t *name, size_t len,
-			 const size_t *pos, const size_t *loff, unsigned n)
+                         const size_t *pos, const size_t *loff, unsigned n)
 {
 	const uint8_t *copy;
 	unsigned i;
@@ -75,7 +75,7 @@ static void enc_remember(struct cache_enc *e, const uint8_t *name, size_t len,
 /* The output offset of a name equal (ASCII case-insensitively) to
  * suffix, or -1. */
 static int enc_find(const struct cache_enc *e, const uint8_t *suffix,
-		    size_t len)
+                    size_t len)
 {
 	size_t i;
 
@@ -91,7 +91,7 @@ static int enc_find(const struct cache_enc *e, const uint8_t *suffix,
 /* Writes the well-formed name (len octets) at w, pointing at the longest
  * suffix written before when compress is true. */
 static void enc_name(struct cache_enc *e, struct wire_wr *w,
-		     const uint8_t *name, size_t len, bool compress)
+                     const uint8_t *name, size_t len, bool compress)
 {
 	size_t pos[DNAME_MAXLABELS + 1];
 	size_t loff[DNAME_MAXLABELS + 1];
@@ -126,7 +126,7 @@ struct cache_rr {
 	uint16_t type;
 	uint16_t rclass;
 	uint32_t ttl;
-	size_t rdata;  /* offset of the RDATA in the message */
+	size_t rdata; /* offset of the RDATA in the message */
 	uint16_t rdlen;
 };
 
@@ -136,19 +136,19 @@ struct cache_rr {
  * written without compression, RFC 2782). */
 struct cache_rdshape {
 	uint16_t type;
-	uint8_t pre;	/* octets before the first name */
-	uint8_t names;	/* 1 or 2 */
-	uint8_t post;	/* octets after the names */
-	bool compress;	/* may be written compressed */
+	uint8_t pre;   /* octets before the first name */
+	uint8_t names; /* 1 or 2 */
+	uint8_t post;  /* octets after the names */
+	bool compress; /* may be written compressed */
 };
 
 static const struct cache_rdshape cache_shapes[] = {
-	{ DNS_TYPE_NS, 0, 1, 0, true },	   { DNS_TYPE_CNAME, 0, 1, 0, true },
+	{ DNS_TYPE_NS, 0, 1, 0, true },    { DNS_TYPE_CNAME, 0, 1, 0, true },
 	{ DNS_TYPE_PTR, 0, 1, 0, true },   { 39 /* DNAME */, 0, 1, 0, false },
 	{ DNS_TYPE_SOA, 0, 2, 20, true },  { DNS_TYPE_MX, 2, 1, 0, true },
 	{ DNS_TYPE_SRV, 6, 1, 0, false },  { 3 /* MD */, 0, 1, 0, true },
-	{ 4 /* MF */, 0, 1, 0, true },	   { 7 /* MB */, 0, 1, 0, true },
-	{ 8 /* MG */, 0, 1, 0, true },	   { 9 /* MR */, 0, 1, 0, true },
+	{ 4 /* MF */, 0, 1, 0, true },     { 7 /* MB */, 0, 1, 0, true },
+	{ 8 /* MG */, 0, 1, 0, true },     { 9 /* MR */, 0, 1, 0, true },
 	{ 14 /* MINFO */, 0, 2, 0, true },
 };
 
@@ -184,9 +184,8 @@ static int rr_read(struct wire_rd *rd, struct cache_rr *rr)
 /* Writes rr (read from msg) at w: the owner compressed, the RDATA's names
  * decompressed and written again. ttl replaces rr's. Returns 0 or
  * -EBADMSG when the RDATA does not have its type's shape. */
-static int rr_write(struct cache_enc *e, struct wire_wr *w,
-		    const uint8_t *msg, size_t msg_len,
-		    const struct cache_rr *rr, uint32_t ttl)
+static int rr_write(struct cache_enc *e, struct wire_wr *w, const uint8_t *msg,
+                    size_t msg_len, const struct cache_rr *rr, uint32_t ttl)
 {
 	const struct cache_rdshape *sh = cache_shape(rr->type);
 	size_t end = rr->rdata + rr->rdlen;
@@ -229,16 +228,15 @@ static int rr_write(struct cache_enc *e, struct wire_wr *w,
 	wire_wr_bytes(w, msg + rd.pos, sh->post);
 out_len:
 	if (w->err == 0) {
-		wire_put_u16(w->buf + lenpos,
-			     (uint16_t)(w->pos - lenpos - 2));
+		wire_put_u16(w->buf + lenpos, (uint16_t)(w->pos - lenpos - 2));
 	}
 	return 0;
 }
 
 /* The single name in rr's RDATA (CNAME, DNAME, NS...), decompressed. */
 static int rr_target(const uint8_t *msg, size_t msg_len,
-		     const struct cache_rr *rr, size_t pre, uint8_t *out,
-		     size_t *len)
+                     const struct cache_rr *rr, size_t pre, uint8_t *out,
+                     size_t *len)
 {
 	struct wire_rd rd;
 
@@ -253,7 +251,7 @@ static int rr_target(const uint8_t *msg, size_t msg_len,
 /* ------------------------------------------------------------------ */
 
 bool cache_msg_matches(const uint8_t *msg, size_t len, uint16_t id,
-		       const uint8_t *qname, size_t qname_len, uint16_t qtype)
+                       const uint8_t *qname, size_t qname_len, uint16_t qtype)
 {
 	size_t q = WIRE_HEADER_LEN + qname_len;
 
@@ -276,18 +274,18 @@ struct canon {
 	uint8_t zone[DNAME_MAXLEN]; /* additional data must be below it */
 	size_t zone_len;
 	uint16_t qtype;
-	bool answered;	    /* a record of qtype (or ANY) was kept */
+	bool answered; /* a record of qtype (or ANY) was kept */
 	bool have_soa;
-	uint32_t soa_neg;   /* min(SOA TTL, MINIMUM) (RFC 2308 5) */
+	uint32_t soa_neg; /* min(SOA TTL, MINIMUM) (RFC 2308 5) */
 	uint32_t min_ttl;
-	uint16_t count[3];  /* kept per section */
+	uint16_t count[3]; /* kept per section */
 };
 
 /* Answer section: the records of the chain that starts at the question
  * (RFC 1034 4.3.2), CNAMEs moving it along; a DNAME above the chain's name
  * is kept (its CNAME follows it). Anything else is out of bailiwick. */
-static bool canon_keep_answer(struct canon *c, const uint8_t *msg,
-			      size_t len, const struct cache_rr *rr)
+static bool canon_keep_answer(struct canon *c, const uint8_t *msg, size_t len,
+                              const struct cache_rr *rr)
 {
 	if (dname_equal(rr->owner, rr->owner_len, c->chain, c->chain_len)) {
 		if (rr->type == DNS_TYPE_CNAME && c->qtype != DNS_TYPE_CNAME) {
@@ -308,17 +306,17 @@ static bool canon_keep_answer(struct canon *c, const uint8_t *msg,
 	}
 	return rr->type == 39 /* DNAME */ &&
 	       dname_in_zone(c->chain, c->chain_len, rr->owner, rr->owner_len,
-			     NULL);
+	                     NULL);
 }
 
 /* Authority section: only records of a zone at or above the chain's
  * final name (its SOA for a negative answer, its NS). The first such
  * owner becomes the zone additional data must lie in. */
 static bool canon_keep_authority(struct canon *c, const uint8_t *msg,
-				 size_t len, const struct cache_rr *rr)
+                                 size_t len, const struct cache_rr *rr)
 {
 	if (!dname_in_zone(c->chain, c->chain_len, rr->owner, rr->owner_len,
-			   NULL)) {
+	                   NULL)) {
 		return false;
 	}
 	if (rr->type == DNS_TYPE_SOA && rr->rdlen >= 22) {
@@ -358,12 +356,12 @@ static bool canon_keep_additional(struct canon *c, const struct cache_rr *rr)
 		return false;
 	}
 	return dname_in_zone(rr->owner, rr->owner_len, c->zone, c->zone_len,
-			     NULL);
+	                     NULL);
 }
 
 /* Decides how long the answer may be cached (RFC 2308; CLUSTER-DNS 35). */
 static void canon_ttl(const struct canon *c, uint16_t flags,
-		      struct cache_msg_info *info)
+                      struct cache_msg_info *info)
 {
 	unsigned rcode = flags & WIRE_RCODE_MASK;
 
@@ -380,8 +378,7 @@ static void canon_ttl(const struct canon *c, uint16_t flags,
 	    (c->answered || (c->count[0] > 0 && !c->have_soa))) {
 		info->cacheable = c->count[0] > 0;
 		info->ttl = c->min_ttl;
-	} else if (rcode == DNS_RCODE_NOERROR ||
-		   rcode == DNS_RCODE_NXDOMAIN) {
+	} else if (rcode == DNS_RCODE_NOERROR || rcode == DNS_RCODE_NXDOMAIN) {
 		/* Without an SOA a negative answer is not cached (RFC 2308
 		 * 5); a referral (NS, no SOA) neither. */
 		info->negative = true;
@@ -397,10 +394,10 @@ static void canon_ttl(const struct canon *c, uint16_t flags,
  * the question) and writes those kept to w. keep == false keeps all of
  * them (a message already canonical). ttl_age lowers each TTL. */
 static int canon_records(struct cache_enc *e, struct canon *c,
-			 struct wire_wr *w, struct wire_rd *rd,
-			 const uint8_t *msg, size_t len, const uint16_t n[3],
-			 bool scrub, uint32_t ttl_age,
-			 struct cache_msg_info *info)
+                         struct wire_wr *w, struct wire_rd *rd,
+                         const uint8_t *msg, size_t len, const uint16_t n[3],
+                         bool scrub, uint32_t ttl_age,
+                         struct cache_msg_info *info)
 {
 	unsigned sec;
 	unsigned i;
@@ -438,7 +435,7 @@ static int canon_records(struct cache_enc *e, struct canon *c,
 				c->min_ttl = rr.ttl;
 			}
 			if (rr_write(e, w, msg, len, &rr,
-				     rr.ttl > ttl_age ? rr.ttl - ttl_age : 0) !=
+			             rr.ttl > ttl_age ? rr.ttl - ttl_age : 0) !=
 			    0) {
 				return -EBADMSG;
 			}
@@ -450,9 +447,9 @@ static int canon_records(struct cache_enc *e, struct canon *c,
 }
 
 int cache_msg_canon(struct cache_enc *e, const uint8_t *up, size_t up_len,
-		    const uint8_t *qname, size_t qname_len, uint16_t qtype,
-		    uint8_t *out, size_t cap, size_t *out_len,
-		    struct cache_msg_info *info)
+                    const uint8_t *qname, size_t qname_len, uint16_t qtype,
+                    uint8_t *out, size_t cap, size_t *out_len,
+                    struct cache_msg_info *info)
 {
 	struct canon c;
 	struct wire_rd rd;
@@ -465,7 +462,7 @@ int cache_msg_canon(struct cache_enc *e, const uint8_t *up, size_t up_len,
 	*out_len = 0;
 	if (qname_len > DNAME_MAXLEN ||
 	    !cache_msg_matches(up, up_len, up_len >= 2 ? wire_get_u16(up) : 0,
-			       qname, qname_len, qtype)) {
+	                       qname, qname_len, qtype)) {
 		return -EBADMSG;
 	}
 	flags = wire_get_u16(up + 2);
@@ -507,8 +504,8 @@ int cache_msg_canon(struct cache_enc *e, const uint8_t *up, size_t up_len,
 
 /* Walks the header and question of msg: the counts, and the offset just
  * past the question. */
-static int msg_head(const uint8_t *msg, size_t len, uint16_t n[3],
-		    size_t *qend, uint8_t *qname, size_t *qlen)
+static int msg_head(const uint8_t *msg, size_t len, uint16_t n[3], size_t *qend,
+                    uint8_t *qname, size_t *qlen)
 {
 	struct wire_rd rd;
 
@@ -527,8 +524,8 @@ static int msg_head(const uint8_t *msg, size_t len, uint16_t n[3],
 }
 
 int cache_msg_join(struct cache_enc *e, const uint8_t *prefix,
-		   size_t prefix_len, const uint8_t *msg, size_t msg_len,
-		   uint32_t age, uint8_t *out, size_t cap, size_t *out_len)
+                   size_t prefix_len, const uint8_t *msg, size_t msg_len,
+                   uint32_t age, uint8_t *out, size_t cap, size_t *out_len)
 {
 	uint8_t name[DNAME_MAXLEN];
 	size_t nlen;
@@ -573,7 +570,7 @@ int cache_msg_join(struct cache_enc *e, const uint8_t *prefix,
 	wire_rd_init(&rd, msg, msg_len);
 	rd.pos = mend;
 	err = canon_records(e, &c, &w, &rd, msg, msg_len, mn, false, age,
-			    &info);
+	                    &info);
 	if (err != 0) {
 		return err;
 	}
@@ -582,11 +579,11 @@ int cache_msg_join(struct cache_enc *e, const uint8_t *prefix,
 	}
 	mflags = wire_get_u16(msg + 2);
 	wire_put_u16(out + 2,
-		     (uint16_t)(WIRE_FLAG_QR |
-				(wire_get_u16(prefix + 2) &
-				 (WIRE_FLAG_RD | WIRE_FLAG_CD)) |
-				(mflags & (WIRE_FLAG_TC | WIRE_FLAG_RA |
-					   WIRE_RCODE_MASK))));
+	             (uint16_t)(WIRE_FLAG_QR |
+	                        (wire_get_u16(prefix + 2) &
+	                         (WIRE_FLAG_RD | WIRE_FLAG_CD)) |
+	                        (mflags & (WIRE_FLAG_TC | WIRE_FLAG_RA |
+	                                   WIRE_RCODE_MASK))));
 	wire_put_u16(out + 6, (uint16_t)(pn[0] + c.count[0]));
 	wire_put_u16(out + 8, c.count[1]);
 	wire_put_u16(out + 10, c.count[2]);
@@ -600,9 +597,10 @@ int cache_msg_join(struct cache_enc *e, const uint8_t *prefix,
 
 static uint16_t reply_flags(uint16_t mflags, const struct wire_query *q)
 {
-	uint16_t f = WIRE_FLAG_QR | WIRE_FLAG_RA |
-		     (mflags & (WIRE_FLAG_AA | WIRE_FLAG_TC | WIRE_RCODE_MASK)) |
-		     (q->flags & (WIRE_FLAG_RD | WIRE_FLAG_CD));
+	uint16_t f =
+		WIRE_FLAG_QR | WIRE_FLAG_RA |
+		(mflags & (WIRE_FLAG_AA | WIRE_FLAG_TC | WIRE_RCODE_MASK)) |
+		(q->flags & (WIRE_FLAG_RD | WIRE_FLAG_CD));
 
 	/* RFC 6840 5.7: AD only for a client that asked for it. */
 	if ((q->flags & WIRE_FLAG_AD) || q->edns_do) {
@@ -612,9 +610,9 @@ static uint16_t reply_flags(uint16_t mflags, const struct wire_query *q)
 }
 
 int cache_msg_reply(const uint8_t *msg, size_t msg_len, uint32_t age,
-		    const struct wire_query *q, const uint8_t *req,
-		    size_t limit, uint8_t *out, size_t cap, size_t *out_len,
-		    bool *truncated)
+                    const struct wire_query *q, const uint8_t *req,
+                    size_t limit, uint8_t *out, size_t cap, size_t *out_len,
+                    bool *truncated)
 {
 	uint8_t name[DNAME_MAXLEN];
 	size_t nlen;
@@ -676,7 +674,7 @@ int cache_msg_reply(const uint8_t *msg, size_t msg_len, uint32_t age,
 		 * TCP. */
 		*truncated = true;
 		wire_put_u16(out + 2,
-			     (uint16_t)(wire_get_u16(out + 2) | WIRE_FLAG_TC));
+		             (uint16_t)(wire_get_u16(out + 2) | WIRE_FLAG_TC));
 		wire_put_u16(out + 6, 0);
 		wire_put_u16(out + 8, 0);
 		ar = 0;
@@ -701,15 +699,15 @@ int cache_msg_reply(const uint8_t *msg, size_t msg_len, uint32_t age,
 
 /* Entry data (the key's name, then the message) lives in a chain of
  * CACHE_CHUNK-octet chunks; the name always fits in the first one. */
-#define CACHE_CHUNK	     256u
+#define CACHE_CHUNK          256u
 #define CACHE_CHUNKS_PER_ENT 2u
-#define CACHE_NIL	     UINT32_MAX
+#define CACHE_NIL            UINT32_MAX
 
 struct cache_ent {
 	uint32_t hash;
 	uint32_t hnext; /* bucket chain */
-	uint32_t prev;	/* LRU: towards the most recent */
-	uint32_t next;	/* LRU: towards the least recent; free list */
+	uint32_t prev;  /* LRU: towards the most recent */
+	uint32_t next;  /* LRU: towards the least recent; free list */
 	uint32_t chunk; /* first chunk */
 	uint32_t msg_len;
 	uint64_t stored_ms;
@@ -721,18 +719,18 @@ struct cache_ent {
 };
 
 struct cache {
-	struct cache_ent *ents;	 /* owns: max entries */
-	uint32_t *buckets;	 /* owns: heads, CACHE_NIL when empty */
-	uint32_t *chunk_next;	 /* owns: chain of each chunk; free list */
-	uint8_t *pool;		 /* owns: chunks * CACHE_CHUNK octets */
+	struct cache_ent *ents; /* owns: max entries */
+	uint32_t *buckets;      /* owns: heads, CACHE_NIL when empty */
+	uint32_t *chunk_next;   /* owns: chain of each chunk; free list */
+	uint8_t *pool;          /* owns: chunks * CACHE_CHUNK octets */
 	size_t max;
-	size_t n_buckets;	 /* a power of two */
+	size_t n_buckets; /* a power of two */
 	size_t n_chunks;
 	uint32_t free_ents;
 	uint32_t free_chunks;
 	size_t n_free_chunks;
-	uint32_t lru_head;	 /* most recent */
-	uint32_t lru_tail;	 /* least recent */
+	uint32_t lru_head; /* most recent */
+	uint32_t lru_tail; /* least recent */
 	struct cache_stats st;
 };
 
@@ -765,12 +763,12 @@ struct cache *cache_create(size_t max_entries)
 		c->buckets[i] = CACHE_NIL;
 	}
 	for (i = 0; i < max_entries; i++) {
-		c->ents[i].next = i + 1 < max_entries ? (uint32_t)(i + 1)
-						      : CACHE_NIL;
+		c->ents[i].next =
+			i + 1 < max_entries ? (uint32_t)(i + 1) : CACHE_NIL;
 	}
 	for (i = 0; i < c->n_chunks; i++) {
-		c->chunk_next[i] = i + 1 < c->n_chunks ? (uint32_t)(i + 1)
-						       : CACHE_NIL;
+		c->chunk_next[i] =
+			i + 1 < c->n_chunks ? (uint32_t)(i + 1) : CACHE_NIL;
 	}
 	c->free_ents = 0;
 	c->free_chunks = 0;
@@ -795,7 +793,7 @@ void cache_destroy(struct cache *c)
 }
 
 static uint32_t cache_hash(const uint8_t *lname, size_t len, uint16_t qtype,
-			   uint8_t kflags)
+                           uint8_t kflags)
 {
 	uint32_t h = dname_hash(lname, len);
 
@@ -865,7 +863,7 @@ static void cache_remove(struct cache *c, uint32_t i)
 }
 
 static uint32_t cache_find(struct cache *c, const uint8_t *lname, size_t len,
-			   uint16_t qtype, uint8_t kflags, uint32_t h)
+                           uint16_t qtype, uint8_t kflags, uint32_t h)
 {
 	uint32_t i = c->buckets[h & (c->n_buckets - 1)];
 
@@ -875,7 +873,7 @@ static uint32_t cache_find(struct cache *c, const uint8_t *lname, size_t len,
 		if (e->hash == h && e->qtype == qtype && e->kflags == kflags &&
 		    e->name_len == len &&
 		    memcmp(c->pool + (size_t)e->chunk * CACHE_CHUNK, lname,
-			   len) == 0) {
+		           len) == 0) {
 			return i;
 		}
 	}
@@ -884,7 +882,7 @@ static uint32_t cache_find(struct cache *c, const uint8_t *lname, size_t len,
 
 /* Copies n octets of an entry's data from offset off to dst. */
 static void cache_copy_out(const struct cache *c, uint32_t chunk, size_t off,
-			   uint8_t *dst, size_t n)
+                           uint8_t *dst, size_t n)
 {
 	while (off >= CACHE_CHUNK) {
 		chunk = c->chunk_next[chunk];
@@ -905,8 +903,8 @@ static void cache_copy_out(const struct cache *c, uint32_t chunk, size_t off,
 }
 
 int cache_lookup(struct cache *c, const uint8_t *lname, size_t len,
-		 uint16_t qtype, uint8_t kflags, uint64_t now_ms, uint8_t *out,
-		 size_t cap, size_t *out_len, uint32_t *age)
+                 uint16_t qtype, uint8_t kflags, uint64_t now_ms, uint8_t *out,
+                 size_t cap, size_t *out_len, uint32_t *age)
 {
 	uint32_t h = cache_hash(lname, len, qtype, kflags);
 	uint32_t i = cache_find(c, lname, len, qtype, kflags, h);
@@ -936,8 +934,8 @@ int cache_lookup(struct cache *c, const uint8_t *lname, size_t len,
 }
 
 int cache_insert(struct cache *c, const uint8_t *lname, size_t len,
-		 uint16_t qtype, uint8_t kflags, const uint8_t *msg,
-		 size_t msg_len, uint32_t ttl, uint64_t now_ms)
+                 uint16_t qtype, uint8_t kflags, const uint8_t *msg,
+                 size_t msg_len, uint32_t ttl, uint64_t now_ms)
 {
 	uint32_t h = cache_hash(lname, len, qtype, kflags);
 	size_t total = len + msg_len;
@@ -978,8 +976,8 @@ int cache_insert(struct cache *c, const uint8_t *lname, size_t len,
 	e->chunk = CACHE_NIL;
 	while (done < total) {
 		uint32_t k = c->free_chunks;
-		size_t n = total - done < CACHE_CHUNK ? total - done
-						      : CACHE_CHUNK;
+		size_t n =
+			total - done < CACHE_CHUNK ? total - done : CACHE_CHUNK;
 		uint8_t *dst = c->pool + (size_t)k * CACHE_CHUNK;
 		size_t j;
 

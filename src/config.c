@@ -415,9 +415,11 @@ static int config_set_upstream(struct config_state *st, const char *val)
 	if (strcmp(val, "resolv.conf") == 0 || val[0] == '/') {
 		len = strlen(val);
 		if (val[0] == '/' && len >= sizeof(up->resolv_conf)) {
-			return config_fail(st, "--upstream: the path is too long");
+			return config_fail(st,
+			                   "--upstream: the path is too long");
 		}
-		memcpy(up->resolv_conf, val[0] == '/' ? val : CONFIG_RESOLV_CONF,
+		memcpy(up->resolv_conf,
+		       val[0] == '/' ? val : CONFIG_RESOLV_CONF,
 		       (val[0] == '/' ? len : strlen(CONFIG_RESOLV_CONF)) + 1);
 		up->mode = CONFIG_UPSTREAM_RESOLV_CONF;
 		return 0;
@@ -459,12 +461,11 @@ static int config_set_upstream(struct config_state *st, const char *val)
 	return 0;
 }
 
-static int config_set_upstream_timeout(struct config_state *st,
-                                       const char *val)
+static int config_set_upstream_timeout(struct config_state *st, const char *val)
 {
 	unsigned long v;
-	int err = config_set_uint(st, "--upstream-timeout", val, 100, 60000,
-	                          &v);
+	int err =
+		config_set_uint(st, "--upstream-timeout", val, 100, 60000, &v);
 
 	if (err == 0) {
 		st->cfg->upstream.timeout_ms = (unsigned)v;
@@ -497,8 +498,7 @@ static int config_set_cache_size(struct config_state *st, const char *val)
 	return err;
 }
 
-static int config_set_cache_max_ttl(struct config_state *st,
-                                    const char *val)
+static int config_set_cache_max_ttl(struct config_state *st, const char *val)
 {
 	unsigned long v;
 	int err = config_set_uint(st, "--cache-max-ttl", val, 0, 604800, &v);
@@ -550,8 +550,7 @@ static int config_cidr_parse(const char *text, struct config_cidr *c)
 	return 0;
 }
 
-static int config_set_allow_recursion(struct config_state *st,
-                                      const char *val)
+static int config_set_allow_recursion(struct config_state *st, const char *val)
 {
 	struct config_upstream *up = &st->cfg->upstream;
 	char item[INET6_ADDRSTRLEN + 8];
@@ -574,9 +573,9 @@ static int config_set_allow_recursion(struct config_state *st,
 		memcpy(item, p, len);
 		item[len] = '\0';
 		if (up->n_allow == CONFIG_MAX_ACL) {
-			return config_fail(st,
-			                   "--allow-recursion: at most %d prefixes",
-			                   CONFIG_MAX_ACL);
+			return config_fail(
+				st, "--allow-recursion: at most %d prefixes",
+				CONFIG_MAX_ACL);
 		}
 		if (config_cidr_parse(item, &up->allow[up->n_allow]) != 0) {
 			return config_fail(
@@ -606,7 +605,8 @@ static int config_set_fallthrough(struct config_state *st, const char *val)
 		char *dst;
 
 		if (up->n_fallthrough == CONFIG_MAX_ZONES) {
-			return config_fail(st, "--fallthrough: at most %d zones",
+			return config_fail(st,
+			                   "--fallthrough: at most %d zones",
 			                   CONFIG_MAX_ZONES);
 		}
 		dst = up->fallthrough[up->n_fallthrough];
@@ -618,7 +618,8 @@ static int config_set_fallthrough(struct config_state *st, const char *val)
 		if (config_zone_normalize(item, dst, CONFIG_ZONE_TEXT_MAX) !=
 		    0) {
 			return config_fail(
-				st, "--fallthrough: '%s' is not a valid DNS name",
+				st,
+				"--fallthrough: '%s' is not a valid DNS name",
 				item);
 		}
 		up->n_fallthrough++;
@@ -630,8 +631,7 @@ static int config_set_fallthrough(struct config_state *st, const char *val)
 	return 0;
 }
 
-size_t config_upstream_from_resolv(struct config_upstream *up,
-                                   const char *text,
+size_t config_upstream_from_resolv(struct config_upstream *up, const char *text,
                                    bool (*is_self)(const struct config_listen *,
                                                    void *),
                                    void *arg)
@@ -680,15 +680,15 @@ size_t config_upstream_from_resolv(struct config_upstream *up,
 bool config_cidr_match(const struct config_cidr *acl, size_t n,
                        const struct sockaddr *addr)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0,
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
 		                            0, 0, 0, 0, 0xff, 0xff };
 	const uint8_t *a;
 	int family = addr->sa_family;
 	size_t i;
 
 	if (family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)
-		                               addr)
+		a = (const uint8_t *)&(
+			    (const struct sockaddr_in *)(const void *)addr)
 		            ->sin_addr;
 	} else if (family == AF_INET6) {
 		a = ((const struct sockaddr_in6 *)(const void *)addr)
@@ -1034,7 +1034,8 @@ void config_print_usage(FILE *out)
 	        "                         (default: verified)\n"
 	        "  --ttl SECONDS          TTL of the records, 0..%d (default: %d)\n"
 	        "  --upstream WHERE       names outside the zones: resolv.conf (the\n"
-	        "                         nameservers of " CONFIG_RESOLV_CONF ", less our own\n"
+	        "                         nameservers of " CONFIG_RESOLV_CONF
+	        ", less our own\n"
 	        "                         addresses), a resolv.conf path, ADDR[:PORT],...\n"
 	        "                         or none (REFUSED) (default: resolv.conf)\n"
 	        "  --upstream-timeout MS  SERVFAIL when the upstreams have not answered\n"

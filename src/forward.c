@@ -45,13 +45,13 @@
  * servers) ends within the budget (RELIABILITY.md 1.2: 500 ms x 2 tries =
  * 1.5 s). Our own deadline, at 95% of it, answers SERVFAIL whatever c-ares
  * is still doing, so the client hears within the budget. */
-#define FWD_TRIES	   2
-#define FWD_MIN_TRY_MS	   50
+#define FWD_TRIES      2
+#define FWD_MIN_TRY_MS 50
 /* The client's question as kept: header + name + type + class. */
-#define FWD_CREQ_MAX	   (WIRE_HEADER_LEN + DNAME_MAXLEN + 4)
+#define FWD_CREQ_MAX (WIRE_HEADER_LEN + DNAME_MAXLEN + 4)
 /* Datagrams checked per read callback before yielding to the loop. */
-#define FWD_RECV_BATCH	   64
-#define FWD_RANDOM_BUF	   4096
+#define FWD_RECV_BATCH 64
+#define FWD_RANDOM_BUF 4096
 
 static const char *const forward_stat_names[FORWARD_STAT_COUNT] = {
 	[FORWARD_STAT_QUERIES] = "forward_queries",
@@ -86,9 +86,9 @@ struct forward;
  * closed and the poll handle (if any) has closed. */
 struct fwd_sock {
 	uv_poll_t poll;
-	struct forward *f;	/* borrowed: the owner */
-	struct fwd_sock *next;	/* f->socks */
-	int fd;			/* -1 once closed */
+	struct forward *f;     /* borrowed: the owner */
+	struct fwd_sock *next; /* f->socks */
+	int fd;                /* -1 once closed */
 	bool udp;
 	bool poll_init;
 	struct sockaddr_storage peer; /* UDP: the server it talks to */
@@ -98,17 +98,17 @@ struct fwd_sock {
 /* One forward in flight. Owned by c-ares from ares_send until its
  * callback; the client may have had its SERVFAIL before that. */
 struct fwd_query {
-	struct forward *f;	 /* borrowed */
-	struct fwd_query *next;	 /* free list; deadline list */
-	struct fwd_query *prev;	 /* deadline list */
+	struct forward *f;      /* borrowed */
+	struct fwd_query *next; /* free list; deadline list */
+	struct fwd_query *prev; /* deadline list */
 	struct forward_client cl;
-	uint64_t deadline;	 /* uv_now() ms */
-	uint16_t id;		 /* the upstream ID */
+	uint64_t deadline; /* uv_now() ms */
+	uint16_t id;       /* the upstream ID */
 	uint16_t qtype;
 	uint8_t kflags;
-	bool active;		 /* c-ares holds it */
-	bool answered;		 /* the client got its response */
-	bool listed;		 /* on the deadline list */
+	bool active;   /* c-ares holds it */
+	bool answered; /* the client got its response */
+	bool listed;   /* on the deadline list */
 	bool tcp;
 	uint8_t qname[DNAME_MAXLEN]; /* as sent: 0x20 spelling */
 	uint8_t lname[DNAME_MAXLEN]; /* lower case: the cache key */
@@ -123,34 +123,34 @@ struct fwd_query {
 };
 
 struct forward {
-	uv_loop_t *loop;			/* borrowed */
-	const struct config_upstream *up;	/* borrowed */
+	uv_loop_t *loop;                  /* borrowed */
+	const struct config_upstream *up; /* borrowed */
 	size_t max_udp;
 	forward_reply_fn cb;
 	void *cb_arg;
 	ares_channel channel;
 	bool channel_init;
 	bool closing;
-	uv_timer_t ares_timer;	/* c-ares timeouts */
-	uv_timer_t dl_timer;	/* our deadlines */
+	uv_timer_t ares_timer; /* c-ares timeouts */
+	uv_timer_t dl_timer;   /* our deadlines */
 	unsigned timers_open;
 	struct ares_socket_functions funcs;
 	struct fwd_sock *socks;
-	struct fwd_query *slots;   /* owns: up->max_inflight */
+	struct fwd_query *slots; /* owns: up->max_inflight */
 	struct fwd_query *free_slots;
 	struct fwd_query *dl_head; /* oldest deadline first */
 	struct fwd_query *dl_tail;
-	uint16_t *id_slot;	   /* owns: 65536 entries, slot index + 1 */
+	uint16_t *id_slot; /* owns: 65536 entries, slot index + 1 */
 	unsigned n_active;
-	struct cache *cache;	   /* owns; NULL without a cache */
-	struct cache_enc *enc;	   /* owns */
+	struct cache *cache;   /* owns; NULL without a cache */
+	struct cache_enc *enc; /* owns */
 	uint8_t rnd[FWD_RANDOM_BUF];
 	size_t rnd_pos;
 	_Atomic uint64_t stats[FORWARD_STAT_COUNT];
 	uint8_t qbuf[FWD_CREQ_MAX + WIRE_OPT_LEN]; /* the upstream query */
-	uint8_t msg[WIRE_MSG_MAX];		   /* canonical answers */
-	uint8_t msg2[WIRE_MSG_MAX];		   /* joined answers */
-	uint8_t resp[WIRE_MSG_MAX];		   /* the client's response */
+	uint8_t msg[WIRE_MSG_MAX];                 /* canonical answers */
+	uint8_t msg2[WIRE_MSG_MAX];                /* joined answers */
+	uint8_t resp[WIRE_MSG_MAX];                /* the client's response */
 };
 
 /* Only this worker's thread writes; see server.c stat_add. */
@@ -226,7 +226,7 @@ static uint16_t fwd_new_id(struct forward *f)
 /* Writes lname with each letter's case flipped at random (0x20, draft
  * vixie-dnsext-dns0x20; RFC 5452 9.1 counts the question in matching). */
 static void fwd_0x20(struct forward *f, const uint8_t *lname, size_t len,
-		     uint8_t *out)
+                     uint8_t *out)
 {
 	uint8_t bits[DNAME_MAXLEN / 8 + 1];
 	size_t i;
@@ -243,7 +243,8 @@ static void fwd_0x20(struct forward *f, const uint8_t *lname, size_t len,
 	/* Length octets are below 64 and never letters: untouched. */
 }
 
-/* ---- c-ares timers --------------------------------------------------------- */
+/* ---- c-ares timers ---------------------------------------------------------
+ */
 
 static void fwd_ares_timer_cb(uv_timer_t *t);
 
@@ -263,7 +264,8 @@ static void fwd_reschedule(struct forward *f)
 		uv_timer_stop(&f->ares_timer);
 		return;
 	}
-	ms = (uint64_t)r->tv_sec * 1000u + ((uint64_t)r->tv_usec + 999u) / 1000u;
+	ms = (uint64_t)r->tv_sec * 1000u +
+	     ((uint64_t)r->tv_usec + 999u) / 1000u;
 	uv_timer_start(&f->ares_timer, fwd_ares_timer_cb, ms ? ms : 1, 0);
 }
 
@@ -275,7 +277,8 @@ static void fwd_ares_timer_cb(uv_timer_t *t)
 	fwd_reschedule(f);
 }
 
-/* ---- Replies --------------------------------------------------------------- */
+/* ---- Replies ---------------------------------------------------------------
+ */
 
 /* Rebuilds the client's query from what the slot kept. */
 static bool fwd_client_query(const struct fwd_query *s, struct wire_query *q)
@@ -290,17 +293,17 @@ static bool fwd_client_query(const struct fwd_query *s, struct wire_query *q)
 }
 
 static size_t fwd_limit(const struct forward *f, const struct wire_query *q,
-			bool tcp)
+                        bool tcp)
 {
 	return tcp ? WIRE_MSG_MAX : wire_udp_limit(q, f->max_udp);
 }
 
 /* Sends the client SERVFAIL (RA set: the client may recurse). */
 static void fwd_servfail(struct forward *f, const struct forward_client *cl,
-			 const struct wire_query *q, const uint8_t *req)
+                         const struct wire_query *q, const uint8_t *req)
 {
 	size_t len = wire_build_error(q, req, DNS_RCODE_SERVFAIL, true, true,
-				      f->resp, fwd_limit(f, q, cl->tcp));
+	                              f->resp, fwd_limit(f, q, cl->tcp));
 
 	f->cb(f->cb_arg, cl, len ? f->resp : NULL, len, DNS_RCODE_SERVFAIL,
 	      false);
@@ -309,9 +312,9 @@ static void fwd_servfail(struct forward *f, const struct forward_client *cl,
 /* Sends the client the canonical msg (joined with prefix for a chase),
  * aged by age seconds. */
 static void fwd_reply_msg(struct forward *f, const struct forward_client *cl,
-			  const struct wire_query *q, const uint8_t *req,
-			  const uint8_t *msg, size_t msg_len, uint32_t age,
-			  const uint8_t *prefix, size_t prefix_len)
+                          const struct wire_query *q, const uint8_t *req,
+                          const uint8_t *msg, size_t msg_len, uint32_t age,
+                          const uint8_t *prefix, size_t prefix_len)
 {
 	size_t len;
 	bool tc;
@@ -320,7 +323,7 @@ static void fwd_reply_msg(struct forward *f, const struct forward_client *cl,
 		size_t jl;
 
 		if (cache_msg_join(f->enc, prefix, prefix_len, msg, msg_len,
-				   age, f->msg2, sizeof(f->msg2), &jl) != 0) {
+		                   age, f->msg2, sizeof(f->msg2), &jl) != 0) {
 			fstat_inc(f, FORWARD_STAT_BAD_ANSWERS);
 			fwd_servfail(f, cl, q, req);
 			return;
@@ -331,7 +334,7 @@ static void fwd_reply_msg(struct forward *f, const struct forward_client *cl,
 		age = 0;
 	}
 	if (cache_msg_reply(msg, msg_len, age, q, req, fwd_limit(f, q, cl->tcp),
-			    f->resp, sizeof(f->resp), &len, &tc) != 0) {
+	                    f->resp, sizeof(f->resp), &len, &tc) != 0) {
 		fstat_inc(f, FORWARD_STAT_BAD_ANSWERS);
 		fwd_servfail(f, cl, q, req);
 		return;
@@ -339,7 +342,8 @@ static void fwd_reply_msg(struct forward *f, const struct forward_client *cl,
 	f->cb(f->cb_arg, cl, f->resp, len, f->resp[3] & WIRE_RCODE_MASK, tc);
 }
 
-/* ---- Slots and deadlines ----------------------------------------------------- */
+/* ---- Slots and deadlines
+ * ----------------------------------------------------- */
 
 static void dl_unlink(struct forward *f, struct fwd_query *s)
 {
@@ -374,10 +378,9 @@ static void dl_arm(struct forward *f)
 		uv_timer_stop(&f->dl_timer);
 		return;
 	}
-	uv_timer_start(&f->dl_timer, dl_timer_cb,
-		       f->dl_head->deadline > now ? f->dl_head->deadline - now
-						  : 0,
-		       0);
+	uv_timer_start(
+		&f->dl_timer, dl_timer_cb,
+		f->dl_head->deadline > now ? f->dl_head->deadline - now : 0, 0);
 }
 
 /* The budget is spent: SERVFAIL now, never silence (RELIABILITY.md L7,
@@ -417,11 +420,12 @@ static void slot_free(struct forward *f, struct fwd_query *s)
 	fstat_set(f, FORWARD_STAT_INFLIGHT, f->n_active);
 }
 
-/* ---- The answer ---------------------------------------------------------------- */
+/* ---- The answer
+ * ---------------------------------------------------------------- */
 
 static void fwd_cache_store(struct forward *f, const struct fwd_query *s,
-			    const uint8_t *msg, size_t len,
-			    const struct cache_msg_info *info)
+                            const uint8_t *msg, size_t len,
+                            const struct cache_msg_info *info)
 {
 	struct cache_stats st;
 	uint32_t ttl = info->ttl;
@@ -432,9 +436,9 @@ static void fwd_cache_store(struct forward *f, const struct fwd_query *s,
 	if (ttl > f->up->cache_max_ttl) {
 		ttl = f->up->cache_max_ttl;
 	}
-	if (ttl == 0 || cache_insert(f->cache, s->lname, s->qname_len,
-				     s->qtype, s->kflags, msg, len, ttl,
-				     uv_now(f->loop)) != 0) {
+	if (ttl == 0 ||
+	    cache_insert(f->cache, s->lname, s->qname_len, s->qtype, s->kflags,
+	                 msg, len, ttl, uv_now(f->loop)) != 0) {
 		return;
 	}
 	cache_get_stats(f->cache, &st);
@@ -445,8 +449,8 @@ static void fwd_cache_store(struct forward *f, const struct fwd_query *s,
 
 /* The c-ares callback: an answer (ARES_SUCCESS, any RCODE thanks to
  * ARES_FLAG_NOCHECKRESP) or a failure. */
-static void fwd_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
-			int alen)
+static void fwd_ares_cb(void *arg, int status, int timeouts,
+                        unsigned char *abuf, int alen)
 {
 	struct fwd_query *s = arg;
 	struct forward *f = s->f;
@@ -460,18 +464,18 @@ static void fwd_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf
 		/* UDP answers were checked in forward_recvfrom; TCP ones
 		 * (after TC) are checked here. */
 		if (!cache_msg_matches(abuf, (size_t)alen, s->id, s->qname,
-				       s->qname_len, s->qtype)) {
+		                       s->qname_len, s->qtype)) {
 			fstat_inc(f, FORWARD_STAT_SPOOF_QUESTION);
 		} else {
 			err = cache_msg_canon(f->enc, abuf, (size_t)alen,
-					      s->qname, s->qname_len, s->qtype,
-					      f->msg, sizeof(f->msg), &mlen,
-					      &info);
+			                      s->qname, s->qname_len, s->qtype,
+			                      f->msg, sizeof(f->msg), &mlen,
+			                      &info);
 			if (err != 0) {
 				fstat_inc(f, FORWARD_STAT_BAD_ANSWERS);
 			} else {
 				fstat_add(f, FORWARD_STAT_SCRUBBED,
-					  info.scrubbed);
+				          info.scrubbed);
 				fwd_cache_store(f, s, f->msg, mlen, &info);
 			}
 		}
@@ -491,18 +495,19 @@ static void fwd_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf
 	} else {
 		fstat_inc(f, FORWARD_STAT_ANSWERS);
 		fwd_reply_msg(f, &s->cl, &q, s->creq, f->msg, mlen, 0,
-			      s->prefix, s->prefix_len);
+		              s->prefix, s->prefix_len);
 	}
 	s->answered = true;
 	slot_free(f, s);
 }
 
-/* ---- Submitting ------------------------------------------------------------------ */
+/* ---- Submitting
+ * ------------------------------------------------------------------ */
 
 /* Keeps what the reply needs of the client's query: the header and the
  * question (ARCOUNT cleared), and the OPT facts. */
 static bool fwd_keep_client(struct fwd_query *s, const struct wire_query *q,
-			    const uint8_t *req)
+                            const uint8_t *req)
 {
 	if (q->question_end > sizeof(s->creq)) {
 		return false;
@@ -520,14 +525,14 @@ static bool fwd_keep_client(struct fwd_query *s, const struct wire_query *q,
  * had it), the 0x20 name, our OPT (1232, DO as the client's; never the
  * client's options, such as ECS). Returns its length. */
 static size_t fwd_build_query(struct forward *f, const struct fwd_query *s,
-			      uint16_t client_flags)
+                              uint16_t client_flags)
 {
 	struct wire_wr w;
 
 	wire_wr_init(&w, f->qbuf, sizeof(f->qbuf));
 	wire_wr_u16(&w, s->id);
-	wire_wr_u16(&w, (uint16_t)(WIRE_FLAG_RD |
-				   (client_flags & WIRE_FLAG_CD)));
+	wire_wr_u16(&w,
+	            (uint16_t)(WIRE_FLAG_RD | (client_flags & WIRE_FLAG_CD)));
 	wire_wr_u16(&w, 1);
 	wire_wr_u16(&w, 0);
 	wire_wr_u16(&w, 0);
@@ -541,9 +546,9 @@ static size_t fwd_build_query(struct forward *f, const struct fwd_query *s,
 
 /* Answers from the cache if it can. Returns true when it did. */
 static bool fwd_from_cache(struct forward *f, const struct forward_client *cl,
-			   const struct wire_query *q, const uint8_t *req,
-			   const uint8_t *lname, size_t len, uint8_t kflags,
-			   const uint8_t *prefix, size_t prefix_len)
+                           const struct wire_query *q, const uint8_t *req,
+                           const uint8_t *lname, size_t len, uint8_t kflags,
+                           const uint8_t *prefix, size_t prefix_len)
 {
 	size_t mlen;
 	uint32_t age;
@@ -554,8 +559,8 @@ static bool fwd_from_cache(struct forward *f, const struct forward_client *cl,
 		return false;
 	}
 	err = cache_lookup(f->cache, lname, len, q->qtype, kflags,
-			   uv_now(f->loop), f->msg, sizeof(f->msg), &mlen,
-			   &age);
+	                   uv_now(f->loop), f->msg, sizeof(f->msg), &mlen,
+	                   &age);
 	cache_get_stats(f->cache, &st);
 	fstat_set(f, FORWARD_STAT_CACHE_HITS, st.hits);
 	fstat_set(f, FORWARD_STAT_CACHE_MISSES, st.misses);
@@ -568,9 +573,8 @@ static bool fwd_from_cache(struct forward *f, const struct forward_client *cl,
 }
 
 void forward_submit(struct forward *f, const struct forward_client *cl,
-		    const uint8_t *req, size_t len, const uint8_t *prefix,
-		    size_t prefix_len, const uint8_t *target,
-		    size_t target_len)
+                    const uint8_t *req, size_t len, const uint8_t *prefix,
+                    size_t prefix_len, const uint8_t *target, size_t target_len)
 {
 	struct wire_query q;
 	struct fwd_query *s;
@@ -593,9 +597,9 @@ void forward_submit(struct forward *f, const struct forward_client *cl,
 		nlen = q.qname_len;
 	}
 	kflags = (uint8_t)((q.edns_do ? CACHE_KEY_DO : 0) |
-			   ((q.flags & WIRE_FLAG_CD) ? CACHE_KEY_CD : 0));
+	                   ((q.flags & WIRE_FLAG_CD) ? CACHE_KEY_CD : 0));
 	if (fwd_from_cache(f, cl, &q, req, lname, nlen, kflags, prefix,
-			   prefix_len)) {
+	                   prefix_len)) {
 		return;
 	}
 	if (f->closing || f->free_slots == NULL) {
@@ -649,7 +653,8 @@ void forward_submit(struct forward *f, const struct forward_client *cl,
 	fwd_reschedule(f);
 }
 
-/* ---- Sockets: polling ----------------------------------------------------------- */
+/* ---- Sockets: polling
+ * ----------------------------------------------------------- */
 
 static struct fwd_sock *fwd_sock_find(struct forward *f, int fd)
 {
@@ -680,19 +685,20 @@ static void fwd_poll_cb(uv_poll_t *p, int status, int events)
 		events = UV_READABLE | UV_WRITABLE;
 	}
 	ares_process_fd(f->channel,
-			(events & UV_READABLE) ? fd : ARES_SOCKET_BAD,
-			(events & UV_WRITABLE) ? fd : ARES_SOCKET_BAD);
+	                (events & UV_READABLE) ? fd : ARES_SOCKET_BAD,
+	                (events & UV_WRITABLE) ? fd : ARES_SOCKET_BAD);
 	fwd_reschedule(f);
 }
 
 /* c-ares says what it wants of a socket: poll for it, or (0, 0) stop
  * polling (it is about to close the socket). */
 static void fwd_sock_state_cb(void *data, ares_socket_t fd, int readable,
-			      int writable)
+                              int writable)
 {
 	struct forward *f = data;
 	struct fwd_sock *k = fwd_sock_find(f, fd);
-	int events = (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
+	int events =
+		(readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
 
 	if (k == NULL) {
 		return;
@@ -706,7 +712,7 @@ static void fwd_sock_state_cb(void *data, ares_socket_t fd, int readable,
 	if (!k->poll_init) {
 		if (uv_poll_init_socket(f->loop, &k->poll, fd) != 0) {
 			log_err("forward: cannot poll the upstream socket fd=%d",
-				fd);
+			        fd);
 			return;
 		}
 		k->poll.data = k;
@@ -715,7 +721,8 @@ static void fwd_sock_state_cb(void *data, ares_socket_t fd, int readable,
 	uv_poll_start(&k->poll, events, fwd_poll_cb);
 }
 
-/* ---- Sockets: our functions for c-ares ---------------------------------------- */
+/* ---- Sockets: our functions for c-ares
+ * ---------------------------------------- */
 
 static ares_socket_t fwd_socket(int af, int type, int protocol, void *data)
 {
@@ -739,7 +746,7 @@ static ares_socket_t fwd_socket(int af, int type, int protocol, void *data)
 		int one = 1;
 
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-				 sizeof(one));
+		                 sizeof(one));
 	}
 	k->f = f;
 	k->fd = fd;
@@ -753,7 +760,7 @@ static ares_socket_t fwd_socket(int af, int type, int protocol, void *data)
  * other sources without telling us, and we count them (forward_recvfrom).
  * The peer is remembered and used by forward_sendv. TCP connects. */
 static int fwd_connect(ares_socket_t fd, const struct sockaddr *sa,
-		       ares_socklen_t len, void *data)
+                       ares_socklen_t len, void *data)
 {
 	struct forward *f = data;
 	struct fwd_sock *k = fwd_sock_find(f, fd);
@@ -796,7 +803,7 @@ static int fwd_close(ares_socket_t fd, void *data)
 }
 
 static bool fwd_same_addr(const struct sockaddr_storage *a,
-			  const struct sockaddr_storage *b)
+                          const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family) {
 		return false;
@@ -822,8 +829,8 @@ static bool fwd_same_addr(const struct sockaddr_storage *a,
  * CVE-2020-25684..25686): the server's own address and port, a whole
  * header, an ID in flight, and the question exactly as we sent it. */
 static bool fwd_datagram_ok(struct forward *f, const struct fwd_sock *k,
-			    const struct sockaddr_storage *from,
-			    const uint8_t *buf, size_t n)
+                            const struct sockaddr_storage *from,
+                            const uint8_t *buf, size_t n)
 {
 	uint16_t slot;
 	const struct fwd_query *s;
@@ -845,7 +852,7 @@ static bool fwd_datagram_ok(struct forward *f, const struct fwd_sock *k,
 	}
 	s = &f->slots[slot - 1];
 	if (!cache_msg_matches(buf, n, s->id, s->qname, s->qname_len,
-			       s->qtype)) {
+	                       s->qtype)) {
 		fstat_inc(f, FORWARD_STAT_SPOOF_QUESTION);
 		return false;
 	}
@@ -853,8 +860,8 @@ static bool fwd_datagram_ok(struct forward *f, const struct fwd_sock *k,
 }
 
 static ares_ssize_t fwd_recvfrom(ares_socket_t fd, void *buf, size_t len,
-				 int flags, struct sockaddr *from,
-				 ares_socklen_t *from_len, void *data)
+                                 int flags, struct sockaddr *from,
+                                 ares_socklen_t *from_len, void *data)
 {
 	struct forward *f = data;
 	struct fwd_sock *k = fwd_sock_find(f, fd);
@@ -870,7 +877,7 @@ static ares_ssize_t fwd_recvfrom(ares_socket_t fd, void *buf, size_t len,
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		ssize_t n = recvfrom(fd, buf, len, flags,
-				     (struct sockaddr *)&ss, &sl);
+		                     (struct sockaddr *)&ss, &sl);
 
 		if (n < 0) {
 			return -1; /* errno as recvfrom left it */
@@ -891,8 +898,8 @@ static ares_ssize_t fwd_recvfrom(ares_socket_t fd, void *buf, size_t len,
 	return -1;
 }
 
-static ares_ssize_t fwd_sendv(ares_socket_t fd, const struct iovec *vec,
-			      int n, void *data)
+static ares_ssize_t fwd_sendv(ares_socket_t fd, const struct iovec *vec, int n,
+                              void *data)
 {
 	struct forward *f = data;
 	struct fwd_sock *k = fwd_sock_find(f, fd);
@@ -909,7 +916,8 @@ static ares_ssize_t fwd_sendv(ares_socket_t fd, const struct iovec *vec,
 	return sendmsg(fd, &mh, MSG_NOSIGNAL);
 }
 
-/* ---- Lifecycle -------------------------------------------------------------------- */
+/* ---- Lifecycle
+ * -------------------------------------------------------------------- */
 
 /* Servers for c-ares, from the configuration. */
 static int fwd_set_servers(struct forward *f)
@@ -963,13 +971,13 @@ static int fwd_channel(struct forward *f)
 	o.sock_state_cb_data = f;
 	o.nservers = 0;
 	err = ares_init_options(&f->channel, &o,
-				ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
-					ARES_OPT_TRIES | ARES_OPT_EDNSPSZ |
-					ARES_OPT_SOCK_STATE_CB |
-					ARES_OPT_SERVERS);
+	                        ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
+	                                ARES_OPT_TRIES | ARES_OPT_EDNSPSZ |
+	                                ARES_OPT_SOCK_STATE_CB |
+	                                ARES_OPT_SERVERS);
 	if (err != ARES_SUCCESS) {
 		log_err("forward: ares_init_options failed: %s",
-			ares_strerror(err));
+		        ares_strerror(err));
 		return -ENOMEM;
 	}
 	f->channel_init = true;
@@ -982,7 +990,7 @@ static int fwd_channel(struct forward *f)
 	err = fwd_set_servers(f);
 	if (err != ARES_SUCCESS) {
 		log_err("forward: ares_set_servers_ports failed: %s",
-			ares_strerror(err));
+		        ares_strerror(err));
 		return -EINVAL;
 	}
 	return 0;
@@ -998,8 +1006,8 @@ static void fwd_free(struct forward *f)
 }
 
 struct forward *forward_create(struct uv_loop_s *loop,
-			       const struct config_upstream *up,
-			       size_t max_udp, forward_reply_fn cb, void *arg)
+                               const struct config_upstream *up, size_t max_udp,
+                               forward_reply_fn cb, void *arg)
 {
 	struct forward *f = calloc(1, sizeof(*f));
 	size_t i;
@@ -1083,6 +1091,6 @@ void forward_get_stats(const struct forward *f, uint64_t *out)
 
 	for (i = 0; i < FORWARD_STAT_COUNT; i++) {
 		out[i] += atomic_load_explicit(&f->stats[i],
-					       memory_order_relaxed);
+		                               memory_order_relaxed);
 	}
 }

@@ -155,8 +155,8 @@ static void main_prepare(struct main_ctx *m)
 	 * the recursion ACL; the base options have it off. */
 	m->aopts.forward = false;
 	m->aopts.max_udp = WIRE_EDNS_ADVERTISE;
-	for (i = 0; i < m->cfg.upstream.n_fallthrough &&
-	            i < ANSWER_MAX_FALLTHROUGH;
+	for (i = 0;
+	     i < m->cfg.upstream.n_fallthrough && i < ANSWER_MAX_FALLTHROUGH;
 	     i++) {
 		size_t len = 0;
 
@@ -202,12 +202,18 @@ static bool main_addr_is_local(const struct sockaddr_storage *a)
 			continue;
 		}
 		if (sa->sa_family == AF_INET) {
-			found = memcmp(&((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-			               &((const struct sockaddr_in *)a)->sin_addr,
+			found = memcmp(&((const struct sockaddr_in
+			                          *)(const void *)sa)
+			                        ->sin_addr,
+			               &((const struct sockaddr_in *)a)
+			                        ->sin_addr,
 			               4) == 0;
 		} else {
-			found = memcmp(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-			               &((const struct sockaddr_in6 *)a)->sin6_addr,
+			found = memcmp(&((const struct sockaddr_in6
+			                          *)(const void *)sa)
+			                        ->sin6_addr,
+			               &((const struct sockaddr_in6 *)a)
+			                        ->sin6_addr,
 			               16) == 0;
 		}
 	}
@@ -284,7 +290,8 @@ static int main_upstreams(struct config *cfg)
 	int err;
 
 	if (up->mode == CONFIG_UPSTREAM_NONE) {
-		log_info("main: forwarding off (--upstream none): names outside the zones get REFUSED");
+		log_info(
+			"main: forwarding off (--upstream none): names outside the zones get REFUSED");
 		return 0;
 	}
 	if (up->mode == CONFIG_UPSTREAM_RESOLV_CONF) {
@@ -295,8 +302,9 @@ static int main_upstreams(struct config *cfg)
 			return err;
 		}
 		if (up->n_servers == 0) {
-			log_warn("main: no nameserver in %s other than svcdns itself: forwarding off",
-			         up->resolv_conf);
+			log_warn(
+				"main: no nameserver in %s other than svcdns itself: forwarding off",
+				up->resolv_conf);
 			up->forward = false;
 			return 0;
 		}
@@ -313,9 +321,10 @@ static int main_upstreams(struct config *cfg)
 			off = sizeof(list) - 1;
 		}
 	}
-	log_info("main: forwarding upstreams=%s timeout_ms=%u max_inflight=%u cache_size=%u cache_max_ttl=%u acl_prefixes=%zu",
-	         off ? list : "-", up->timeout_ms, up->max_inflight,
-	         up->cache_size, up->cache_max_ttl, up->n_allow);
+	log_info(
+		"main: forwarding upstreams=%s timeout_ms=%u max_inflight=%u cache_size=%u cache_max_ttl=%u acl_prefixes=%zu",
+		off ? list : "-", up->timeout_ms, up->max_inflight,
+		up->cache_size, up->cache_max_ttl, up->n_allow);
 	return 0;
 }
 
@@ -323,14 +332,14 @@ static int main_upstreams(struct config *cfg)
 static int main_load(struct main_ctx *m, struct snapshot **snap)
 {
 	int err = watch_load_now(m->watch, snap, &m->load_errors,
-				 &m->load_warnings);
+	                         &m->load_warnings);
 
 	if (err == -ENOMEM) {
 		log_err("main: building the snapshot failed dir=%s",
-			m->cfg.zones.dir);
+		        m->cfg.zones.dir);
 	} else if (err < 0) {
 		log_err("main: cannot read zones directory dir=%s err=%s",
-			m->cfg.zones.dir, strerror(-err));
+		        m->cfg.zones.dir, strerror(-err));
 	}
 	return err;
 }
@@ -470,9 +479,9 @@ static void main_log_stats(const struct server *srv, const char *what)
 	}
 	for (i = 0; i < FORWARD_STAT_COUNT && off < sizeof(line); i++) {
 		if (st.fwd[i] != 0) {
-			off += (size_t)snprintf(line + off, sizeof(line) - off,
-			                        " %s=%" PRIu64,
-			                        forward_stat_name(i), st.fwd[i]);
+			off += (size_t)snprintf(
+				line + off, sizeof(line) - off, " %s=%" PRIu64,
+				forward_stat_name(i), st.fwd[i]);
 		}
 	}
 	log_info("main: %s%s", what, line);
@@ -523,8 +532,8 @@ static int main_serve(struct main_ctx *m)
 	main_check_fd_limit(&m->cfg.server);
 	err = watch_start(m->watch, snap);
 	if (err == 0) {
-		err = server_create(&m->cfg.server, &m->aopts,
-		                    &m->cfg.upstream, &m->slot, &m->srv);
+		err = server_create(&m->cfg.server, &m->aopts, &m->cfg.upstream,
+		                    &m->slot, &m->srv);
 	}
 	if (err == 0) {
 		err = server_start(m->srv);

@@ -95,8 +95,8 @@ struct conn {
 	bool eof;      /* the client half-closed */
 	bool answered; /* a query completed since the timer was armed */
 	bool closing;
-	bool recurse;      /* the peer is in the recursion ACL */
-	unsigned pending;  /* forwards whose reply is owed; 0 -> free */
+	bool recurse;     /* the peer is in the recursion ACL */
+	unsigned pending; /* forwards whose reply is owed; 0 -> free */
 };
 
 struct worker {
@@ -113,13 +113,13 @@ struct worker {
 	struct snapshot *snap; /* owns one reference; NULL before a load */
 	uint64_t snap_gen;
 	struct answer_state ast;
-	struct forward *fwd;          /* owns; NULL without forwarding */
-	struct answer_opts ao_rec;    /* for clients that may recurse */
-	struct answer_opts ao_norec;  /* for the others */
-	uint8_t *udp_slab;     /* owns: SERVER_UDP_BATCH chunks */
-	struct udp_send *pool; /* owns: SERVER_UDP_POOL entries */
-	uint8_t *pool_buf;     /* owns: their buffers */
-	size_t pool_entry;     /* octets per buffer */
+	struct forward *fwd;         /* owns; NULL without forwarding */
+	struct answer_opts ao_rec;   /* for clients that may recurse */
+	struct answer_opts ao_norec; /* for the others */
+	uint8_t *udp_slab;           /* owns: SERVER_UDP_BATCH chunks */
+	struct udp_send *pool;       /* owns: SERVER_UDP_POOL entries */
+	uint8_t *pool_buf;           /* owns: their buffers */
+	size_t pool_entry;           /* octets per buffer */
 	struct udp_send *free_sends;
 	struct conn *lru_head; /* least recently active */
 	struct conn *lru_tail;
@@ -133,11 +133,11 @@ struct worker {
 };
 
 struct server {
-	const struct config_server *cfg; /* borrowed */
-	const struct answer_opts *aopts; /* borrowed */
+	const struct config_server *cfg;  /* borrowed */
+	const struct answer_opts *aopts;  /* borrowed */
 	const struct config_upstream *up; /* borrowed */
-	struct snapshot_slot *slot;      /* borrowed */
-	struct worker *workers;          /* owns: cfg->threads */
+	struct snapshot_slot *slot;       /* borrowed */
+	struct worker *workers;           /* owns: cfg->threads */
 	unsigned n_workers;
 	bool started;
 	bool stopped;
@@ -656,8 +656,9 @@ static void conn_query(struct conn *c, const uint8_t *msg, size_t len)
 /* Answers, in order, each complete frame at the front of data[0..len)
  * (RFC 7766 6.2.1.1: pipelined queries must all be processed). Stops at
  * an incomplete frame, on a write backlog over SERVER_TCP_BACKLOG_HIGH
- * (then sets paused), or on a zero-length frame, which closes the
- * connection (RFC 7766 8; RELIABILITY.md P01). Returns the octets used. */
+ * (then sets paused), or on a frame shorter than a DNS header (zero
+ * included), which closes the connection (RFC 7766 8; RELIABILITY.md P01,
+ * H01-H03). Returns the octets used. */
 static size_t conn_frames(struct conn *c, const uint8_t *data, size_t len)
 {
 	size_t off = 0;
@@ -665,7 +666,9 @@ static size_t conn_frames(struct conn *c, const uint8_t *data, size_t len)
 	while (!c->closing && len - off >= 2) {
 		size_t n = wire_get_u16(data + off);
 
-		if (n == 0) {
+		if (n < WIRE_HEADER_LEN) {
+			/* Not even a header (H01-H03 over TCP): the stream is
+			 * not DNS, close it. */
 			stat_inc(c->w, SERVER_STAT_TCP_BAD_FRAMES);
 			conn_close(c);
 			break;
@@ -923,10 +926,10 @@ static void conn_accept(struct listener *l)
 		struct sockaddr_storage peer;
 		int plen = sizeof(peer);
 
-		c->recurse = uv_tcp_getpeername(&c->tcp,
-		                                (struct sockaddr *)&peer,
-		                                &plen) == 0 &&
-		             worker_may_recurse(w, (struct sockaddr *)&peer);
+		c->recurse =
+			uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer,
+		                           &plen) == 0 &&
+			worker_may_recurse(w, (struct sockaddr *)&peer);
 	}
 	stat_inc(w, SERVER_STAT_TCP_ACCEPTED);
 	stat_inc(w, SERVER_STAT_TCP_ACTIVE);
@@ -959,7 +962,8 @@ static void tcp_connection_cb(uv_stream_t *server, int status)
 	conn_accept(l);
 }
 
-/* ---- Forwarded replies ---------------------------------------------------- */
+/* ---- Forwarded replies ----------------------------------------------------
+ */
 
 /* The forwarder's reply for cl (forward_reply_fn): UDP goes out at once;
  * TCP joins the connection's output, unless it closed meanwhile (then the

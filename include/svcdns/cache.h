@@ -35,10 +35,10 @@
 
 /* What cache_msg_canon() learned about an answer. */
 struct cache_msg_info {
-	uint8_t rcode;	   /* 4-bit RCODE of the upstream answer */
-	bool cacheable;	   /* ttl is meaningful */
-	bool negative;	   /* NXDOMAIN or NODATA (RFC 2308) */
-	uint32_t ttl;	   /* how long the answer may be cached, seconds */
+	uint8_t rcode;     /* 4-bit RCODE of the upstream answer */
+	bool cacheable;    /* ttl is meaningful */
+	bool negative;     /* NXDOMAIN or NODATA (RFC 2308) */
+	uint32_t ttl;      /* how long the answer may be cached, seconds */
 	unsigned scrubbed; /* records dropped as out of bailiwick */
 	unsigned records;  /* records kept */
 };
@@ -55,7 +55,7 @@ void cache_enc_destroy(struct cache_enc *e);
  * id. The cheap check run on every datagram before anything else.
  * Never reads outside msg[0..len). */
 bool cache_msg_matches(const uint8_t *msg, size_t len, uint16_t id,
-		       const uint8_t *qname, size_t qname_len, uint16_t qtype);
+                       const uint8_t *qname, size_t qname_len, uint16_t qtype);
 
 /* Checks the upstream answer up[0..up_len) against the question we sent
  * (qname exactly as sent, qtype; the ID is the caller's business) and
@@ -66,10 +66,10 @@ bool cache_msg_matches(const uint8_t *msg, size_t len, uint16_t id,
  * Returns 0, -EBADMSG (malformed, wrong question, not a response) or
  * -EMSGSIZE (cap too small). No allocation. */
 SVCDNS_MUSTCHECK int cache_msg_canon(struct cache_enc *e, const uint8_t *up,
-				     size_t up_len, const uint8_t *qname,
-				     size_t qname_len, uint16_t qtype,
-				     uint8_t *out, size_t cap, size_t *out_len,
-				     struct cache_msg_info *info);
+                                     size_t up_len, const uint8_t *qname,
+                                     size_t qname_len, uint16_t qtype,
+                                     uint8_t *out, size_t cap, size_t *out_len,
+                                     struct cache_msg_info *info);
 
 /* Joins prefix (a response from answer.c: header, question and a CNAME
  * chain in its answer section; anything after the answer section is
@@ -79,9 +79,9 @@ SVCDNS_MUSTCHECK int cache_msg_canon(struct cache_enc *e, const uint8_t *up,
  * seconds (msg came from the cache); RCODE and flags from msg, AA clear
  * (CLUSTER-DNS row 18). Returns 0, -EBADMSG or -EMSGSIZE. */
 SVCDNS_MUSTCHECK int cache_msg_join(struct cache_enc *e, const uint8_t *prefix,
-				    size_t prefix_len, const uint8_t *msg,
-				    size_t msg_len, uint32_t age, uint8_t *out,
-				    size_t cap, size_t *out_len);
+                                    size_t prefix_len, const uint8_t *msg,
+                                    size_t msg_len, uint32_t age, uint8_t *out,
+                                    size_t cap, size_t *out_len);
 
 /* Builds the response to the client query q (req its bytes) from the
  * canonical msg: the client's ID and question bytes (msg's question must
@@ -94,10 +94,10 @@ SVCDNS_MUSTCHECK int cache_msg_join(struct cache_enc *e, const uint8_t *prefix,
  * copied) is added iff the client sent one. Sets *truncated. Returns 0,
  * -EBADMSG or -EMSGSIZE. */
 SVCDNS_MUSTCHECK int cache_msg_reply(const uint8_t *msg, size_t msg_len,
-				     uint32_t age, const struct wire_query *q,
-				     const uint8_t *req, size_t limit,
-				     uint8_t *out, size_t cap, size_t *out_len,
-				     bool *truncated);
+                                     uint32_t age, const struct wire_query *q,
+                                     const uint8_t *req, size_t limit,
+                                     uint8_t *out, size_t cap, size_t *out_len,
+                                     bool *truncated);
 
 struct cache_stats {
 	uint64_t hits;
@@ -106,10 +106,10 @@ struct cache_stats {
 	uint64_t evictions; /* LRU entries dropped to make room */
 	uint64_t expired;   /* entries found past their TTL */
 	uint64_t too_big;   /* not cached: over CACHE_ENTRY_MAX or the pool */
-	size_t entries;	    /* now */
+	size_t entries;     /* now */
 	size_t max_entries;
 	size_t chunks_used; /* now */
-	size_t chunks;	    /* the pool */
+	size_t chunks;      /* the pool */
 };
 
 struct cache;
@@ -126,9 +126,9 @@ void cache_destroy(struct cache *c);
  * past its TTL is dropped. Returns -ENOENT on a miss, -EMSGSIZE if cap is
  * too small. No allocation. */
 SVCDNS_MUSTCHECK int cache_lookup(struct cache *c, const uint8_t *lname,
-				  size_t len, uint16_t qtype, uint8_t kflags,
-				  uint64_t now_ms, uint8_t *out, size_t cap,
-				  size_t *out_len, uint32_t *age);
+                                  size_t len, uint16_t qtype, uint8_t kflags,
+                                  uint64_t now_ms, uint8_t *out, size_t cap,
+                                  size_t *out_len, uint32_t *age);
 
 /* Stores msg (msg_len octets) under the key for ttl seconds (> 0),
  * replacing an entry with the same key and evicting least recently used
@@ -136,9 +136,9 @@ SVCDNS_MUSTCHECK int cache_lookup(struct cache *c, const uint8_t *lname,
  * the message cannot be cached (over CACHE_ENTRY_MAX, or larger than the
  * whole pool), -EINVAL for ttl 0. No allocation. */
 SVCDNS_MUSTCHECK int cache_insert(struct cache *c, const uint8_t *lname,
-				  size_t len, uint16_t qtype, uint8_t kflags,
-				  const uint8_t *msg, size_t msg_len,
-				  uint32_t ttl, uint64_t now_ms);
+                                  size_t len, uint16_t qtype, uint8_t kflags,
+                                  const uint8_t *msg, size_t msg_len,
+                                  uint32_t ttl, uint64_t now_ms);
 
 void cache_get_stats(const struct cache *c, struct cache_stats *st);
 

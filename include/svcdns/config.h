@@ -104,15 +104,15 @@ struct config_watch {
 
 /* Where names outside the zones go. */
 enum config_upstream_mode {
-	CONFIG_UPSTREAM_NONE,	     /* REFUSED */
+	CONFIG_UPSTREAM_NONE,        /* REFUSED */
 	CONFIG_UPSTREAM_RESOLV_CONF, /* the nameservers of resolv_conf */
-	CONFIG_UPSTREAM_LIST,	     /* servers[] as given */
+	CONFIG_UPSTREAM_LIST,        /* servers[] as given */
 };
 
 /* An address prefix of the recursion ACL. */
 struct config_cidr {
-	uint8_t family; /* AF_INET or AF_INET6 */
-	uint8_t bits;	/* 0..32 or 0..128 */
+	uint8_t family;   /* AF_INET or AF_INET6 */
+	uint8_t bits;     /* 0..32 or 0..128 */
 	uint8_t addr[16]; /* network byte order, host bits zero */
 };
 
@@ -129,7 +129,7 @@ struct config_upstream {
 	unsigned max_inflight; /* per worker; above it SERVFAIL at once */
 	struct config_cidr allow[CONFIG_MAX_ACL]; /* --allow-recursion */
 	size_t n_allow;
-	unsigned cache_size;	/* entries per worker; 0 = no cache */
+	unsigned cache_size;    /* entries per worker; 0 = no cache */
 	unsigned cache_max_ttl; /* seconds */
 	/* --fallthrough: NXDOMAIN in these zones is forwarded. Lower-case,
 	 * no trailing dot, validated like --domain. */
@@ -178,8 +178,7 @@ void config_print_usage(FILE *out);
  * own listen addresses) and duplicates, at most CONFIG_MAX_UPSTREAMS.
  * is_self may be NULL. Returns the number of servers kept. Pure: the
  * caller reads the file. */
-size_t config_upstream_from_resolv(struct config_upstream *up,
-                                   const char *text,
+size_t config_upstream_from_resolv(struct config_upstream *up, const char *text,
                                    bool (*is_self)(const struct config_listen *,
                                                    void *),
                                    void *arg);

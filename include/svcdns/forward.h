@@ -22,25 +22,25 @@
 
 /* Counters of one worker's forwarder (FORWARD_STAT_*). */
 enum forward_stat {
-	FORWARD_STAT_QUERIES,	    /* forward_submit calls */
+	FORWARD_STAT_QUERIES, /* forward_submit calls */
 	FORWARD_STAT_CACHE_HITS,
 	FORWARD_STAT_CACHE_MISSES,
 	FORWARD_STAT_CACHE_INSERTS,
 	FORWARD_STAT_CACHE_EVICTIONS,
-	FORWARD_STAT_CACHE_ENTRIES, /* a gauge */
-	FORWARD_STAT_SENT,	    /* queries handed to c-ares */
-	FORWARD_STAT_ANSWERS,	    /* upstream answers relayed */
-	FORWARD_STAT_LATE,	    /* answers after the deadline (cached) */
-	FORWARD_STAT_TIMEOUTS,	    /* SERVFAIL at the deadline */
-	FORWARD_STAT_ERRORS,	    /* c-ares gave up: SERVFAIL */
-	FORWARD_STAT_FULL,	    /* over the in-flight cap: SERVFAIL */
-	FORWARD_STAT_BAD_ANSWERS,   /* malformed or unusable: SERVFAIL */
-	FORWARD_STAT_SPOOF_ADDR,    /* datagram from another address/port */
-	FORWARD_STAT_SPOOF_ID,	    /* ID not in flight */
+	FORWARD_STAT_CACHE_ENTRIES,  /* a gauge */
+	FORWARD_STAT_SENT,           /* queries handed to c-ares */
+	FORWARD_STAT_ANSWERS,        /* upstream answers relayed */
+	FORWARD_STAT_LATE,           /* answers after the deadline (cached) */
+	FORWARD_STAT_TIMEOUTS,       /* SERVFAIL at the deadline */
+	FORWARD_STAT_ERRORS,         /* c-ares gave up: SERVFAIL */
+	FORWARD_STAT_FULL,           /* over the in-flight cap: SERVFAIL */
+	FORWARD_STAT_BAD_ANSWERS,    /* malformed or unusable: SERVFAIL */
+	FORWARD_STAT_SPOOF_ADDR,     /* datagram from another address/port */
+	FORWARD_STAT_SPOOF_ID,       /* ID not in flight */
 	FORWARD_STAT_SPOOF_QUESTION, /* question not as sent (0x20) */
-	FORWARD_STAT_EMPTY,	    /* 0-byte or short datagrams */
-	FORWARD_STAT_SCRUBBED,	    /* out-of-bailiwick records dropped */
-	FORWARD_STAT_INFLIGHT,	    /* a gauge */
+	FORWARD_STAT_EMPTY,          /* 0-byte or short datagrams */
+	FORWARD_STAT_SCRUBBED,       /* out-of-bailiwick records dropped */
+	FORWARD_STAT_INFLIGHT,       /* a gauge */
 	FORWARD_STAT_COUNT,
 };
 
@@ -50,7 +50,7 @@ const char *forward_stat_name(enum forward_stat i);
 /* Where a response goes. The forwarder copies it and hands it back;
  * only the server reads it. */
 struct forward_client {
-	void *ctx;		      /* borrowed: a listener or a connection */
+	void *ctx;                    /* borrowed: a listener or a connection */
 	struct sockaddr_storage addr; /* UDP: the client */
 	bool tcp;
 };
@@ -61,8 +61,8 @@ struct forward_client {
  * and whether it was truncated; resp NULL means send nothing (the
  * forwarder is closing). Worker loop. */
 typedef void (*forward_reply_fn)(void *arg, const struct forward_client *cl,
-				 const uint8_t *resp, size_t len,
-				 unsigned rcode, bool truncated);
+                                 const uint8_t *resp, size_t len,
+                                 unsigned rcode, bool truncated);
 
 struct forward;
 /* uv_loop_t; headers stay free of <uv.h> (make lint). */
@@ -76,8 +76,8 @@ struct uv_loop_s;
  * Returns NULL (after logging) on failure. Worker loop (or before it runs).
  * ares_library_init must have run. */
 struct forward *forward_create(struct uv_loop_s *loop,
-			       const struct config_upstream *up,
-			       size_t max_udp, forward_reply_fn cb, void *arg);
+                               const struct config_upstream *up, size_t max_udp,
+                               forward_reply_fn cb, void *arg);
 
 /* Forwards the query req[0..len) (a valid query: answer_query said
  * FORWARD or CHASE) for client cl. For an ExternalName chase, prefix
@@ -87,9 +87,9 @@ struct forward *forward_create(struct uv_loop_s *loop,
  * prefix is NULL. The reply comes through the callback, exactly once.
  * Worker loop. */
 void forward_submit(struct forward *f, const struct forward_client *cl,
-		    const uint8_t *req, size_t len, const uint8_t *prefix,
-		    size_t prefix_len, const uint8_t *target,
-		    size_t target_len);
+                    const uint8_t *req, size_t len, const uint8_t *prefix,
+                    size_t prefix_len, const uint8_t *target,
+                    size_t target_len);
 
 /* Destroys the channel (pending forwards are completed with resp NULL)
  * and closes the handles. The loop must then run until they are closed,

@@ -92,9 +92,9 @@ void server_stop(struct server *s);
  * frees everything, releasing the workers' snapshots. NULL is a no-op. */
 void server_destroy(struct server *s);
 
-/* Sums the workers' counters (and their forwarders') into st. Any thread; while workers run, each
- * counter is read with a relaxed atomic load, so the sum is not one
- * instant, only close to it. */
+/* Sums the workers' counters (and their forwarders') into st. Any thread; while
+ * workers run, each counter is read with a relaxed atomic load, so the sum is
+ * not one instant, only close to it. */
 void server_get_stats(const struct server *s, struct server_stats *st);
 
 /* Number of workers. */

@@ -62,7 +62,7 @@ static void put16(uint8_t *p, unsigned v)
 /* Builds the answer to query q (qlen octets) into out; a = the address.
  * Returns its length, or 0 if q is not a one-question query. */
 static size_t build_answer(const uint8_t *q, size_t qlen, const uint8_t a[4],
-			   unsigned rcode, uint8_t *out)
+                           unsigned rcode, uint8_t *out)
 {
 	size_t pos = 12;
 	size_t end;
@@ -79,7 +79,7 @@ static size_t build_answer(const uint8_t *q, size_t qlen, const uint8_t a[4],
 	}
 	memcpy(out, q, end);
 	out[2] = (uint8_t)(0x84 | (q[2] & 0x01)); /* QR AA RD */
-	out[3] = (uint8_t)(0x80 | rcode);	   /* RA */
+	out[3] = (uint8_t)(0x80 | rcode);         /* RA */
 	put16(out + 6, rcode == 0 ? 1 : 0);
 	put16(out + 8, 0);
 	put16(out + 10, 0);
@@ -98,7 +98,7 @@ static size_t build_answer(const uint8_t *q, size_t qlen, const uint8_t a[4],
 }
 
 static void queue(const struct sockaddr_in *to, const uint8_t *msg, size_t len,
-		  uint64_t due)
+                  uint64_t due)
 {
 	int i;
 
@@ -145,7 +145,8 @@ int main(int argc, char **argv)
 	int i;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: fakeup PORT MODE [MS] [--lifetime S] [--count FILE]\n");
+		fprintf(stderr,
+		        "usage: fakeup PORT MODE [MS] [--lifetime S] [--count FILE]\n");
 		return 2;
 	}
 	mode = argv[2];
@@ -180,7 +181,7 @@ int main(int argc, char **argv)
 			struct sockaddr_in from;
 			socklen_t fl = sizeof(from);
 			ssize_t n = recvfrom(fd, q, sizeof(q), 0,
-					     (struct sockaddr *)&from, &fl);
+			                     (struct sockaddr *)&from, &fl);
 			size_t len;
 
 			if (n <= 0) {

@@ -41,7 +41,7 @@ struct mb {
 };
 
 static void mb_start(struct mb *m, uint16_t id, uint16_t flags,
-		     const char *qname, uint16_t qtype)
+                     const char *qname, uint16_t qtype)
 {
 	uint8_t name[DNAME_MAXLEN];
 	size_t len = name_wire(qname, name);
@@ -58,8 +58,8 @@ static void mb_start(struct mb *m, uint16_t id, uint16_t flags,
 }
 
 /* Owner NULL: a pointer to the question name. */
-static void mb_rr(struct mb *m, unsigned sec, const char *owner,
-		  uint16_t type, uint32_t ttl, const void *rdata, size_t rdlen)
+static void mb_rr(struct mb *m, unsigned sec, const char *owner, uint16_t type,
+                  uint32_t ttl, const void *rdata, size_t rdlen)
 {
 	uint8_t name[DNAME_MAXLEN];
 
@@ -77,7 +77,7 @@ static void mb_rr(struct mb *m, unsigned sec, const char *owner,
 }
 
 static void mb_rr_name(struct mb *m, unsigned sec, const char *owner,
-		       uint16_t type, uint32_t ttl, const char *target)
+                       uint16_t type, uint32_t ttl, const char *target)
 {
 	uint8_t t[DNAME_MAXLEN];
 
@@ -85,7 +85,7 @@ static void mb_rr_name(struct mb *m, unsigned sec, const char *owner,
 }
 
 static void mb_soa(struct mb *m, const char *zone, uint32_t ttl,
-		   uint32_t minimum)
+                   uint32_t minimum)
 {
 	uint8_t rd[600];
 	size_t a = name_wire("ns1.example.test", rd);
@@ -117,8 +117,7 @@ static size_t typical(struct mb *m, uint16_t id)
 	mb_start(m, id, 0x8180, "wWw.ExAmPle.TeSt", DNS_TYPE_A);
 	mb_rr(m, 0, NULL, DNS_TYPE_A, 300, addr1, 4);
 	mb_rr(m, 0, "bank.test", DNS_TYPE_A, 300, addr1, 4);
-	mb_rr_name(m, 1, "example.test", DNS_TYPE_NS, 3600,
-		   "ns1.example.test");
+	mb_rr_name(m, 1, "example.test", DNS_TYPE_NS, 3600, "ns1.example.test");
 	mb_rr_name(m, 1, "bank.test", DNS_TYPE_NS, 3600, "ns.evil.test");
 	mb_rr(m, 2, "ns1.example.test", DNS_TYPE_A, 3600, addr1, 4);
 	mb_rr(m, 2, "www.bank.test", DNS_TYPE_A, 3600, addr1, 4);
@@ -136,8 +135,7 @@ static void test_cache_msg_matches_exact_case(void **state)
 	(void)state;
 	assert_true(cache_msg_matches(m.buf, len, 4242, q, ql, DNS_TYPE_A));
 	assert_false(cache_msg_matches(m.buf, len, 4243, q, ql, DNS_TYPE_A));
-	assert_false(
-		cache_msg_matches(m.buf, len, 4242, q, ql, DNS_TYPE_AAAA));
+	assert_false(cache_msg_matches(m.buf, len, 4242, q, ql, DNS_TYPE_AAAA));
 	/* The same name in another spelling: a blind spoofer's guess. */
 	assert_int_equal(name_wire("www.example.test", other), ql);
 	assert_false(
@@ -161,8 +159,8 @@ static void test_cache_msg_canon_scrubs(void **state)
 
 	(void)state;
 	assert_int_equal(cache_msg_canon(enc, m.buf, len, q, ql, DNS_TYPE_A,
-					 out, sizeof(out), &olen, &info),
-			 0);
+	                                 out, sizeof(out), &olen, &info),
+	                 0);
 	assert_int_equal(info.records, 3);
 	assert_int_equal(info.scrubbed, 3);
 	assert_true(info.cacheable);
@@ -177,10 +175,9 @@ static void test_cache_msg_canon_scrubs(void **state)
 	assert_memory_equal(out + 12, lower, ql);
 	assert_int_equal(wire_get_u16(out + 12 + ql + 4), 0xc00c);
 	/* The wrong spelling is refused outright. */
-	assert_int_equal(cache_msg_canon(enc, m.buf, len, lower, ql,
-					 DNS_TYPE_A, out, sizeof(out), &olen,
-					 &info),
-			 -EBADMSG);
+	assert_int_equal(cache_msg_canon(enc, m.buf, len, lower, ql, DNS_TYPE_A,
+	                                 out, sizeof(out), &olen, &info),
+	                 -EBADMSG);
 }
 
 /* Every prefix of a valid answer, and every single-octet corruption of
@@ -204,7 +201,7 @@ static void test_cache_msg_canon_truncated_and_garbled(void **state)
 		assert_non_null(cut);
 		memcpy(cut, m.buf, i);
 		(void)!cache_msg_canon(enc, cut, i, q, ql, DNS_TYPE_A, out,
-				       sizeof(out), &olen, &info);
+		                       sizeof(out), &olen, &info);
 		free(cut);
 	}
 	for (i = 12; i < len; i++) {
@@ -214,14 +211,14 @@ static void test_cache_msg_canon_truncated_and_garbled(void **state)
 			memcpy(copy, m.buf, len);
 			copy[i] = (uint8_t)v;
 			(void)!cache_msg_canon(enc, copy, len, q, ql,
-					       DNS_TYPE_A, out, sizeof(out),
-					       &olen, &info);
+			                       DNS_TYPE_A, out, sizeof(out),
+			                       &olen, &info);
 		}
 	}
 	/* Too small an output buffer is an error, not an overflow. */
 	assert_int_equal(cache_msg_canon(enc, m.buf, len, q, ql, DNS_TYPE_A,
-					 out, 40, &olen, &info),
-			 -EMSGSIZE);
+	                                 out, 40, &olen, &info),
+	                 -EMSGSIZE);
 }
 
 static void test_cache_msg_canon_negative(void **state)
@@ -239,8 +236,8 @@ static void test_cache_msg_canon_negative(void **state)
 	mb_soa(&m, "example.test", 3600, 60);
 	len = mb_end(&m);
 	assert_int_equal(cache_msg_canon(enc, m.buf, len, q, ql, DNS_TYPE_A,
-					 out, sizeof(out), &olen, &info),
-			 0);
+	                                 out, sizeof(out), &olen, &info),
+	                 0);
 	assert_int_equal(info.rcode, DNS_RCODE_NXDOMAIN);
 	assert_true(info.negative);
 	assert_true(info.cacheable);
@@ -249,22 +246,22 @@ static void test_cache_msg_canon_negative(void **state)
 	mb_start(&m, 1, 0x8183, "nope.example.test", DNS_TYPE_A);
 	len = mb_end(&m);
 	assert_int_equal(cache_msg_canon(enc, m.buf, len, q, ql, DNS_TYPE_A,
-					 out, sizeof(out), &olen, &info),
-			 0);
+	                                 out, sizeof(out), &olen, &info),
+	                 0);
 	assert_false(info.cacheable);
 	/* SERVFAIL briefly; REFUSED never. */
 	mb_start(&m, 1, 0x8182, "nope.example.test", DNS_TYPE_A);
 	len = mb_end(&m);
 	assert_int_equal(cache_msg_canon(enc, m.buf, len, q, ql, DNS_TYPE_A,
-					 out, sizeof(out), &olen, &info),
-			 0);
+	                                 out, sizeof(out), &olen, &info),
+	                 0);
 	assert_true(info.cacheable);
 	assert_int_equal(info.ttl, CACHE_SERVFAIL_TTL);
 	mb_start(&m, 1, 0x8185, "nope.example.test", DNS_TYPE_A);
 	len = mb_end(&m);
 	assert_int_equal(cache_msg_canon(enc, m.buf, len, q, ql, DNS_TYPE_A,
-					 out, sizeof(out), &olen, &info),
-			 0);
+	                                 out, sizeof(out), &olen, &info),
+	                 0);
 	assert_false(info.cacheable);
 }
 
@@ -282,13 +279,13 @@ static void test_cache_msg_canon_cname_chain(void **state)
 	mb_start(&m, 1, 0x8180, "a.example.test", DNS_TYPE_A);
 	mb_rr_name(&m, 0, NULL, DNS_TYPE_CNAME, 600, "b.example.test");
 	mb_rr_name(&m, 0, "b.example.test", DNS_TYPE_CNAME, 100,
-		   "c.other.test");
+	           "c.other.test");
 	mb_rr(&m, 0, "c.other.test", DNS_TYPE_A, 200, addr1, 4);
 	mb_rr(&m, 0, "d.other.test", DNS_TYPE_A, 200, addr1, 4);
 	len = mb_end(&m);
 	assert_int_equal(cache_msg_canon(enc, m.buf, len, q, ql, DNS_TYPE_A,
-					 out, sizeof(out), &olen, &info),
-			 0);
+	                                 out, sizeof(out), &olen, &info),
+	                 0);
 	assert_int_equal(info.records, 3);
 	assert_int_equal(info.scrubbed, 1);
 	assert_int_equal(info.ttl, 100);
@@ -297,8 +294,8 @@ static void test_cache_msg_canon_cname_chain(void **state)
 
 /* Builds a client query into q/req. */
 static size_t client_query(const char *name, uint16_t qtype, bool edns,
-			   uint16_t edns_size, uint8_t *req,
-			   struct wire_query *q)
+                           uint16_t edns_size, uint8_t *req,
+                           struct wire_query *q)
 {
 	struct mb m;
 	size_t len;
@@ -335,12 +332,12 @@ static void test_cache_msg_reply_restores_client(void **state)
 
 	(void)state;
 	assert_int_equal(cache_msg_canon(enc, m.buf, len, q, ql, DNS_TYPE_A,
-					 canon, sizeof(canon), &clen, &info),
-			 0);
+	                                 canon, sizeof(canon), &clen, &info),
+	                 0);
 	client_query("WWW.example.TEST", DNS_TYPE_A, true, 1232, req, &cq);
 	assert_int_equal(cache_msg_reply(canon, clen, 10, &cq, req, 1232, out,
-					 sizeof(out), &olen, &tc),
-			 0);
+	                                 sizeof(out), &olen, &tc),
+	                 0);
 	assert_false(tc);
 	assert_int_equal(wire_get_u16(out), 0xbeef);
 	/* QR RD RA, NOERROR; AA as the upstream had it (clear). */
@@ -350,15 +347,15 @@ static void test_cache_msg_reply_restores_client(void **state)
 	/* TTL 300 lowered by the age. */
 	assert_int_equal(wire_get_u32(out + 12 + ql + 4 + 6), 290);
 	/* Older than a TTL: 0, never a wrap. */
-	assert_int_equal(cache_msg_reply(canon, clen, 5000, &cq, req, 1232,
-					 out, sizeof(out), &olen, &tc),
-			 0);
+	assert_int_equal(cache_msg_reply(canon, clen, 5000, &cq, req, 1232, out,
+	                                 sizeof(out), &olen, &tc),
+	                 0);
 	assert_int_equal(wire_get_u32(out + 12 + ql + 4 + 6), 0);
 	/* Another question is refused. */
 	client_query("www.example.test", DNS_TYPE_AAAA, true, 1232, req, &cq);
 	assert_int_equal(cache_msg_reply(canon, clen, 0, &cq, req, 1232, out,
-					 sizeof(out), &olen, &tc),
-			 -EBADMSG);
+	                                 sizeof(out), &olen, &tc),
+	                 -EBADMSG);
 }
 
 static void test_cache_msg_reply_truncates(void **state)
@@ -386,15 +383,15 @@ static void test_cache_msg_reply_truncates(void **state)
 	}
 	len = mb_end(&m);
 	assert_int_equal(cache_msg_canon(enc, m.buf, len, q, ql, DNS_TYPE_A,
-					 canon, sizeof(canon), &clen, &info),
-			 0);
+	                                 canon, sizeof(canon), &clen, &info),
+	                 0);
 	assert_true(clen > 512);
 	/* No EDNS: 512 octets, so TC with the question only. */
 	client_query("big.example.test", DNS_TYPE_A, false, 0, req, &cq);
 	assert_int_equal(cache_msg_reply(canon, clen, 0, &cq, req,
-					 wire_udp_limit(&cq, 1232), out,
-					 sizeof(out), &olen, &tc),
-			 0);
+	                                 wire_udp_limit(&cq, 1232), out,
+	                                 sizeof(out), &olen, &tc),
+	                 0);
 	assert_true(tc);
 	assert_int_equal(olen, 12 + ql + 4);
 	assert_int_equal(wire_get_u16(out + 2) & WIRE_FLAG_TC, WIRE_FLAG_TC);
@@ -402,9 +399,9 @@ static void test_cache_msg_reply_truncates(void **state)
 	/* With EDNS 1232 it fits whole; over TCP too. */
 	client_query("big.example.test", DNS_TYPE_A, true, 4096, req, &cq);
 	assert_int_equal(cache_msg_reply(canon, clen, 0, &cq, req,
-					 wire_udp_limit(&cq, 1232), out,
-					 sizeof(out), &olen, &tc),
-			 0);
+	                                 wire_udp_limit(&cq, 1232), out,
+	                                 sizeof(out), &olen, &tc),
+	                 0);
 	assert_false(tc);
 	assert_int_equal(wire_get_u16(out + 6), 60);
 	assert_int_equal(olen, clen + 11);
@@ -438,11 +435,11 @@ static void test_cache_msg_join_externalname(void **state)
 	mb_soa(&m, "example.test", 300, 30);
 	len = mb_end(&m);
 	assert_int_equal(cache_msg_canon(enc, m.buf, len, q, ql, DNS_TYPE_A,
-					 canon, sizeof(canon), &clen, &info),
-			 0);
+	                                 canon, sizeof(canon), &clen, &info),
+	                 0);
 	assert_int_equal(cache_msg_join(enc, p.buf, plen, canon, clen, 100,
-					joined, sizeof(joined), &jlen),
-			 0);
+	                                joined, sizeof(joined), &jlen),
+	                 0);
 	/* NXDOMAIN from upstream, AA clear, the CNAME then the SOA. */
 	assert_int_equal(wire_get_u16(joined + 2) & 0x840f, 0x8003);
 	assert_int_equal(wire_get_u16(joined + 6), 1);
@@ -451,12 +448,12 @@ static void test_cache_msg_join_externalname(void **state)
 	assert_int_equal(wire_get_u32(joined + plen - 24), 5);
 	assert_int_equal(wire_get_u32(joined + plen + 14 + 4), 200);
 	client_query("Ext.Web.svc.cluster.local", DNS_TYPE_A, false, 0, req,
-		     &cq);
+	             &cq);
 	assert_int_equal(cache_msg_reply(joined, jlen, 0, &cq, req, 512, out,
-					 sizeof(out), &olen, &tc),
-			 0);
+	                                 sizeof(out), &olen, &tc),
+	                 0);
 	assert_int_equal(wire_get_u16(out + 2) & WIRE_RCODE_MASK,
-			 DNS_RCODE_NXDOMAIN);
+	                 DNS_RCODE_NXDOMAIN);
 	assert_int_equal(wire_get_u16(out), 0xbeef);
 }
 
@@ -477,35 +474,36 @@ static void test_cache_store_hit_age_expiry(void **state)
 	for (i = 0; i < sizeof(msg); i++) {
 		msg[i] = (uint8_t)(i * 7);
 	}
-	assert_int_equal(cache_lookup(c, name, nl, 1, 0, 1000, out,
-				      sizeof(out), &olen, &age),
-			 -ENOENT);
+	assert_int_equal(cache_lookup(c, name, nl, 1, 0, 1000, out, sizeof(out),
+	                              &olen, &age),
+	                 -ENOENT);
 	/* 3000 octets: more chunks than one entry's share. */
 	assert_int_equal(
 		cache_insert(c, name, nl, 1, 0, msg, sizeof(msg), 30, 1000), 0);
 	assert_int_equal(cache_lookup(c, name, nl, 1, 0, 13500, out,
-				      sizeof(out), &olen, &age),
-			 0);
+	                              sizeof(out), &olen, &age),
+	                 0);
 	assert_int_equal(olen, sizeof(msg));
 	assert_memory_equal(out, msg, sizeof(msg));
 	assert_int_equal(age, 12);
 	/* Key parts: type and flags. */
 	assert_int_equal(cache_lookup(c, name, nl, 28, 0, 13500, out,
-				      sizeof(out), &olen, &age),
-			 -ENOENT);
-	assert_int_equal(cache_lookup(c, name, nl, 1, CACHE_KEY_DO, 13500,
-				      out, sizeof(out), &olen, &age),
-			 -ENOENT);
+	                              sizeof(out), &olen, &age),
+	                 -ENOENT);
+	assert_int_equal(cache_lookup(c, name, nl, 1, CACHE_KEY_DO, 13500, out,
+	                              sizeof(out), &olen, &age),
+	                 -ENOENT);
 	assert_int_equal(cache_lookup(c, name, nl, 1, 0, 31000, out,
-				      sizeof(out), &olen, &age),
-			 -ENOENT);
+	                              sizeof(out), &olen, &age),
+	                 -ENOENT);
 	cache_get_stats(c, &st);
 	assert_int_equal(st.hits, 1);
 	assert_int_equal(st.misses, 4);
 	assert_int_equal(st.expired, 1);
 	assert_int_equal(st.entries, 0);
 	assert_int_equal(st.chunks_used, 0);
-	assert_int_equal(cache_insert(c, name, nl, 1, 0, msg, 0, 0, 1), -EINVAL);
+	assert_int_equal(cache_insert(c, name, nl, 1, 0, msg, 0, 0, 1),
+	                 -EINVAL);
 	cache_destroy(c);
 }
 
@@ -536,13 +534,13 @@ static void test_cache_store_bound_million(void **state)
 		snprintf(text, sizeof(text), "n%u.example.test", i);
 		nl = name_wire(text, name);
 		assert_int_equal(cache_insert(c, name, nl, 1, 0, msg,
-					      100 + i % 200, 60, i),
-				 0);
+		                              100 + i % 200, 60, i),
+		                 0);
 		if (i % 500 == 0) {
 			/* The hot name stays: it keeps being used. */
 			assert_int_equal(cache_lookup(c, hot, hl, 1, 0, i, out,
-						      sizeof(out), &olen, &age),
-					 0);
+			                              sizeof(out), &olen, &age),
+			                 0);
 		}
 		if (i % 100000 == 0) {
 			cache_get_stats(c, &st);
@@ -558,8 +556,8 @@ static void test_cache_store_bound_million(void **state)
 	/* The oldest names are gone, the newest there. */
 	name_wire("n0.example.test", name);
 	assert_int_equal(cache_lookup(c, name, 15, 1, 0, 1000000, out,
-				      sizeof(out), &olen, &age),
-			 -ENOENT);
+	                              sizeof(out), &olen, &age),
+	                 -ENOENT);
 	cache_destroy(c);
 }
 
@@ -573,12 +571,12 @@ static void test_cache_store_too_big(void **state)
 
 	(void)state;
 	assert_non_null(c);
-	assert_int_equal(cache_insert(c, name, nl, 1, 0, msg, sizeof(msg), 5,
-				      0),
-			 -EMSGSIZE);
+	assert_int_equal(
+		cache_insert(c, name, nl, 1, 0, msg, sizeof(msg), 5, 0),
+		-EMSGSIZE);
 	/* Larger than the whole pool of a 2-entry cache (1 KiB). */
 	assert_int_equal(cache_insert(c, name, nl, 1, 0, msg, 2000, 5, 0),
-			 -EMSGSIZE);
+	                 -EMSGSIZE);
 	cache_get_stats(c, &st);
 	assert_int_equal(st.too_big, 2);
 	assert_int_equal(st.entries, 0);

@@ -491,8 +491,9 @@ static void test_config_parse_upstream(void **state)
 	assert_parse_error(
 		"--upstream: '1.1.1.1,' is not none, resolv.conf, a resolv.conf path or ADDR[:PORT],...",
 		"--upstream", "1.1.1.1,");
-	assert_parse_error("--upstream: at most 8 servers", "--upstream",
-	                   "1.0.0.1,1.0.0.2,1.0.0.3,1.0.0.4,1.0.0.5,1.0.0.6,1.0.0.7,1.0.0.8,1.0.0.9");
+	assert_parse_error(
+		"--upstream: at most 8 servers", "--upstream",
+		"1.0.0.1,1.0.0.2,1.0.0.3,1.0.0.4,1.0.0.5,1.0.0.6,1.0.0.7,1.0.0.8,1.0.0.9");
 }
 
 static void test_config_parse_forward_numbers(void **state)
@@ -512,9 +513,8 @@ static void test_config_parse_forward_numbers(void **state)
 	assert_parse_error(
 		"--upstream-max-inflight: '0' is not a number in 1..50000",
 		"--upstream-max-inflight", "0");
-	assert_parse_error(
-		"--cache-size: '-1' is not a number in 0..10000000",
-		"--cache-size", "-1");
+	assert_parse_error("--cache-size: '-1' is not a number in 0..10000000",
+	                   "--cache-size", "-1");
 }
 
 static void test_config_parse_allow_recursion(void **state)
@@ -533,27 +533,23 @@ static void test_config_parse_allow_recursion(void **state)
 	assert_true(config_cidr_match(cfg.upstream.allow, cfg.upstream.n_allow,
 	                              (struct sockaddr *)&s4));
 	inet_pton(AF_INET, "172.32.0.1", &s4.sin_addr);
-	assert_false(config_cidr_match(cfg.upstream.allow,
-	                               cfg.upstream.n_allow,
+	assert_false(config_cidr_match(cfg.upstream.allow, cfg.upstream.n_allow,
 	                               (struct sockaddr *)&s4));
 	inet_pton(AF_INET6, "fd12::1", &s6.sin6_addr);
 	assert_true(config_cidr_match(cfg.upstream.allow, cfg.upstream.n_allow,
 	                              (struct sockaddr *)&s6));
 	inet_pton(AF_INET6, "2001:db8::1", &s6.sin6_addr);
-	assert_false(config_cidr_match(cfg.upstream.allow,
-	                               cfg.upstream.n_allow,
+	assert_false(config_cidr_match(cfg.upstream.allow, cfg.upstream.n_allow,
 	                               (struct sockaddr *)&s6));
 	/* A v4-mapped address counts as IPv4. */
 	inet_pton(AF_INET6, "::ffff:10.1.2.3", &s6.sin6_addr);
 	assert_true(config_cidr_match(cfg.upstream.allow, cfg.upstream.n_allow,
 	                              (struct sockaddr *)&s6));
-	assert_int_equal(parse("--allow-recursion", "127.0.0.1,10.9.8.0/23",
-	                       NULL),
-	                 0);
+	assert_int_equal(
+		parse("--allow-recursion", "127.0.0.1,10.9.8.0/23", NULL), 0);
 	assert_int_equal(cfg.upstream.n_allow, 2);
 	inet_pton(AF_INET, "127.0.0.2", &s4.sin_addr);
-	assert_false(config_cidr_match(cfg.upstream.allow,
-	                               cfg.upstream.n_allow,
+	assert_false(config_cidr_match(cfg.upstream.allow, cfg.upstream.n_allow,
 	                               (struct sockaddr *)&s4));
 	inet_pton(AF_INET, "10.9.9.255", &s4.sin_addr);
 	assert_true(config_cidr_match(cfg.upstream.allow, cfg.upstream.n_allow,
@@ -571,9 +567,8 @@ static void test_config_parse_allow_recursion(void **state)
 static void test_config_parse_fallthrough(void **state)
 {
 	(void)state;
-	assert_int_equal(parse("--fallthrough", "Cluster.Local.,example.org",
-	                       NULL),
-	                 0);
+	assert_int_equal(
+		parse("--fallthrough", "Cluster.Local.,example.org", NULL), 0);
 	assert_int_equal(cfg.upstream.n_fallthrough, 2);
 	assert_string_equal(cfg.upstream.fallthrough[0], "cluster.local");
 	assert_string_equal(cfg.upstream.fallthrough[1], "example.org");
@@ -606,11 +601,9 @@ static void test_config_upstream_from_resolv(void **state)
 	                                             self_is_1, NULL),
 	                 2);
 	assert_string_equal(cfg.upstream.servers[0].text, "192.0.2.53:53");
-	assert_string_equal(cfg.upstream.servers[1].text,
-	                    "[2001:db8::53]:53");
-	assert_int_equal(config_upstream_from_resolv(&cfg.upstream, "", NULL,
-	                                             NULL),
-	                 0);
+	assert_string_equal(cfg.upstream.servers[1].text, "[2001:db8::53]:53");
+	assert_int_equal(
+		config_upstream_from_resolv(&cfg.upstream, "", NULL, NULL), 0);
 }
 
 static void test_config_parse_zones(void **state)
