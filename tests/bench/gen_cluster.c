@@ -6,8 +6,9 @@
  *
  * Layout: DIR/zones/<ns>/services.yaml (Services), slices.yaml
  * (EndpointSlices), pods-K.yaml (Pods, 1,000 per file), and DIR/queries.txt
- * ("name A" lines: 70 % headless services, 20 % ClusterIP services, 10 %
- * names that do not exist, shuffled). Services are headless with
+ * ("name A" lines in random order: 70 % headless services, 20 % ClusterIP
+ * services, each picked uniformly among the services of its kind, and 10 %
+ * names that do not exist, nx-N.<ns>). Services are headless with
  * probability PCT (default 70); each gets endpoints/services endpoints, each
  * a Pod of its namespace; the remaining Pods back no service. Addresses:
  * ClusterIPs from 10.96.0.0/12, Pods from 10.244.0.0/14. */
@@ -220,25 +221,45 @@ static void gen_queries(struct gen *g)
 {
 	FILE *q = gen_open(g->out, "queries.txt");
 	unsigned per_ns = g->services / g->namespaces;
+	unsigned n = per_ns * g->namespaces; /* services written */
+	unsigned *kind[2];
+	unsigned count[2] = { 0, 0 };
 	unsigned i;
 
+	/* The services of each kind (0 ClusterIP, 1 headless), so that a
+	 * query picks one uniformly among its kind. */
+	kind[0] = calloc(n, sizeof(unsigned));
+	kind[1] = calloc(n, sizeof(unsigned));
+	if (kind[0] == NULL || kind[1] == NULL) {
+		fprintf(stderr, "gen_cluster: out of memory\n");
+		exit(1);
+	}
+	for (i = 0; i < n; i++) {
+		bool hl = gen_is_headless(g, i);
+
+		kind[hl][count[hl]++] = i;
+	}
 	for (i = 0; i < g->queries; i++) {
 		unsigned r = gen_rand(g) % 100;
-		unsigned s = gen_rand(g) % g->services;
-		unsigned tries = 0;
+		unsigned k = r < 80 ? 1 : 0;
+		unsigned s;
 
 		if (r < 10) {
+			s = gen_rand(g) % n;
 			fprintf(q, "nx-%u.ns-%u.svc.cluster.local A\n", s,
 				s / per_ns);
 			continue;
 		}
-		/* 70 % headless, 20 % ClusterIP: pick a service of the wanted
-		 * kind near s. */
-		while (gen_is_headless(g, s) != (r < 80) && tries++ < 200) {
-			s = (s + 1) % g->services;
+		/* 70 % headless, 20 % ClusterIP (the other kind when a
+		 * cluster has none of the wanted one). */
+		if (count[k] == 0) {
+			k = !k;
 		}
+		s = kind[k][gen_rand(g) % count[k]];
 		fprintf(q, "svc-%u.ns-%u.svc.cluster.local A\n", s, s / per_ns);
 	}
+	free(kind[0]);
+	free(kind[1]);
 	fclose(q);
 }
 
@@ -304,8 +325,8 @@ int main(int argc, char **argv)
 	}
 	gen_queries(&g);
 	printf("gen_cluster: out=%s namespaces=%u services=%u pods=%u endpoints=%u queries=%u\n",
-	       g.out, g.namespaces, g.services, podno,
-	       g.services ? (g.endpoints / g.services) * g.services : 0,
+	       g.out, g.namespaces, (g.services / g.namespaces) * g.namespaces,
+	       podno, (g.endpoints / g.services) * (g.services / g.namespaces) * g.namespaces,
 	       g.queries);
 	return 0;
 }
