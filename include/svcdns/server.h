@@ -46,10 +46,42 @@ enum server_stat {
 
 #define SERVER_RCODE_OTHER 17
 
+/* Requests by query type (the types cluster DNS serves, then the rest). */
+enum server_qtype {
+	SERVER_QTYPE_A,
+	SERVER_QTYPE_AAAA,
+	SERVER_QTYPE_SRV,
+	SERVER_QTYPE_PTR,
+	SERVER_QTYPE_TXT,
+	SERVER_QTYPE_CNAME,
+	SERVER_QTYPE_NS,
+	SERVER_QTYPE_SOA,
+	SERVER_QTYPE_ANY,
+	SERVER_QTYPE_OTHER,
+	SERVER_QTYPE_COUNT,
+};
+
+/* The request-duration histogram: time from receiving a query to handing
+ * its answer to the kernel (for UDP, per receive batch: the batch's
+ * queries all count the batch's time). Buckets by upper bound in
+ * microseconds (server_hist_bound_us); the last one is +Inf. */
+#define SERVER_HIST_BUCKETS 12
+
 struct server_stats {
 	uint64_t v[SERVER_STAT_COUNT];
 	uint64_t fwd[FORWARD_STAT_COUNT]; /* the workers' forwarders */
+	uint64_t qtype[SERVER_QTYPE_COUNT];
+	uint64_t family[2];		    /* requests over IPv4, IPv6 */
+	uint64_t hist[SERVER_HIST_BUCKETS]; /* per bucket, not cumulative */
+	uint64_t hist_sum_us;		    /* total of the durations */
 };
+
+/* "A", "AAAA", ..., "other". */
+const char *server_qtype_name(enum server_qtype q);
+
+/* Upper bound of histogram bucket i in microseconds; 0 for the last
+ * (+Inf) bucket. */
+unsigned server_hist_bound_us(unsigned i);
 
 /* The metric name of a counter ("udp_queries", ..., "rcode_0".."rcode_16",
  * "rcode_other"). */

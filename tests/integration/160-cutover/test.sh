@@ -69,7 +69,7 @@ run_load() { # NAME BLUE GREEN FLIPCMD LABEL
 	local out rc
 	out=$("$tool" --server 127.0.0.1 --port "$PORT" --name "$1" \
 		--rate 2000 --blue "$2" --green "$3" --flips 200 \
-		--interval-ms 100 --settle-ms 300 --timeout-ms 1000 \
+		--interval-ms 150 --settle-ms 300 --timeout-ms 1000 \
 		--flip-cmd "$4 %s" --verbose 2>"$WORK/$5.err")
 	rc=$?
 	note "$5: $out"
