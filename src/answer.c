@@ -100,6 +100,16 @@ static size_t answer_render(const struct wire_query *q, const uint8_t *req,
 			wire_put_u16(out + qend + r->zptr[i], zoff);
 		}
 	}
+	/* Pointers into the body are stored relative to it: the body fits
+	 * any question length (equal answers are shared by names). */
+	for (i = 0; i < r->n_rptr; i++) {
+		if (qend + r->rptr[i] + 2 <= pos) {
+			uint8_t *p = out + qend + r->rptr[i];
+
+			wire_put_u16(p, (uint16_t)(0xc000u |
+						   (qend + wire_get_u16(p))));
+		}
+	}
 	/* Uncompressed names (SRV targets) take the zone's spelling from the
 	 * question (row 25). */
 	for (i = 0; i < r->n_zcopy; i++) {

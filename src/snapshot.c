@@ -57,9 +57,11 @@ struct snap_rhdr {
 	uint16_t n_glue;
 	uint16_t n_zptr;
 	uint16_t n_zcopy;
+	uint16_t n_rptr;
 	uint16_t an_len;
 	uint16_t ns_len;
-	uint16_t arr[]; /* glue_len[n_glue], zptr[n_zptr], zcopy[n_zcopy] */
+	uint16_t arr[]; /* glue_len[n_glue], zptr[n_zptr], zcopy[n_zcopy],
+			   rptr[n_rptr] */
 };
 
 /* The addresses that have PTR records: one entry per address, its target
@@ -168,6 +170,9 @@ struct tb {
 	uint16_t n_zptr;
 	uint16_t zcopy[1024];
 	uint16_t n_zcopy;
+	uint16_t rptr[1024]; /* pointers into the body, body-relative */
+	uint16_t n_rptr;
+	bool rptr_full;	     /* more than rptr holds: point absolutely */
 	uint16_t glue_len[4096];
 	uint16_t n_glue;
 	uint16_t ancount;
@@ -206,11 +211,21 @@ struct builder {
 	size_t cap_bg;
 	bool pods_sorted;
 	uint32_t neg[SNAPSHOT_MAX_ZONES + 2][2]; /* zone negative templates */
+	struct bsame *same; /* malloc: shared responses, open addressing */
+	size_t same_mask;
+	size_t n_same;
 	struct bptr *bptrs; /* malloc: PTR records to make */
 	size_t n_bptrs;
 	size_t cap_bptrs;
 	uint64_t t[5]; /* phase times, for SVCDNS_DEBUG_BUILD */
 	int err;
+};
+
+/* A response that later equal ones share. */
+struct bsame {
+	uint32_t hash;
+	uint32_t off; /* 0: empty slot */
+	uint32_t len;
 };
 
 /* A PTR record to make: address -> name. */
@@ -1699,6 +1714,8 @@ static void tb_begin(struct tb *t, const struct snapshot_zone *z,
 	t->err = 0;
 	t->n_zptr = 0;
 	t->n_zcopy = 0;
+	t->n_rptr = 0;
+	t->rptr_full = false;
 	t->n_glue = 0;
 	t->ancount = 0;
 	t->nscount = 0;
@@ -1710,6 +1727,25 @@ static void tb_begin(struct tb *t, const struct snapshot_zone *z,
 		tb_dict_add(t, WIRE_HEADER_LEN + o, qname + o, qlen - o);
 		o += (size_t)qname[o] + 1;
 	}
+}
+
+/* Writes a compression pointer to absolute offset abs. A pointer into the
+ * question is absolute; one into the body is stored body-relative and
+ * listed in rptr, so that the body does not depend on the length of the
+ * question's name and equal bodies of different names can be shared
+ * (tb_finish). */
+static void tb_ptr(struct tb *t, size_t abs)
+{
+	if (abs >= t->qend && !t->rptr_full && t->pos <= UINT16_MAX) {
+		if (t->n_rptr == SVCDNS_ARRAY_SIZE(t->rptr)) {
+			t->rptr_full = true;
+		} else {
+			t->rptr[t->n_rptr++] = (uint16_t)t->pos;
+			tb_u16(t, (uint16_t)(abs - t->qend));
+			return;
+		}
+	}
+	tb_u16(t, (uint16_t)(0xc000u | abs));
 }
 
 /* Writes name (lower case). compress: the longest suffix already in the
@@ -1727,7 +1763,7 @@ static size_t tb_name(struct tb *t, const uint8_t *name, size_t len,
 		int ptr = compress ? tb_dict_find(t, name + o, len - o) : -1;
 
 		if (ptr >= 0) {
-			tb_u16(t, (uint16_t)(0xc000u | (unsigned)ptr));
+			tb_ptr(t, (size_t)ptr);
 			return start;
 		}
 		tb_dict_add(t, t->qend + t->pos, name + o, len - o);
@@ -1770,7 +1806,7 @@ static void tb_rr_end(struct tb *t, size_t at)
 static void tb_owner(struct tb *t, size_t abs, const uint8_t *name, size_t len)
 {
 	if (abs < 0x3fff) {
-		tb_u16(t, (uint16_t)(0xc000u | abs));
+		tb_ptr(t, abs);
 	} else {
 		tb_name(t, name, len, true, false);
 	}
@@ -1938,20 +1974,84 @@ static bool snap_buf_reserve(struct snap_buf *buf, size_t more)
 
 /* Appends the template under construction to the response buffer and
  * returns its offset, or 0 on OOM (offset 0 is never a response). */
+/* A response already in the buffer whose bytes equal the one being
+ * finished, or 0. Only responses with glue are shared: they are the large
+ * ones (SRV), and the bare service name and its _port._proto name often
+ * have the very same SRV answer. */
+static uint32_t tb_find_same(struct builder *b, uint32_t h, const void *blob,
+			     size_t len)
+{
+	size_t j;
+
+	if (b->same == NULL) {
+		return 0;
+	}
+	for (j = h & b->same_mask; b->same[j].off != 0;
+	     j = (j + 1) & b->same_mask) {
+		if (b->same[j].hash == h && b->same[j].len == len &&
+		    memcmp(b->snap->resps.p + b->same[j].off, blob, len) == 0) {
+			return b->same[j].off;
+		}
+	}
+	return 0;
+}
+
+static void tb_remember(struct builder *b, uint32_t h, uint32_t off,
+			size_t len)
+{
+	size_t j;
+
+	if (b->n_same * 2 >= b->same_mask) {
+		size_t cap = b->same ? (b->same_mask + 1) * 2 : 1024;
+		struct bsame *v = calloc(cap, sizeof(*v));
+
+		if (v == NULL) {
+			return; /* sharing is an optimisation only */
+		}
+		for (j = 0; b->same != NULL && j <= b->same_mask; j++) {
+			size_t k;
+
+			if (b->same[j].off == 0) {
+				continue;
+			}
+			for (k = b->same[j].hash & (cap - 1); v[k].off != 0;
+			     k = (k + 1) & (cap - 1)) {
+			}
+			v[k] = b->same[j];
+		}
+		free(b->same);
+		b->same = v;
+		b->same_mask = cap - 1;
+	}
+	for (j = h & b->same_mask; b->same[j].off != 0;
+	     j = (j + 1) & b->same_mask) {
+	}
+	b->same[j].hash = h;
+	b->same[j].off = off;
+	b->same[j].len = (uint32_t)len;
+	b->n_same++;
+}
+
+/* Appends the template under construction to the response buffer and
+ * returns its offset, or 0 on OOM (offset 0 is never a response). */
 static uint32_t tb_finish(struct builder *b, struct tb *t, uint8_t rcode,
 			  size_t an_len, uint16_t rr_len)
 {
 	struct snap_buf *buf = &b->snap->resps;
-	size_t narr = (size_t)t->n_glue + t->n_zptr + t->n_zcopy;
+	size_t narr = (size_t)t->n_glue + t->n_zptr + t->n_zcopy + t->n_rptr;
 	size_t glue = 0;
+	size_t len;
 	struct snap_rhdr *h;
 	size_t off;
 	size_t i;
+	uint32_t hash;
+	uint32_t same;
 
 	for (i = 0; i < t->n_glue; i++) {
 		glue += t->glue_len[i];
 	}
-	if (!snap_buf_reserve(buf, sizeof(*h) + narr * 2 + t->pos)) {
+	len = sizeof(*h) + narr * 2 + t->pos;
+	if (!snap_buf_reserve(buf, len)) {
 		b->err = -ENOMEM;
 		return 0;
 	}
@@ -1965,16 +2065,30 @@ static uint32_t tb_finish(struct builder *b, struct tb *t, uint8_t rcode,
 	h->n_glue = t->n_glue;
 	h->n_zptr = t->n_zptr;
 	h->n_zcopy = t->n_zcopy;
+	h->n_rptr = t->n_rptr;
 	h->an_len = (uint16_t)an_len;
 	h->ns_len = (uint16_t)(t->pos - an_len - glue);
 	memcpy(h->arr, t->glue_len, t->n_glue * sizeof(uint16_t));
 	memcpy(h->arr + t->n_glue, t->zptr, t->n_zptr * sizeof(uint16_t));
 	memcpy(h->arr + t->n_glue + t->n_zptr, t->zcopy,
 	       t->n_zcopy * sizeof(uint16_t));
+	memcpy(h->arr + t->n_glue + t->n_zptr + t->n_zcopy, t->rptr,
+	       t->n_rptr * sizeof(uint16_t));
 	memcpy((uint8_t *)(h->arr + narr), t->buf, t->pos);
-	buf->len = off + sizeof(*h) + narr * 2 + t->pos;
+	if (t->n_glue == 0) {
+		buf->len = off + len;
+		return (uint32_t)off;
+	}
+	hash = snap_hash_name((const uint8_t *)h, len);
+	same = tb_find_same(b, hash, h, len);
+	if (same != 0) {
+		return same; /* written past the end, never kept */
+	}
+	buf->len = off + len;
+	tb_remember(b, hash, (uint32_t)off, len);
 	return (uint32_t)off;
 }
+
 
 /* Decodes the response at off into a view (pointers into the buffer). */
 static void snap_resp_view(const struct snapshot *s, uint32_t off,
@@ -1982,7 +2096,7 @@ static void snap_resp_view(const struct snapshot *s, uint32_t off,
 {
 	const struct snap_rhdr *h =
 		(const struct snap_rhdr *)(const void *)(s->resps.p + off);
-	size_t narr = (size_t)h->n_glue + h->n_zptr + h->n_zcopy;
+	size_t narr = (size_t)h->n_glue + h->n_zptr + h->n_zcopy + h->n_rptr;
 
 	r->rcode = h->rcode;
 	r->rotate = h->rotate;
@@ -1997,6 +2111,8 @@ static void snap_resp_view(const struct snapshot *s, uint32_t off,
 	r->glue_len = h->arr;
 	r->zptr = h->arr + h->n_glue;
 	r->zcopy = h->arr + h->n_glue + h->n_zptr;
+	r->n_rptr = h->n_rptr;
+	r->rptr = h->arr + h->n_glue + h->n_zptr + h->n_zcopy;
 	r->body = (const uint8_t *)(h->arr + narr);
 }
 
@@ -2567,6 +2683,7 @@ static void snap_free(struct snapshot *s)
 
 static void builder_fini(struct builder *b)
 {
+	free(b->same);
 	free(b->bptrs);
 	free(b->nodes);
 	free(b->index);
@@ -3099,6 +3216,14 @@ static int dump_resp(const struct snapshot_node *n,
 	memcpy(msg + WIRE_HEADER_LEN, snap_node_name(n), n->len);
 	memset(msg + WIRE_HEADER_LEN + n->len, 0, 4);
 	memcpy(msg + qend, r->body, r->an_len);
+	for (i = 0; i < r->n_rptr; i++) {
+		if (r->rptr[i] + 2u <= r->an_len) {
+			uint8_t *p = msg + qend + r->rptr[i];
+
+			wire_put_u16(p, (uint16_t)(0xc000u |
+						   (qend + wire_get_u16(p))));
+		}
+	}
 	wire_rd_init(&rd, msg, qend + r->an_len);
 	rd.pos = qend;
 	for (i = 0; i < r->ancount; i++) {

@@ -133,11 +133,15 @@ struct snapshot_resp {
 	uint16_t n_glue;     /* additional records, each droppable */
 	uint16_t n_zptr;     /* 2-octet pointers to the question's zone */
 	uint16_t n_zcopy;    /* zone-length spans to copy from the question */
+	uint16_t n_rptr;     /* pointers into the body, stored body-relative */
 	uint32_t an_len;     /* octets of the answer section */
 	uint32_t ns_len;     /* octets of the authority section */
 	const uint16_t *glue_len; /* arena (snapshot): n_glue lengths */
 	const uint16_t *zptr;	  /* arena (snapshot): body offsets */
 	const uint16_t *zcopy;	  /* arena (snapshot): body offsets */
+	const uint16_t *rptr;	  /* body offsets of 2-octet pointers whose
+				     value is body-relative: add the body's
+				     offset in the message and 0xc000 */
 	const uint8_t *body;	  /* arena (snapshot): an | ns | glue */
 };
 
