@@ -213,3 +213,34 @@ deb: deb-deps
 check-packaging: deps deb-deps
 	@$(MAKE) --no-print-directory all
 	@tests/packaging/run.sh
+
+# Hardening checks (not part of `make test`; see tests/soak/run.sh).
+# `make soak`: the long load and fault tests (L3 reload storm, L21 soak,
+# L10 a million names, L11 fd exhaustion, L19 signals); SOAK_MINUTES and
+# the other knobs are read from the environment.
+# `make check-tsan`: every unit test and the integration cases that drive
+# the worker threads, against the SAN=thread build (TSAN_CASES).
+# `make check-valgrind`: the optimised daemon under valgrind through a
+# short load, a reload and SIGTERM: 0 errors, nothing lost.
+TSAN_CASES ?= 100-pipelined-tcp 135-reload 150-watch 160-cutover \
+              200-forward 301-tcp-session
+TSAN_SUPP := $(CURDIR)/tests/soak/tsan.supp
+
+.PHONY: soak check-tsan check-valgrind
+
+soak: deps
+	@$(MAKE) --no-print-directory all tools
+	@tests/soak/run.sh $(BUILD)
+
+check-tsan: deps
+	@$(MAKE) --no-print-directory SAN=thread CFLAGS="-O1 -g" unit-bins
+	@export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(TSAN_SUPP)"; \
+	tests/run_unit.sh build/san-thread && \
+	SVCDNS_TEST_TIMEOUT_MULTIPLIER=$${SVCDNS_TEST_TIMEOUT_MULTIPLIER:-3} \
+		tests/integration/run.sh build/san-thread $(TSAN_CASES)
+
+check-valgrind: deps
+	@command -v valgrind >/dev/null || { sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get install -y -qq valgrind; }
+	@$(MAKE) --no-print-directory all tools
+	@tests/soak/valgrind.sh build

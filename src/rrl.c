@@ -426,6 +426,45 @@ static void rrl_skip_rr(struct wire_rd *rd, uint16_t *type, uint8_t *owner,
 	wire_rd_bytes(rd, NULL, wire_rd_u16(rd));
 }
 
+/* Walks every record after the question and finds the first OPT of the
+ * additional section: *opt and *opt_len (0 if none), and the extended
+ * RCODE bits it carries in *ext (RFC 6891 6.1.3: the top octet of its
+ * TTL). Returns 0 or -EBADMSG. */
+static int rrl_find_opt(const uint8_t *resp, size_t len, size_t qend,
+                        const uint16_t n[4], size_t *opt, size_t *opt_len,
+                        unsigned *ext)
+{
+	unsigned total = (unsigned)n[1] + n[2] + n[3];
+	struct wire_rd rd;
+	unsigned i;
+
+	*opt = 0;
+	*opt_len = 0;
+	*ext = 0;
+	wire_rd_init(&rd, resp, len);
+	rd.pos = qend;
+	for (i = 0; i < total; i++) {
+		size_t start = rd.pos;
+		uint16_t type = 0;
+
+		rrl_skip_rr(&rd, &type, NULL, NULL);
+		if (rd.err != 0) {
+			return -EBADMSG;
+		}
+		if (type == DNS_TYPE_OPT && i >= (unsigned)n[1] + n[2] &&
+		    *opt_len == 0) {
+			*opt = start;
+			*opt_len = rd.pos - start;
+			/* The owner is the root (1 octet) in any OPT we send;
+			 * TYPE and CLASS follow, then the TTL. */
+			if (resp[start] == 0) {
+				*ext = resp[start + 5];
+			}
+		}
+	}
+	return 0;
+}
+
 /* Classifies a NOERROR response with no answer by its authority section:
  * an SOA -> NODATA, NS without SOA -> referral. */
 static unsigned rrl_noerror_empty(const uint8_t *resp, size_t len, size_t qend,
@@ -494,6 +533,9 @@ int rrl_classify(const uint8_t *resp, size_t len, unsigned *rclass,
 {
 	uint16_t n[4];
 	size_t qend;
+	size_t opt;
+	size_t opt_len;
+	unsigned ext;
 	unsigned rcode;
 	int err = rrl_head(resp, len, n, name, name_len, &qend);
 
@@ -501,8 +543,13 @@ int rrl_classify(const uint8_t *resp, size_t len, unsigned *rclass,
 		*name_len = 0;
 		return err;
 	}
+	if (rrl_find_opt(resp, len, qend, n, &opt, &opt_len, &ext) != 0) {
+		*name_len = 0;
+		return -EBADMSG;
+	}
 	dname_lower(name, *name_len);
-	rcode = wire_get_u16(resp + 2) & WIRE_RCODE_MASK;
+	/* BADVERS is NOERROR in the header and 1 in the OPT. */
+	rcode = (ext << 4) | (wire_get_u16(resp + 2) & WIRE_RCODE_MASK);
 	if (rcode == DNS_RCODE_NXDOMAIN) {
 		*rclass = RRL_CLASS_NXDOMAIN;
 		rrl_nx_name(resp, len, qend, n[1], n[2], name, name_len);
@@ -542,38 +589,20 @@ size_t rrl_slip(uint8_t *resp, size_t len)
 	uint8_t qname[DNAME_MAXLEN];
 	size_t qlen;
 	size_t qend;
-	size_t opt = 0;
-	size_t opt_len = 0;
+	size_t opt;
+	size_t opt_len;
+	unsigned ext;
+	unsigned rcode;
 	uint16_t n[4];
 	uint16_t flags;
-	unsigned total;
-	unsigned i;
-	struct wire_rd rd;
 
-	if (rrl_head(resp, len, n, qname, &qlen, &qend) != 0) {
+	if (rrl_head(resp, len, n, qname, &qlen, &qend) != 0 ||
+	    rrl_find_opt(resp, len, qend, n, &opt, &opt_len, &ext) != 0) {
 		return 0;
 	}
-	/* Find our OPT among the records (the additional section). */
-	wire_rd_init(&rd, resp, len);
-	rd.pos = qend;
-	total = (unsigned)n[1] + n[2] + n[3];
-	for (i = 0; i < total; i++) {
-		size_t start = rd.pos;
-		uint16_t type = 0;
-
-		rrl_skip_rr(&rd, &type, NULL, NULL);
-		if (rd.err != 0) {
-			return 0;
-		}
-		if (type == DNS_TYPE_OPT && i >= (unsigned)n[1] + n[2] &&
-		    opt_len == 0) {
-			opt = start;
-			opt_len = rd.pos - start;
-		}
-	}
 	flags = wire_get_u16(resp + 2);
-	if ((flags & WIRE_RCODE_MASK) == DNS_RCODE_NOERROR ||
-	    (flags & WIRE_RCODE_MASK) == DNS_RCODE_NXDOMAIN) {
+	rcode = (ext << 4) | (flags & WIRE_RCODE_MASK);
+	if (rcode == DNS_RCODE_NOERROR || rcode == DNS_RCODE_NXDOMAIN) {
 		flags |= WIRE_FLAG_TC;
 	}
 	wire_put_u16(resp + 2, flags);

@@ -32,14 +32,15 @@
 #include "svcdns/config.h"
 
 /* Gives up privilege for good; see the top of this file. user is the
- * account to become (looked up with getpwnam; it must not be uid 0), or
- * NULL to keep the uid and drop capabilities only. As a non-root user,
- * naming one's own account is the same as NULL; naming another is
- * -EPERM. Returns 0, or a negative errno after logging the reason:
- * -ENOENT (no such user), -EINVAL (the user is root), -EBUSY (threads
- * already run), -EPERM (a call was refused, or setuid(0) still worked
- * afterwards), or what a failing call set. On an error the process may
- * be half-dropped: the caller must exit. */
+ * account to become (looked up with getpwnam), or NULL to keep the uid
+ * and drop capabilities only. Naming one's own account is the same as
+ * NULL, so is naming an account with uid 0 when running as root (an
+ * explicit "stay root", logged as a warning: the capabilities still go);
+ * naming another account without root is -EPERM. Returns 0, or a
+ * negative errno after logging the reason: -ENOENT (no such user),
+ * -EBUSY (threads already run), -EPERM (a call was refused, or setuid(0)
+ * still worked afterwards), or what a failing call set. On an error the
+ * process may be half-dropped: the caller must exit. */
 SVCDNS_MUSTCHECK int privs_drop(const char *user);
 
 /* The start-up rule "refuse to run as root on a non-privileged port

@@ -596,6 +596,13 @@ static void test_rrl_slip_forms(void **state)
 	           DNS_TYPE_A, NULL, 0, NULL, 0, true);
 	assert_int_equal(rrl_slip(b, n), n);
 	assert_int_equal(wire_get_u16(b + 2), 0x8005);
+	/* BADVERS (NOERROR in the header, 1 in the OPT) is an error. */
+	n = mkresp(b, sizeof(b), 0x8000, "web.shop.svc.cluster.local",
+	           DNS_TYPE_A, NULL, 0, NULL, 0, true);
+	b[n - WIRE_OPT_LEN + 5] = 1;
+	expect_class(b, n, RRL_CLASS_ERROR, NULL);
+	assert_int_equal(rrl_slip(b, n), n);
+	assert_int_equal(wire_get_u16(b + 2), 0x8000);
 	/* Malformed: a count with no record behind it, or a query. */
 	n = mkresp(b, sizeof(b), 0x8400, "web.shop.svc.cluster.local",
 	           DNS_TYPE_A, ans, 1, NULL, 0, false);
