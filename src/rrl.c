@@ -28,6 +28,7 @@ struct rrl_slot {
 	uint32_t used;      /* the table's tick at the last use (LRU) */
 	uint8_t family;     /* 0: free slot; 4 or 6 */
 	uint8_t rclass;
+	bool logged; /* this episode of limiting was logged */
 };
 
 _Static_assert(sizeof(struct rrl_slot) == 48, "RRL_DEFAULT_TABLE's memory");
@@ -85,6 +86,7 @@ void rrl_opts_default(struct rrl_opts *o)
 	o->v4_len = RRL_DEFAULT_V4_LEN;
 	o->v6_len = RRL_DEFAULT_V6_LEN;
 	o->table = RRL_DEFAULT_TABLE;
+	o->exempt_loopback = true;
 }
 
 static bool rrl_opts_ok(const struct rrl_opts *o)
@@ -291,7 +293,10 @@ static void rrl_refill(const struct rrl *r, struct rrl_slot *s, uint64_t now_ms)
 	}
 	add = (now_ms - s->last_ms) * r->o.rate;
 	if (add >= (uint64_t)(r->cap - s->tokens)) {
+		/* A full bucket ends an episode of limiting: the next one
+		 * is logged again. */
 		s->tokens = r->cap;
+		s->logged = false;
 	} else {
 		s->tokens += (uint32_t)add;
 	}
@@ -348,7 +353,7 @@ enum rrl_action rrl_check(struct rrl *r, const struct sockaddr *src,
 		rrl_stat_inc(r, RRL_ST_PASSED);
 		return RRL_PASS;
 	}
-	if (rrl_loopback(prefix, family, src) ||
+	if ((r->o.exempt_loopback && rrl_loopback(prefix, family, src)) ||
 	    config_cidr_match(r->o.exempt, r->o.n_exempt, src)) {
 		rrl_stat_inc(r, RRL_ST_EXEMPT);
 		return RRL_PASS;
@@ -362,7 +367,10 @@ enum rrl_action rrl_check(struct rrl *r, const struct sockaddr *src,
 		rrl_stat_inc(r, RRL_ST_PASSED);
 		return RRL_PASS;
 	}
-	if (s->limited == 0 && rrl_log_ok(r, now_ms)) {
+	/* Once per episode (until the bucket is full again), and at most
+	 * RRL_LOG_PER_SEC a second: a flood of keys cannot flood the log. */
+	if (!s->logged && rrl_log_ok(r, now_ms)) {
+		s->logged = true;
 		rrl_log_limit(r, s, lname, len);
 	}
 	s->limited++;

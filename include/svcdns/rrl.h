@@ -15,8 +15,9 @@
  * of a key goes out in the SLIP form (rrl_slip: the question and OPT only,
  * TC=1, so that a real client retries over TCP, where spoofing does not
  * work), the others are dropped. With slip 0 all are dropped, with slip 1
- * none. Loopback and the exempt prefixes are never limited; in log-only
- * mode nothing is limited but everything is counted as if it were.
+ * none. Loopback (unless exempt_loopback is off) and the exempt prefixes
+ * are never limited; in log-only mode nothing is limited but everything is
+ * counted as if it were.
  *
  * Apply it to UDP only: TCP cannot be spoofed and has its own caps.
  *
@@ -58,7 +59,8 @@
 #define RRL_TABLE_MAX     (16u * 1024u * 1024u)
 #define RRL_RATE_MAX      1000000u
 #define RRL_SLIP_MAX      10u
-/* rrl_check() logs at most this many "limiting" lines a second. */
+/* rrl_check() logs "limiting" once per key and episode (until its bucket
+ * is full again), at most this many lines a second. */
 #define RRL_LOG_PER_SEC 5u
 
 /* Response classes (NSD's and BIND's split): each has its own bucket. */
@@ -85,8 +87,11 @@ struct rrl_opts {
 	unsigned v6_len; /* and 1..128 */
 	size_t table;    /* slots; rounded up to a power of two */
 	bool log_only;   /* count, never limit */
-	/* Never limited besides loopback (127.0.0.0/8, ::1): borrowed, must
-	 * outlive the table (the config's array). */
+	/* 127.0.0.0/8 and ::1 are never limited (true by default; the L12
+	 * load test turns it off to flood from 127.x sources). */
+	bool exempt_loopback;
+	/* Never limited either: borrowed, must outlive the table (the
+	 * config's array). */
 	const struct config_cidr *exempt;
 	size_t n_exempt;
 	/* Seeds the key hash; 0 takes one from getrandom() (tests pass a
@@ -108,8 +113,8 @@ struct rrl_stats {
 
 struct rrl;
 
-/* Fills o with the defaults above (no exempt prefixes, log_only false,
- * seed 0). */
+/* Fills o with the defaults above (loopback exempt, no other exempt
+ * prefix, log_only false, seed 0). */
 void rrl_opts_default(struct rrl_opts *o);
 
 /* Creates a table. Returns NULL if an option is out of range (errno

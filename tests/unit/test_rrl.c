@@ -314,6 +314,15 @@ static void test_rrl_check_exempt_prefixes(void **state)
 	assert_int_equal(st.passed, 1);
 	assert_int_equal(st.limited, 9);
 	rrl_destroy(r);
+	/* Loopback exemption off (the L12 load test): 127.x is limited. */
+	o.exempt_loopback = false;
+	r = rrl_create(&o);
+	assert_non_null(r);
+	memset(cnt, 0, sizeof(cnt));
+	burst(r, SA(lo), "a.cluster.local", RRL_CLASS_ANSWER, 10, 0, cnt);
+	burst(r, SA(pod), "a.cluster.local", RRL_CLASS_ANSWER, 10, 0, cnt);
+	assert_int_equal(cnt[RRL_PASS], 11);
+	rrl_destroy(r);
 }
 
 static void test_rrl_check_log_only(void **state)
