@@ -115,7 +115,7 @@ deps:
 
 run: deps
 	$(MAKE) all
-	$(BUILD)/svcdns --zones zones --listen 127.0.0.1:5353
+	$(BUILD)/svcdns --zones zones --listen 127.0.0.1:5353 --user "$$(id -un)"
 
 unit: $(UNIT_BINS)
 	@tests/run_unit.sh $(BUILD)

@@ -550,13 +550,15 @@ static int config_cidr_parse(const char *text, struct config_cidr *c)
 	return 0;
 }
 
-static int config_set_allow_recursion(struct config_state *st, const char *val)
+/* Parses "none" or "CIDR,CIDR,..." for option opt into acl[0..*n). */
+static int config_cidr_list(struct config_state *st, const char *opt,
+                            const char *val, struct config_cidr *acl,
+                            size_t *n)
 {
-	struct config_upstream *up = &st->cfg->upstream;
 	char item[INET6_ADDRSTRLEN + 8];
 	const char *p = val;
 
-	up->n_allow = 0;
+	*n = 0;
 	if (strcmp(val, "none") == 0) {
 		return 0;
 	}
@@ -567,28 +569,95 @@ static int config_set_allow_recursion(struct config_state *st, const char *val)
 		if (len == 0 || len >= sizeof(item)) {
 			return config_fail(
 				st,
-				"--allow-recursion: '%s' is not none or CIDR,... (10.0.0.0/8, fd00::/8, 127.0.0.1)",
-				val);
+				"%s: '%s' is not none or CIDR,... (10.0.0.0/8, fd00::/8, 127.0.0.1)",
+				opt, val);
 		}
 		memcpy(item, p, len);
 		item[len] = '\0';
-		if (up->n_allow == CONFIG_MAX_ACL) {
-			return config_fail(
-				st, "--allow-recursion: at most %d prefixes",
-				CONFIG_MAX_ACL);
+		if (*n == CONFIG_MAX_ACL) {
+			return config_fail(st, "%s: at most %d prefixes", opt,
+			                   CONFIG_MAX_ACL);
 		}
-		if (config_cidr_parse(item, &up->allow[up->n_allow]) != 0) {
+		if (config_cidr_parse(item, &acl[*n]) != 0) {
 			return config_fail(
-				st,
-				"--allow-recursion: '%s' is not an address or ADDR/BITS",
-				item);
+				st, "%s: '%s' is not an address or ADDR/BITS",
+				opt, item);
 		}
-		up->n_allow++;
+		(*n)++;
 		if (comma == NULL) {
 			break;
 		}
 		p = comma + 1;
 	}
+	return 0;
+}
+
+static int config_set_allow_recursion(struct config_state *st, const char *val)
+{
+	struct config_upstream *up = &st->cfg->upstream;
+
+	return config_cidr_list(st, "--allow-recursion", val, up->allow,
+	                        &up->n_allow);
+}
+
+static int config_set_rrl_exempt(struct config_state *st, const char *val)
+{
+	struct config_rrl *r = &st->cfg->server.rrl;
+
+	return config_cidr_list(st, "--rrl-exempt", val, r->exempt,
+	                        &r->n_exempt);
+}
+
+static int config_set_rrl_rate(struct config_state *st, const char *val)
+{
+	unsigned long v;
+	int err = config_set_uint(st, "--rrl-rate", val, 0, CONFIG_RRL_RATE_MAX,
+	                          &v);
+
+	if (err == 0) {
+		st->cfg->server.rrl.rate = (unsigned)v;
+	}
+	return err;
+}
+
+static int config_set_rrl_slip(struct config_state *st, const char *val)
+{
+	unsigned long v;
+	int err = config_set_uint(st, "--rrl-slip", val, 0, CONFIG_RRL_SLIP_MAX,
+	                          &v);
+
+	if (err == 0) {
+		st->cfg->server.rrl.slip = (unsigned)v;
+	}
+	return err;
+}
+
+static int config_set_rrl_table(struct config_state *st, const char *val)
+{
+	unsigned long v;
+	int err = config_set_uint(st, "--rrl-table", val, CONFIG_RRL_TABLE_MIN,
+	                          CONFIG_RRL_TABLE_MAX, &v);
+
+	if (err == 0) {
+		st->cfg->server.rrl.table = (size_t)v;
+	}
+	return err;
+}
+
+static int config_set_rrl_log_only(struct config_state *st, const char *val)
+{
+	(void)val;
+	st->cfg->server.rrl.log_only = true;
+	return 0;
+}
+
+static int config_set_user(struct config_state *st, const char *val)
+{
+	if (val[0] == '\0' || strlen(val) >= sizeof(st->cfg->user) ||
+	    strchr(val, ':') != NULL) {
+		return config_fail(st, "--user: '%s' is not a user name", val);
+	}
+	strcpy(st->cfg->user, val);
 	return 0;
 }
 
@@ -840,6 +909,12 @@ static const struct config_opt config_opts[] = {
 	{ "upstream-timeout", true, config_set_upstream_timeout },
 	{ "upstream-max-inflight", true, config_set_upstream_inflight },
 	{ "allow-recursion", true, config_set_allow_recursion },
+	{ "rrl-rate", true, config_set_rrl_rate },
+	{ "rrl-slip", true, config_set_rrl_slip },
+	{ "rrl-table", true, config_set_rrl_table },
+	{ "rrl-exempt", true, config_set_rrl_exempt },
+	{ "rrl-log-only", false, config_set_rrl_log_only },
+	{ "user", true, config_set_user },
 	{ "cache-size", true, config_set_cache_size },
 	{ "cache-max-ttl", true, config_set_cache_max_ttl },
 	{ "fallthrough", true, config_set_fallthrough },
@@ -916,6 +991,9 @@ void config_defaults(struct config *cfg)
 	cfg->upstream.max_inflight = CONFIG_DEFAULT_INFLIGHT;
 	cfg->upstream.cache_size = CONFIG_DEFAULT_CACHE_SIZE;
 	cfg->upstream.cache_max_ttl = CONFIG_DEFAULT_CACHE_MAX_TTL;
+	cfg->server.rrl.rate = CONFIG_DEFAULT_RRL_RATE;
+	cfg->server.rrl.slip = CONFIG_DEFAULT_RRL_SLIP;
+	cfg->server.rrl.table = CONFIG_DEFAULT_RRL_TABLE;
 	{
 		struct config_state st = { .cfg = cfg };
 
@@ -1060,6 +1138,16 @@ void config_print_usage(FILE *out)
 	        "                         directory before reloading (default: %u)\n"
 	        "  --rescan-interval MS   rescan the directory every MS even without\n"
 	        "                         events; 0 = never (default: %u)\n"
+	        "  --rrl-rate N           UDP responses a second per client /24 (/56) and\n"
+	        "                         name before rate limiting; 0 = off (default: %u)\n"
+	        "  --rrl-slip N           every Nth limited response is sent truncated\n"
+	        "                         (TC=1), the others dropped; 0 = drop all (default: %u)\n"
+	        "  --rrl-table N          rate-limit slots per thread (default: %u)\n"
+	        "  --rrl-exempt CIDR,...  clients never rate limited besides loopback\n"
+	        "  --rrl-log-only         count what would be limited, limit nothing\n"
+	        "  --user NAME            after binding the sockets, run as NAME with no\n"
+	        "                         capabilities (needed to run as root on a port\n"
+	        "                         above 1023)\n"
 	        "  --check                load and check the manifests, print a summary, exit\n"
 	        "                         (status 1 if there are errors)\n"
 	        "  --dump                 print the zones as master files and exit\n"
@@ -1075,5 +1163,7 @@ void config_print_usage(FILE *out)
 	        CONFIG_DEFAULT_CACHE_SIZE, CONFIG_DEFAULT_CACHE_MAX_TTL,
 	        CONFIG_THREADS_MAX, CONFIG_DEFAULT_TCP_IDLE_MS,
 	        CONFIG_DEFAULT_TCP_IO_MS, CONFIG_DEFAULT_TCP_MAX_CONNS,
-	        CONFIG_DEFAULT_SETTLE_MS, CONFIG_DEFAULT_RESCAN_MS);
+	        CONFIG_DEFAULT_SETTLE_MS, CONFIG_DEFAULT_RESCAN_MS,
+	        CONFIG_DEFAULT_RRL_RATE, CONFIG_DEFAULT_RRL_SLIP,
+	        CONFIG_DEFAULT_RRL_TABLE);
 }

@@ -9,6 +9,7 @@
 #include "svcdns/k8s.h"
 #include "svcdns/log.h"
 #include "svcdns/manifest.h"
+#include "svcdns/privs.h"
 #include "svcdns/server.h"
 #include "svcdns/snapshot.h"
 #include "svcdns/watch.h"
@@ -521,6 +522,15 @@ static int main_serve(struct main_ctx *m)
 	if (main_upstreams(&m->cfg) != 0) {
 		return MAIN_EXIT_ERROR;
 	}
+	/* Root buys nothing on a port above 1023 but risk (RELIABILITY.md
+	 * 4): refuse unless --user says who to become (--user root: stay
+	 * root on purpose, without capabilities). */
+	if (privs_check_root_on_high_port(geteuid(), m->cfg.user,
+	                                  &m->cfg.server,
+	                                  privs_unprivileged_port_start())) {
+		log_err("main: refusing to run as root on unprivileged ports; use --user NAME (--user root to stay root without capabilities)");
+		return MAIN_EXIT_ERROR;
+	}
 	if (main_load(m, &snap) != 0) {
 		return MAIN_EXIT_ERROR;
 	}
@@ -534,6 +544,14 @@ static int main_serve(struct main_ctx *m)
 	if (err == 0) {
 		err = server_create(&m->cfg.server, &m->aopts, &m->cfg.upstream,
 		                    &m->slot, &m->srv);
+	}
+	/* The sockets are bound: give up root and every capability before
+	 * any worker thread exists (capabilities are per thread). */
+	if (err == 0) {
+		err = privs_drop(m->cfg.user[0] ? m->cfg.user : NULL);
+		if (err != 0) {
+			log_err("main: cannot drop privileges; stopping");
+		}
 	}
 	if (err == 0) {
 		err = server_start(m->srv);

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "svcdns/log.h"
+#include "svcdns/rrl.h"
 #include "svcdns/wire.h"
 
 /* recvmmsg: libuv 1.44 splits the slab into 64 KiB chunks (its
@@ -119,6 +120,7 @@ struct worker {
 	uint64_t snap_gen;
 	struct answer_state ast;
 	struct forward *fwd;         /* owns; NULL without forwarding */
+	struct rrl *rrl;             /* owns; NULL when RRL is off */
 	struct answer_opts ao_rec;   /* for clients that may recurse */
 	struct answer_opts ao_norec; /* for the others */
 	uint8_t *udp_slab;           /* owns: SERVER_UDP_BATCH chunks */
@@ -181,6 +183,8 @@ static const char *const server_stat_names[SERVER_STAT_RCODE] = {
 	[SERVER_STAT_TCP_BAD_FRAMES] = "tcp_bad_frames",
 	[SERVER_STAT_TCP_PAUSED] = "tcp_paused",
 	[SERVER_STAT_SNAPSHOT_SWITCHES] = "snapshot_switches",
+	[SERVER_STAT_RRL_SLIPPED] = "rrl_slipped",
+	[SERVER_STAT_RRL_DROPPED] = "rrl_dropped",
 };
 
 static const char *const server_rcode_names[] = {
@@ -577,6 +581,47 @@ static void udp_queue(struct listener *l, const struct sockaddr *addr,
 	w->out_msgs[i].msg_hdr.msg_iovlen = 1;
 }
 
+/* Loopback sources are never rate limited (RELIABILITY.md 1.2: NSD's RRL
+ * throttled its own test traffic); checked here so that they skip RRL's
+ * classification entirely. */
+static bool sockaddr_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		return (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		return IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
+		       (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
+		        s6->sin6_addr.s6_addr[12] == 127);
+	}
+	return false;
+}
+
+/* Response rate limiting (RELIABILITY.md 4, L12) of the answer in
+ * w->resp[0..len) to addr: returns the length to send, the slipped (TC=1,
+ * no records) form's, or 0 to send nothing. UDP only: TCP needs a real
+ * source address, which defeats reflection. */
+static size_t udp_rate_limit(struct worker *w, const struct sockaddr *addr,
+                             size_t len)
+{
+	switch (rrl_check_response(w->rrl, addr, w->resp, len,
+	                           uv_now(&w->loop))) {
+	case RRL_PASS:
+		return len;
+	case RRL_SLIP:
+		stat_inc(w, SERVER_STAT_RRL_SLIPPED);
+		return rrl_slip(w->resp, len);
+	case RRL_DROP:
+	default:
+		stat_inc(w, SERVER_STAT_RRL_DROPPED);
+		return 0;
+	}
+}
+
 static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
                         const struct sockaddr *addr, unsigned flags)
 {
@@ -625,6 +670,9 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 		len = worker_answer(w, (const uint8_t *)buf->base,
 		                    (size_t)nread, &cl,
 		                    worker_may_recurse(w, addr), &fwd);
+	}
+	if (len > 0 && w->rrl != NULL && !sockaddr_is_loopback(addr)) {
+		len = udp_rate_limit(w, addr, len);
 	}
 	if (len > 0) {
 		udp_queue(l, addr, len);
@@ -1494,6 +1542,23 @@ static int worker_init(struct worker *w)
 			return -ENOMEM;
 		}
 	}
+	if (w->srv->cfg->rrl.rate != 0) {
+		struct rrl_opts ro;
+
+		rrl_opts_default(&ro);
+		ro.rate = w->srv->cfg->rrl.rate;
+		ro.slip = w->srv->cfg->rrl.slip;
+		ro.table = w->srv->cfg->rrl.table;
+		ro.log_only = w->srv->cfg->rrl.log_only;
+		ro.exempt = w->srv->cfg->rrl.exempt;
+		ro.n_exempt = w->srv->cfg->rrl.n_exempt;
+		w->rrl = rrl_create(&ro);
+		if (w->rrl == NULL) {
+			log_err("server: cannot create the rate limiter worker=%u",
+			        w->id);
+			return -ENOMEM;
+		}
+	}
 	for (i = 0; i < w->srv->cfg->n_listen; i++) {
 		err = listener_open_udp(&w->ls[i]);
 		if (err == 0) {
@@ -1635,6 +1700,8 @@ void server_destroy(struct server *s)
 		}
 		forward_destroy(w->fwd);
 		w->fwd = NULL;
+		rrl_destroy(w->rrl);
+		w->rrl = NULL;
 		free(w->ls);
 		free(w->pool_buf);
 		free(w->out_buf);
@@ -1682,3 +1749,9 @@ unsigned server_threads(const struct server *s)
 {
 	return s->n_workers;
 }
+
+_Static_assert(CONFIG_RRL_RATE_MAX == RRL_RATE_MAX &&
+                       CONFIG_RRL_SLIP_MAX == RRL_SLIP_MAX &&
+                       CONFIG_RRL_TABLE_MIN == RRL_TABLE_MIN &&
+                       CONFIG_RRL_TABLE_MAX == RRL_TABLE_MAX,
+               "config.h and rrl.h agree on the RRL bounds");

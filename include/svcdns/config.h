@@ -86,6 +86,31 @@ struct config_listen {
 	bool wildcard;                     /* 0.0.0.0 or :: */
 };
 
+/* An address prefix (the recursion ACL, RRL exemptions). */
+struct config_cidr {
+	uint8_t family;   /* AF_INET or AF_INET6 */
+	uint8_t bits;     /* 0..32 or 0..128 */
+	uint8_t addr[16]; /* network byte order, host bits zero */
+};
+
+/* Response rate limiting of UDP answers (rrl.h); rate 0 turns it off.
+ * The bounds are rrl.h's (main checks that they agree). */
+#define CONFIG_DEFAULT_RRL_RATE  200u
+#define CONFIG_DEFAULT_RRL_SLIP  2u
+#define CONFIG_DEFAULT_RRL_TABLE 65536u
+#define CONFIG_RRL_RATE_MAX      1000000u
+#define CONFIG_RRL_SLIP_MAX      10u
+#define CONFIG_RRL_TABLE_MIN     64u
+#define CONFIG_RRL_TABLE_MAX     (16u * 1024u * 1024u)
+struct config_rrl {
+	unsigned rate;	/* responses a second per source prefix and name */
+	unsigned slip;	/* every slip-th limited response goes out TC=1 */
+	size_t table;	/* slots per worker */
+	bool log_only;	/* count, never limit */
+	struct config_cidr exempt[CONFIG_MAX_ACL]; /* besides loopback */
+	size_t n_exempt;
+};
+
 /* Options for server.c. */
 struct config_server {
 	struct config_listen listen[CONFIG_MAX_LISTEN];
@@ -94,6 +119,7 @@ struct config_server {
 	unsigned tcp_idle_timeout_ms; /* no complete query for this: close */
 	unsigned tcp_io_timeout_ms;   /* a message incomplete for this: close */
 	unsigned tcp_max_conns; /* per worker; the oldest idle is evicted */
+	struct config_rrl rrl;
 };
 
 /* Following the manifest directory while serving (watch.c). */
@@ -109,12 +135,6 @@ enum config_upstream_mode {
 	CONFIG_UPSTREAM_LIST,        /* servers[] as given */
 };
 
-/* An address prefix of the recursion ACL. */
-struct config_cidr {
-	uint8_t family;   /* AF_INET or AF_INET6 */
-	uint8_t bits;     /* 0..32 or 0..128 */
-	uint8_t addr[16]; /* network byte order, host bits zero */
-};
 
 /* Forwarding (forward.c) and who may use it (server.c). */
 struct config_upstream {
@@ -137,12 +157,16 @@ struct config_upstream {
 	size_t n_fallthrough;
 };
 
+#define CONFIG_USER_MAX 64
+
 struct config {
 	enum config_mode mode;
 	struct config_zones zones;
 	struct config_server server;
 	struct config_watch watch;
 	struct config_upstream upstream;
+	/* --user: drop to this user once the sockets are bound; "" = stay. */
+	char user[CONFIG_USER_MAX];
 	enum log_level log_level;
 };
 

@@ -38,6 +38,8 @@ enum server_stat {
 	SERVER_STAT_TCP_BAD_FRAMES, /* zero-length frame: closed */
 	SERVER_STAT_TCP_PAUSED,     /* reads stopped on write backlog */
 	SERVER_STAT_SNAPSHOT_SWITCHES,
+	SERVER_STAT_RRL_SLIPPED, /* rate limited: sent truncated (TC=1) */
+	SERVER_STAT_RRL_DROPPED, /* rate limited: not sent */
 	/* Responses by RCODE: SERVER_STAT_RCODE + rcode for rcode 0..16
 	 * (16 = BADVERS); anything larger counts at SERVER_STAT_RCODE + 17. */
 	SERVER_STAT_RCODE,

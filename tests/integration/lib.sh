@@ -238,9 +238,12 @@ start_daemon()
 		DAEMON_OUT=$WORK/daemon.$DAEMON_N.out
 		# --upstream none unless the case asks for one: the default
 		# (/etc/resolv.conf) must never send test traffic off the
-		# machine.
+		# machine. --user as whoever runs the tests: as root that is
+		# "stay root on purpose" (svcdns refuses root on a high port
+		# otherwise), as anyone else a no-op; a case may name another.
 		"$SVCDNS_BUILD/svcdns" --zones "$ZONES" \
 			--listen "127.0.0.1:$PORT" --upstream none \
+			--user "$(id -un)" \
 			"${@//@PORT@/$PORT}" \
 			>"$DAEMON_OUT" 2>"$DAEMON_ERR" </dev/null &
 		DAEMON_PID=$!
