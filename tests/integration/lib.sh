@@ -238,9 +238,10 @@ start_daemon()
 		DAEMON_OUT=$WORK/daemon.$DAEMON_N.out
 		# --upstream none unless the case asks for one: the default
 		# (/etc/resolv.conf) must never send test traffic off the
-		# machine.
+		# machine. --http none too: the default 127.0.0.1:9153 is one
+		# port for every daemon (cases that test HTTP pass --http).
 		"$SVCDNS_BUILD/svcdns" --zones "$ZONES" \
-			--listen "127.0.0.1:$PORT" --upstream none \
+			--listen "127.0.0.1:$PORT" --upstream none --http none \
 			"${@//@PORT@/$PORT}" \
 			>"$DAEMON_OUT" 2>"$DAEMON_ERR" </dev/null &
 		DAEMON_PID=$!
