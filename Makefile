@@ -1,8 +1,8 @@
 # svcdns — plain GNU make. `make run` and `make test` install what is missing
 # (Debian 12, apt-get) first; see README.md.
 
-CORE  := arena log diag metrics dname wire cache config k8s selector manifest bluegreen snapshot answer rrl privs
-IO    := forward server watch http main
+CORE  := arena log diag metrics sdnotify dname wire qlog cache config k8s selector manifest bluegreen snapshot answer rrl privs
+IO    := forward server watch http ops main
 comma := ,
 # SAN=address,undefined | SAN=thread; packaging may set WERROR= .
 SAN   ?=

@@ -4,8 +4,11 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
+#include <yaml.h>
 
 /* What the parser remembers between options. */
 struct config_state {
@@ -22,9 +25,26 @@ struct config_state {
  * Returns 0 or -EINVAL after writing the message with config_fail. */
 typedef int (*config_set_fn)(struct config_state *st, const char *val);
 
+/* What an option takes. */
+enum config_arg {
+	CONFIG_ARG_NONE,     /* a mode: --check; command line only */
+	CONFIG_ARG_REQUIRED, /* --ttl 5, --ttl=5; "ttl: 5" in a file */
+	CONFIG_ARG_BOOL,     /* --log-queries[=BOOL]; "log-queries: true" */
+};
+
+/* How a YAML sequence is read for an option: not at all, one item after
+ * the other (as a repeated option), or joined with commas (as a list). */
+enum config_seq {
+	CONFIG_SEQ_NO,
+	CONFIG_SEQ_REPEAT,
+	CONFIG_SEQ_JOIN,
+};
+
 struct config_opt {
 	const char *name; /* without the leading "--" */
-	bool has_arg;
+	enum config_arg arg;
+	enum config_seq seq;
+	bool cli_only; /* not a key of the configuration file */
 	config_set_fn set;
 };
 
@@ -644,10 +664,18 @@ static int config_set_rrl_table(struct config_state *st, const char *val)
 	return err;
 }
 
+static int config_parse_bool(const char *val, bool *out);
+
 static int config_set_rrl_log_only(struct config_state *st, const char *val)
 {
-	(void)val;
-	st->cfg->server.rrl.log_only = true;
+	if (val == NULL) {
+		st->cfg->server.rrl.log_only = true;
+		return 0;
+	}
+	if (config_parse_bool(val, &st->cfg->server.rrl.log_only) != 0) {
+		return config_fail(st, "--rrl-log-only: '%s' is not true or false",
+		                   val);
+	}
 	return 0;
 }
 
@@ -871,6 +899,75 @@ static int config_set_log_level(struct config_state *st, const char *val)
 	return 0;
 }
 
+static int config_set_http(struct config_state *st, const char *val)
+{
+	struct config_http *h = &st->cfg->http;
+	int err;
+
+	if (strcmp(val, "none") == 0) {
+		h->enabled = false;
+		return 0;
+	}
+	err = config_listen_parse(val, &h->listen);
+	if (err == -ERANGE) {
+		return config_fail(
+			st, "--http: the port in '%s' is not in 1..65535", val);
+	}
+	if (err != 0) {
+		return config_fail(
+			st,
+			"--http: '%s' is not none or ADDR:PORT (IPv6 in brackets as [::1]:9153)",
+			val);
+	}
+	h->enabled = true;
+	return 0;
+}
+
+static int config_set_file(struct config_state *st, const char *val)
+{
+	size_t len = strlen(val);
+
+	if (len == 0 || len >= sizeof(st->cfg->file)) {
+		return config_fail(st, "--config: '%s' is not a usable path",
+		                   val);
+	}
+	memcpy(st->cfg->file, val, len + 1);
+	return 0;
+}
+
+/* YAML 1.1 booleans, as Kubernetes and Ansible users write them. */
+static int config_parse_bool(const char *val, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(val, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(val, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int config_set_log_queries(struct config_state *st, const char *val)
+{
+	if (val == NULL) {
+		st->cfg->log_queries = true;
+		return 0;
+	}
+	if (config_parse_bool(val, &st->cfg->log_queries) != 0) {
+		return config_fail(st, "--log-queries: '%s' is not true or false",
+		                   val);
+	}
+	return 0;
+}
+
 static int config_set_check(struct config_state *st, const char *val)
 {
 	(void)val;
@@ -899,37 +996,53 @@ static int config_set_version(struct config_state *st, const char *val)
 	return 0;
 }
 
+#define REQ   CONFIG_ARG_REQUIRED
+#define NO    CONFIG_SEQ_NO
+#define CLI   true
+#define FILE_ false
+
 static const struct config_opt config_opts[] = {
-	{ "zones", true, config_set_zones },
-	{ "listen", true, config_set_listen },
-	{ "domain", true, config_set_domain },
-	{ "pods", true, config_set_pods },
-	{ "ttl", true, config_set_ttl },
-	{ "upstream", true, config_set_upstream },
-	{ "upstream-timeout", true, config_set_upstream_timeout },
-	{ "upstream-max-inflight", true, config_set_upstream_inflight },
-	{ "allow-recursion", true, config_set_allow_recursion },
-	{ "rrl-rate", true, config_set_rrl_rate },
-	{ "rrl-slip", true, config_set_rrl_slip },
-	{ "rrl-table", true, config_set_rrl_table },
-	{ "rrl-exempt", true, config_set_rrl_exempt },
-	{ "rrl-log-only", false, config_set_rrl_log_only },
-	{ "user", true, config_set_user },
-	{ "cache-size", true, config_set_cache_size },
-	{ "cache-max-ttl", true, config_set_cache_max_ttl },
-	{ "fallthrough", true, config_set_fallthrough },
-	{ "threads", true, config_set_threads },
-	{ "tcp-idle-timeout", true, config_set_tcp_idle },
-	{ "tcp-io-timeout", true, config_set_tcp_io },
-	{ "tcp-max-conns", true, config_set_tcp_conns },
-	{ "settle-ms", true, config_set_settle },
-	{ "rescan-interval", true, config_set_rescan },
-	{ "log-level", true, config_set_log_level },
-	{ "check", false, config_set_check },
-	{ "dump", false, config_set_dump },
-	{ "help", false, config_set_help },
-	{ "version", false, config_set_version },
+	{ "zones", REQ, NO, FILE_, config_set_zones },
+	{ "listen", REQ, CONFIG_SEQ_REPEAT, FILE_, config_set_listen },
+	{ "domain", REQ, CONFIG_SEQ_REPEAT, FILE_, config_set_domain },
+	{ "pods", REQ, NO, FILE_, config_set_pods },
+	{ "ttl", REQ, NO, FILE_, config_set_ttl },
+	{ "upstream", REQ, CONFIG_SEQ_JOIN, FILE_, config_set_upstream },
+	{ "upstream-timeout", REQ, NO, FILE_, config_set_upstream_timeout },
+	{ "upstream-max-inflight", REQ, NO, FILE_,
+	  config_set_upstream_inflight },
+	{ "allow-recursion", REQ, CONFIG_SEQ_JOIN, FILE_,
+	  config_set_allow_recursion },
+	{ "rrl-rate", REQ, NO, FILE_, config_set_rrl_rate },
+	{ "rrl-slip", REQ, NO, FILE_, config_set_rrl_slip },
+	{ "rrl-table", REQ, NO, FILE_, config_set_rrl_table },
+	{ "rrl-exempt", REQ, CONFIG_SEQ_JOIN, FILE_, config_set_rrl_exempt },
+	{ "rrl-log-only", CONFIG_ARG_BOOL, NO, FILE_,
+	  config_set_rrl_log_only },
+	{ "user", REQ, NO, FILE_, config_set_user },
+	{ "cache-size", REQ, NO, FILE_, config_set_cache_size },
+	{ "cache-max-ttl", REQ, NO, FILE_, config_set_cache_max_ttl },
+	{ "fallthrough", REQ, CONFIG_SEQ_JOIN, FILE_, config_set_fallthrough },
+	{ "threads", REQ, NO, FILE_, config_set_threads },
+	{ "tcp-idle-timeout", REQ, NO, FILE_, config_set_tcp_idle },
+	{ "tcp-io-timeout", REQ, NO, FILE_, config_set_tcp_io },
+	{ "tcp-max-conns", REQ, NO, FILE_, config_set_tcp_conns },
+	{ "settle-ms", REQ, NO, FILE_, config_set_settle },
+	{ "rescan-interval", REQ, NO, FILE_, config_set_rescan },
+	{ "http", REQ, NO, FILE_, config_set_http },
+	{ "log-level", REQ, NO, FILE_, config_set_log_level },
+	{ "log-queries", CONFIG_ARG_BOOL, NO, FILE_, config_set_log_queries },
+	{ "config", REQ, NO, CLI, config_set_file },
+	{ "check", CONFIG_ARG_NONE, NO, CLI, config_set_check },
+	{ "dump", CONFIG_ARG_NONE, NO, CLI, config_set_dump },
+	{ "help", CONFIG_ARG_NONE, NO, CLI, config_set_help },
+	{ "version", CONFIG_ARG_NONE, NO, CLI, config_set_version },
 };
+
+#undef REQ
+#undef NO
+#undef CLI
+#undef FILE_
 
 /* Finds the option named name[0..len) (exactly: no abbreviations, so that
  * adding an option never changes what an existing command line means). */
@@ -1002,6 +1115,8 @@ void config_defaults(struct config *cfg)
 			&st, CONFIG_DEFAULT_ALLOW_RECURSION);
 		(void)err;
 	}
+	err = config_listen_parse(CONFIG_DEFAULT_HTTP, &cfg->http.listen);
+	cfg->http.enabled = err == 0;
 	cfg->log_level = LOG_LEVEL_INFO;
 }
 
@@ -1021,21 +1136,26 @@ static int config_one(struct config_state *st, int argc, char *const argv[],
 		return config_fail(st, "unknown option '--%.*s' (try --help)",
 		                   (int)len, name);
 	}
-	if (opt->has_arg && eq != NULL) {
+	if (opt->arg == CONFIG_ARG_REQUIRED && eq != NULL) {
 		val = eq + 1;
-	} else if (opt->has_arg) {
+	} else if (opt->arg == CONFIG_ARG_REQUIRED) {
 		if (*i + 1 >= argc) {
 			return config_fail(st, "--%s needs a value", opt->name);
 		}
 		val = argv[++*i];
+	} else if (opt->arg == CONFIG_ARG_BOOL && eq != NULL) {
+		/* Only the joined form: "--log-queries false" would make
+		 * "false" a stray argument. */
+		val = eq + 1;
 	} else if (eq != NULL) {
 		return config_fail(st, "--%s takes no value", opt->name);
 	}
 	return opt->set(st, val);
 }
 
-int config_parse(struct config *cfg, int argc, char *const argv[], char *err,
-                 size_t err_cap)
+/* Applies argv[1..argc) on top of what cfg holds. */
+static int config_apply_args(struct config *cfg, int argc, char *const argv[],
+                             char *err, size_t err_cap)
 {
 	struct config_state st = {
 		.cfg = cfg,
@@ -1045,7 +1165,6 @@ int config_parse(struct config *cfg, int argc, char *const argv[], char *err,
 	int i;
 	int rc;
 
-	config_defaults(cfg);
 	if (err_cap > 0) {
 		err[0] = '\0';
 	}
@@ -1092,6 +1211,297 @@ int config_parse(struct config *cfg, int argc, char *const argv[], char *err,
 		cfg->mode = CONFIG_MODE_DUMP;
 	}
 	return 0;
+}
+
+int config_parse(struct config *cfg, int argc, char *const argv[], char *err,
+                 size_t err_cap)
+{
+	config_defaults(cfg);
+	return config_apply_args(cfg, argc, argv, err, err_cap);
+}
+
+/* ---------------------- the configuration file ---------------------- */
+
+/* What config_file_* carry along while reading one file. */
+struct config_file_ctx {
+	struct config_state st;
+	const char *name; /* the file, for diagnostics */
+	struct diag *d;
+	yaml_document_t *doc;
+	unsigned first_line[SVCDNS_ARRAY_SIZE(config_opts)]; /* 0: unseen */
+};
+
+static void config_file_error(struct config_file_ctx *fc,
+                              const yaml_node_t *at, const char *fmt, ...)
+	SVCDNS_PRINTF(3, 4);
+
+static void config_file_error(struct config_file_ctx *fc,
+                              const yaml_node_t *at, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* libyaml counts lines and columns from 0. */
+	diag_add(fc->d, DIAG_ERROR, fc->name,
+	         at ? (unsigned)at->start_mark.line + 1 : 0,
+	         at ? (unsigned)at->start_mark.column + 1 : 0, "%s", msg);
+}
+
+/* Runs opt's handler on val; a failure becomes a diagnostic at node at,
+ * worded for the file ("ttl: ..." rather than "--ttl: ..."). */
+static void config_file_set(struct config_file_ctx *fc,
+                            const struct config_opt *opt,
+                            const yaml_node_t *at, const char *val)
+{
+	char buf[512];
+	const char *msg = buf;
+
+	fc->st.err = buf;
+	fc->st.err_cap = sizeof(buf);
+	buf[0] = '\0';
+	if (opt->set(&fc->st, val) == 0) {
+		return;
+	}
+	if (strncmp(msg, "--", 2) == 0) {
+		msg += 2;
+	}
+	config_file_error(fc, at, "%s", msg);
+}
+
+static const char *config_scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+/* A scalar value that is YAML's null: "key:", "key: ~", "key: null". */
+static bool config_is_null(const yaml_node_t *n)
+{
+	const char *v = config_scalar(n);
+
+	return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (v[0] == '\0' || strcmp(v, "~") == 0 ||
+	        strcasecmp(v, "null") == 0);
+}
+
+/* Joins the scalars of sequence seq with commas into out (cap octets).
+ * Returns 0, or -EINVAL after a diagnostic. */
+static int config_file_join(struct config_file_ctx *fc,
+                            const struct config_opt *opt, yaml_node_t *seq,
+                            char *out, size_t cap)
+{
+	yaml_node_item_t *it;
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++) {
+		yaml_node_t *n = yaml_document_get_node(fc->doc, *it);
+		size_t l;
+
+		if (n == NULL || n->type != YAML_SCALAR_NODE || config_is_null(n)) {
+			config_file_error(fc, n ? n : seq,
+			                  "%s: each item must be a plain value",
+			                  opt->name);
+			return -EINVAL;
+		}
+		l = strlen(config_scalar(n));
+		if (len + l + 2 > cap) {
+			config_file_error(fc, seq, "%s: the list is too long",
+			                  opt->name);
+			return -EINVAL;
+		}
+		if (len != 0) {
+			out[len++] = ',';
+		}
+		memcpy(out + len, config_scalar(n), l + 1);
+		len += l;
+	}
+	return 0;
+}
+
+/* Applies a sequence value: each item in turn (listen, domain), or all
+ * of them joined with commas (upstream, allow-recursion, fallthrough). */
+static void config_file_seq(struct config_file_ctx *fc,
+                            const struct config_opt *opt, yaml_node_t *val)
+{
+	/* 8 upstreams, 32 prefixes or 8 zones fit easily. */
+	char joined[4096];
+	yaml_node_item_t *it;
+
+	if (val->data.sequence.items.start == val->data.sequence.items.top) {
+		config_file_error(fc, val, "%s: the list is empty", opt->name);
+		return;
+	}
+	if (opt->seq == CONFIG_SEQ_JOIN) {
+		if (config_file_join(fc, opt, val, joined, sizeof(joined)) ==
+		    0) {
+			config_file_set(fc, opt, val, joined);
+		}
+		return;
+	}
+	for (it = val->data.sequence.items.start;
+	     it < val->data.sequence.items.top; it++) {
+		yaml_node_t *n = yaml_document_get_node(fc->doc, *it);
+
+		if (n == NULL || n->type != YAML_SCALAR_NODE || config_is_null(n)) {
+			config_file_error(fc, n ? n : val,
+			                  "%s: each item must be a plain value",
+			                  opt->name);
+			return;
+		}
+		config_file_set(fc, opt, n, config_scalar(n));
+	}
+}
+
+/* Applies one "key: value" pair of the top-level mapping. */
+static void config_file_pair(struct config_file_ctx *fc, yaml_node_t *key,
+                             yaml_node_t *val)
+{
+	const struct config_opt *opt;
+	const char *name;
+	size_t idx;
+
+	if (key == NULL || key->type != YAML_SCALAR_NODE) {
+		config_file_error(fc, key, "a key must be an option name");
+		return;
+	}
+	name = config_scalar(key);
+	opt = config_find(name, strlen(name));
+	if (opt == NULL) {
+		config_file_error(fc, key, "unknown key '%s'", name);
+		return;
+	}
+	if (opt->cli_only) {
+		config_file_error(
+			fc, key,
+			"'%s' is a command-line option, not a configuration key",
+			name);
+		return;
+	}
+	idx = (size_t)(opt - config_opts);
+	if (fc->first_line[idx] != 0) {
+		config_file_error(fc, key, "'%s' is given twice (first at line %u)",
+		                  name, fc->first_line[idx]);
+		return;
+	}
+	fc->first_line[idx] = (unsigned)key->start_mark.line + 1;
+	if (val == NULL) {
+		config_file_error(fc, key, "%s: no value", name);
+	} else if (val->type == YAML_SEQUENCE_NODE &&
+	           opt->seq != CONFIG_SEQ_NO) {
+		config_file_seq(fc, opt, val);
+	} else if (val->type != YAML_SCALAR_NODE) {
+		config_file_error(fc, val, "%s: expected %s", name,
+		                  opt->seq != CONFIG_SEQ_NO ? "a value or a list"
+		                                            : "a single value");
+	} else if (config_is_null(val)) {
+		config_file_error(fc, val, "%s: no value", name);
+	} else {
+		config_file_set(fc, opt, val, config_scalar(val));
+	}
+}
+
+/* Reports libyaml's own error (syntax) at the place it names. */
+static void config_file_syntax(struct config_file_ctx *fc,
+                               const yaml_parser_t *p)
+{
+	const yaml_mark_t *m = &p->problem_mark;
+
+	if (p->error == YAML_MEMORY_ERROR) {
+		diag_add(fc->d, DIAG_ERROR, fc->name, 0, 0, "out of memory");
+		return;
+	}
+	diag_add(fc->d, DIAG_ERROR, fc->name, (unsigned)m->line + 1,
+	         (unsigned)m->column + 1, "%s%s%s",
+	         p->problem ? p->problem : "cannot parse YAML",
+	         p->context ? " " : "", p->context ? p->context : "");
+}
+
+/* Walks the one document of the file. */
+static void config_file_doc(struct config_file_ctx *fc)
+{
+	yaml_node_t *root = yaml_document_get_root_node(fc->doc);
+	yaml_node_pair_t *pr;
+
+	if (root == NULL) {
+		return; /* an empty file: nothing to set */
+	}
+	if (root->type == YAML_SCALAR_NODE && config_is_null(root)) {
+		return;
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		config_file_error(
+			fc, root,
+			"expected a mapping of option names to values (zones: /etc/svcdns/zones)");
+		return;
+	}
+	for (pr = root->data.mapping.pairs.start;
+	     pr < root->data.mapping.pairs.top; pr++) {
+		config_file_pair(fc, yaml_document_get_node(fc->doc, pr->key),
+		                 yaml_document_get_node(fc->doc, pr->value));
+	}
+}
+
+int config_apply_file(struct config *cfg, const char *name, const char *text,
+                      size_t len, struct diag *d)
+{
+	struct config_file_ctx fc;
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	unsigned before = d->errors;
+
+	memset(&fc, 0, sizeof(fc));
+	fc.st.cfg = cfg;
+	fc.name = name;
+	fc.d = d;
+	fc.doc = &doc;
+	if (!yaml_parser_initialize(&parser)) {
+		diag_add(d, DIAG_ERROR, name, 0, 0, "out of memory");
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		config_file_syntax(&fc, &parser);
+	} else {
+		config_file_doc(&fc);
+		yaml_document_delete(&doc);
+		/* One document: a second one would be silently ignored. */
+		if (yaml_parser_load(&parser, &doc)) {
+			yaml_node_t *root = yaml_document_get_root_node(&doc);
+
+			if (root != NULL) {
+				config_file_error(
+					&fc, root,
+					"a second YAML document: put every key in one");
+			}
+			yaml_document_delete(&doc);
+		} else {
+			config_file_syntax(&fc, &parser);
+		}
+	}
+	yaml_parser_delete(&parser);
+	return d->errors != before ? -EINVAL : 0;
+}
+
+int config_parse_with_file(struct config *cfg, int argc, char *const argv[],
+                           const char *name, const char *text, size_t len,
+                           struct diag *d, char *err, size_t err_cap)
+{
+	int rc;
+
+	config_defaults(cfg);
+	rc = config_apply_file(cfg, name, text, len, d);
+	if (rc != 0) {
+		if (err_cap > 0) {
+			snprintf(err, err_cap, "%s: %u error(s)", name,
+			         d->errors);
+		}
+		return rc;
+	}
+	return config_apply_args(cfg, argc, argv, err, err_cap);
 }
 
 void config_print_usage(FILE *out)
@@ -1148,16 +1558,24 @@ void config_print_usage(FILE *out)
 	        "  --user NAME            after binding the sockets, run as NAME with no\n"
 	        "                         capabilities (needed to run as root on a port\n"
 	        "                         above 1023)\n"
-	        "  --check                load and check the manifests, print a summary, exit\n"
-	        "                         (status 1 if there are errors)\n"
+
+	        "  --http ADDR:PORT       serve /health, /ready and /metrics (Prometheus) over\n"
+	        "                         HTTP there; none = off (default: " CONFIG_DEFAULT_HTTP
+	        ")\n"
+	        "  --config FILE          read options from a YAML file, one key per option\n"
+	        "                         (ttl: 30); the command line wins; SIGHUP re-reads it\n"
+	        "  --check                load and check the manifests (and --config), print a\n"
+	        "                         summary, exit (status 1 if there are errors)\n"
 	        "  --dump                 print the zones as master files and exit\n"
 	        "  --log-level LEVEL      error, warn, info or debug (default: info)\n"
+	        "  --log-queries          log one line per query (debugging; costs speed)\n"
 	        "  --version              print the versions and exit\n"
 	        "  --help                 print this help and exit\n"
 	        "\n"
 	        "Every option also takes the form --opt=value.\n"
-	        "Exit status: 0 ok, 1 error, 2 bad command line.\n"
-	        "Signals: SIGHUP reloads the manifests; SIGINT and SIGTERM stop.\n",
+	        "Exit status: 0 ok, 1 error, 2 bad command line or configuration file.\n"
+	        "Signals: SIGHUP reloads the manifests and the configuration file;\n"
+	        "SIGUSR1 logs the counters; SIGINT and SIGTERM stop.\n",
 	        CONFIG_MAX_ZONES, CONFIG_TTL_MAX, CONFIG_DEFAULT_TTL,
 	        CONFIG_DEFAULT_UPSTREAM_MS, CONFIG_DEFAULT_INFLIGHT,
 	        CONFIG_DEFAULT_CACHE_SIZE, CONFIG_DEFAULT_CACHE_MAX_TTL,

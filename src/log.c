@@ -4,11 +4,23 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 static _Atomic int log_level_now = LOG_LEVEL_INFO;
+static atomic_bool log_journal;
+
+/* syslog(3) priorities, which journald reads from a "<N>" line prefix
+ * (sd-daemon(3)): err, warning, info, debug. */
+static const int log_prio[] = {
+	[LOG_LEVEL_ERR] = 3,
+	[LOG_LEVEL_WARN] = 4,
+	[LOG_LEVEL_INFO] = 6,
+	[LOG_LEVEL_DEBUG] = 7,
+};
 
 static const char *const log_names[] = {
 	[LOG_LEVEL_ERR] = "error",
@@ -45,6 +57,25 @@ int log_level_parse(const char *text, enum log_level *out)
 	return -EINVAL;
 }
 
+bool log_detect_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev;
+	unsigned long long ino;
+	struct stat st;
+	bool on;
+
+	/* systemd sets JOURNAL_STREAM=DEV:INODE of the stream it connected
+	 * stdout/stderr to; compare, since a child with redirected stderr
+	 * inherits the variable (systemd.exec(5)). */
+	on = env != NULL && sscanf(env, "%llu:%llu", &dev, &ino) == 2 &&
+	     fstat(STDERR_FILENO, &st) == 0 &&
+	     (unsigned long long)st.st_dev == dev &&
+	     (unsigned long long)st.st_ino == ino;
+	atomic_store_explicit(&log_journal, on, memory_order_relaxed);
+	return on;
+}
+
 bool log_enabled(enum log_level level)
 {
 	return (int)level <= atomic_load_explicit(&log_level_now,
@@ -64,12 +95,20 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (!log_enabled(level)) {
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line),
-		     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ", tm.tm_year + 1900,
-		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		     ts.tv_nsec / 1000000, log_names[level]);
+	if (atomic_load_explicit(&log_journal, memory_order_relaxed)) {
+		/* The journal stamps each line itself and takes the
+		 * priority from the prefix. */
+		n = snprintf(line, sizeof(line), "<%d>%s ", log_prio[level],
+			     log_names[level]);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		n = snprintf(line, sizeof(line),
+			     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			     tm.tm_hour, tm.tm_min, tm.tm_sec,
+			     ts.tv_nsec / 1000000, log_names[level]);
+	}
 	if (n < 0) {
 		n = 0;
 	}

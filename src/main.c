@@ -1,15 +1,25 @@
-/* svcdns: parse the command line, load the manifest directory, build the
- * first snapshot, then --check, --dump, or serve until SIGINT/SIGTERM, with
- * SIGHUP reloading. The main loop owns the signals and the reload; the
- * workers (server.c) own the sockets. */
+/* svcdns: parse the command line (and the --config file), then --check or
+ * --dump the manifest directory, or serve until SIGINT/SIGTERM.
+ *
+ * Serving starts the workers and the HTTP endpoint first and loads the
+ * first snapshot on the thread pool: until it is published the workers
+ * answer SERVFAIL and GET /ready says 503; then systemd hears READY=1.
+ * SIGHUP re-reads the configuration file (what can change live) and every
+ * manifest. The main loop owns the signals, the reloads, the HTTP endpoint
+ * and the systemd notifications; the workers (server.c) own the DNS
+ * sockets. */
 #include "svcdns/answer.h"
 #include "svcdns/config.h"
 #include "svcdns/diag.h"
 #include "svcdns/forward.h"
+#include "svcdns/http.h"
 #include "svcdns/k8s.h"
 #include "svcdns/log.h"
 #include "svcdns/manifest.h"
+#include "svcdns/ops.h"
 #include "svcdns/privs.h"
+#include "svcdns/qlog.h"
+#include "svcdns/sdnotify.h"
 #include "svcdns/server.h"
 #include "svcdns/snapshot.h"
 #include "svcdns/watch.h"
@@ -17,8 +27,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gnu/libc-version.h>
 #include <ifaddrs.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -44,9 +56,19 @@ _Static_assert(CONFIG_MAX_ZONES == SNAPSHOT_MAX_ZONES,
 
 #define MAIN_EXIT_OK    0
 #define MAIN_EXIT_ERROR 1
+#define MAIN_EXIT_USAGE 2
+
+/* The HTTP endpoint's connection cap: operators and probes only. */
+#define MAIN_HTTP_MAX_CONNS 64
 
 struct main_ctx {
 	struct config cfg;
+	/* The configuration as parsed, before main_upstreams filled in
+	 * resolv.conf's servers: what a SIGHUP re-read is compared with. */
+	struct config parsed;
+	struct config next; /* scratch for a SIGHUP re-read */
+	int argc;
+	char **argv; /* borrowed: main's */
 	struct watch *watch; /* owns */
 	struct snapshot_opts sopts;
 	const char *zones[CONFIG_MAX_ZONES]; /* borrowed: cfg.zones.names */
@@ -62,6 +84,19 @@ struct main_ctx {
 	bool loop_init;
 	unsigned load_errors;
 	unsigned load_warnings;
+	struct http *http; /* owns; NULL with --http none */
+	struct sdnotify notify;
+	uv_timer_t watchdog;
+	bool watchdog_on;
+	uv_work_t first_load; /* the first snapshot, on the thread pool */
+	struct snapshot *first_snap;
+	int first_err;
+	bool loading;	  /* first_load runs: the watch is the pool's */
+	bool ready;	  /* the first snapshot is published */
+	bool stopping;	  /* SIGTERM/SIGINT or a fatal start-up error */
+	bool hup_pending; /* SIGHUP while loading */
+	int code;	  /* the exit status once stopped */
+	uint64_t start_unix;
 };
 
 static void main_print_version(void)
@@ -70,6 +105,7 @@ static void main_print_version(void)
 	printf("libuv %s\n", uv_version_string());
 	printf("c-ares %s\n", ares_version(NULL));
 	printf("libyaml %s\n", yaml_get_version_string());
+	printf("glibc %s\n", gnu_get_libc_version());
 }
 
 /* Flushes stdout and reports a failed write (a full disk, a closed pipe)
@@ -353,9 +389,10 @@ static int main_check(struct main_ctx *m)
 	bool ok = err == 0 && m->load_errors == 0;
 
 	watch_get_stats(m->watch, &st);
-	printf("check: %s dir=%s files=%u failed=%u objects=%zu errors=%u warnings=%u\n",
+	printf("check: %s dir=%s files=%u failed=%u objects=%zu errors=%u warnings=%u%s%s\n",
 	       ok ? "ok" : "failed", m->cfg.zones.dir, st.files,
-	       st.failed_files, st.objects, m->load_errors, m->load_warnings);
+	       st.failed_files, st.objects, m->load_errors, m->load_warnings,
+	       m->cfg.file[0] ? " config=" : "", m->cfg.file);
 	snapshot_release(snap);
 	return main_close_stdout(ok ? MAIN_EXIT_OK : MAIN_EXIT_ERROR);
 }
@@ -377,30 +414,8 @@ static int main_dump(struct main_ctx *m)
 	return main_close_stdout(MAIN_EXIT_OK);
 }
 
-static void main_log_stats(const struct server *srv, const char *what);
 
-static void main_signal_cb(uv_signal_t *h, int signum)
-{
-	struct main_ctx *m = h->data;
-
-	if (signum == SIGUSR1) {
-		main_log_stats(m->srv, "stats");
-		return;
-	}
-	if (signum == SIGHUP) {
-		log_info("main: SIGHUP, reloading dir=%s", m->cfg.zones.dir);
-		watch_trigger(m->watch, true);
-		return;
-	}
-	log_info("main: %s, stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
-	watch_stop(m->watch);
-	/* With the signal handles closed the main loop has nothing left
-	 * and uv_run returns; a second signal gets the default action. */
-	uv_close((uv_handle_t *)&m->sig_int, NULL);
-	uv_close((uv_handle_t *)&m->sig_term, NULL);
-	uv_close((uv_handle_t *)&m->sig_hup, NULL);
-	uv_close((uv_handle_t *)&m->sig_usr1, NULL);
-}
+static void main_signal_cb(uv_signal_t *h, int signum);
 
 static int main_signals(struct main_ctx *m)
 {
@@ -509,15 +524,497 @@ static void main_describe(const struct config *cfg, char *zones, size_t zcap,
 	}
 }
 
-static int main_serve(struct main_ctx *m)
+
+/* ---------------------- the configuration file ---------------------- */
+
+/* Reads the file path into a malloc'ed buffer (*text, *len). Returns 0 or
+ * -errno (-EFBIG above CONFIG_FILE_MAX). */
+static int main_read_file(const char *path, char **text, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int err = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*text = NULL;
+	*len = 0;
+	if (fd < 0) {
+		return -errno;
+	}
+	buf = malloc(CONFIG_FILE_MAX + 1);
+	if (buf == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while ((r = read(fd, buf + n, CONFIG_FILE_MAX + 1 - n)) > 0) {
+		n += (size_t)r;
+		if (n == CONFIG_FILE_MAX + 1) {
+			break;
+		}
+	}
+	if (r < 0) {
+		err = -errno;
+	} else if (n > CONFIG_FILE_MAX) {
+		err = -EFBIG;
+	}
+	close(fd);
+	if (err != 0) {
+		free(buf);
+		return err;
+	}
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+/* Parses the command line over the configuration file cfg->file into out.
+ * Returns 0, or -EINVAL / -errno with the problems in d (the file's) or in
+ * err (the command line's, or why the file cannot be read). */
+static int main_parse_file(const struct main_ctx *m, struct config *out,
+			   struct diag *d, char *err, size_t cap)
+{
+	char path[CONFIG_PATH_MAX];
+	char *text;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s", m->cfg.file);
+	rc = main_read_file(path, &text, &len);
+	if (rc != 0) {
+		snprintf(err, cap, "--config: cannot read %.300s: %s", path,
+			 rc == -EFBIG ? "larger than 1 MiB" : strerror(-rc));
+		return rc;
+	}
+	rc = config_parse_with_file(out, m->argc, m->argv, path, text, len, d,
+				    err, cap);
+	free(text);
+	return rc;
+}
+
+/* At start-up: cfg from the defaults, the file and argv. Returns 0 or the
+ * exit status (problems printed to stderr; --check also prints its
+ * summary line and exits 1, as it does for bad manifests). */
+static int main_startup_config(struct main_ctx *m)
+{
+	struct diag d;
+	char err[512];
+	bool check = m->cfg.mode == CONFIG_MODE_CHECK;
+	int rc;
+
+	diag_init(&d);
+	rc = main_parse_file(m, &m->next, &d, err, sizeof(err));
+	if (rc == 0) {
+		m->cfg = m->next;
+	} else {
+		diag_print(&d, stderr);
+		fprintf(stderr, "svcdns: %s\n", err);
+		if (check) {
+			printf("check: failed config=%s errors=%u\n", m->cfg.file,
+			       d.errors ? d.errors : 1);
+		}
+	}
+	diag_fini(&d);
+	if (rc == 0) {
+		return 0;
+	}
+	return check ? main_close_stdout(MAIN_EXIT_ERROR) : MAIN_EXIT_USAGE;
+}
+
+/* One setting of the configuration: its key and where it sits. */
+struct main_setting {
+	const char *key;
+	size_t off;
+	size_t len;
+};
+
+#define MAIN_SET(key, field)                                       \
+	{                                                          \
+		key, offsetof(struct config, field),               \
+			sizeof(((struct config *)NULL)->field)     \
+	}
+
+/* The settings a running svcdns cannot change: a new value is logged and
+ * waits for a restart. (log-level and log-queries apply at once.) */
+static const struct main_setting main_restart_settings[] = {
+	MAIN_SET("zones", zones.dir),
+	MAIN_SET("domain", zones.names),
+	MAIN_SET("domain", zones.n_names),
+	MAIN_SET("pods", zones.pods),
+	MAIN_SET("ttl", zones.ttl),
+	MAIN_SET("listen", server.listen),
+	MAIN_SET("listen", server.n_listen),
+	MAIN_SET("threads", server.threads),
+	MAIN_SET("tcp-idle-timeout", server.tcp_idle_timeout_ms),
+	MAIN_SET("tcp-io-timeout", server.tcp_io_timeout_ms),
+	MAIN_SET("tcp-max-conns", server.tcp_max_conns),
+	MAIN_SET("settle-ms", watch.settle_ms),
+	MAIN_SET("rescan-interval", watch.rescan_ms),
+	MAIN_SET("upstream", upstream.mode),
+	MAIN_SET("upstream", upstream.resolv_conf),
+	MAIN_SET("upstream", upstream.servers),
+	MAIN_SET("upstream", upstream.n_servers),
+	MAIN_SET("upstream-timeout", upstream.timeout_ms),
+	MAIN_SET("upstream-max-inflight", upstream.max_inflight),
+	MAIN_SET("allow-recursion", upstream.allow),
+	MAIN_SET("allow-recursion", upstream.n_allow),
+	MAIN_SET("cache-size", upstream.cache_size),
+	MAIN_SET("cache-max-ttl", upstream.cache_max_ttl),
+	MAIN_SET("fallthrough", upstream.fallthrough),
+	MAIN_SET("fallthrough", upstream.n_fallthrough),
+	MAIN_SET("http", http),
+};
+
+/* Logs each setting of next that differs from what runs and needs a
+ * restart (each key once). Both configs come from config_defaults, which
+ * zeroes the whole struct, so comparing bytes is exact. */
+static void main_log_restart_needed(const struct config *run,
+				    const struct config *next)
+{
+	const char *last = "";
+	size_t i;
+
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(main_restart_settings); i++) {
+		const struct main_setting *s = &main_restart_settings[i];
+
+		if (strcmp(s->key, last) == 0) {
+			continue;
+		}
+		if (memcmp((const char *)run + s->off,
+			   (const char *)next + s->off, s->len) != 0) {
+			log_warn("main: config %s changed in %s; restart svcdns to apply it",
+				 s->key, run->file);
+			last = s->key;
+		}
+	}
+}
+
+/* SIGHUP: re-reads the configuration file. log-level and log-queries apply
+ * now; other changes are logged as needing a restart. A file with errors
+ * changes nothing. */
+static void main_reload_config(struct main_ctx *m)
+{
+	struct diag d;
+	char err[512];
+
+	diag_init(&d);
+	if (main_parse_file(m, &m->next, &d, err, sizeof(err)) != 0) {
+		diag_log(&d);
+		log_err("main: config reload failed file=%s: %s; the running configuration stays",
+			m->cfg.file, err);
+		diag_fini(&d);
+		return;
+	}
+	diag_fini(&d);
+	if (m->next.log_level != m->parsed.log_level) {
+		log_info("main: config log-level changed level=%d",
+			 (int)m->next.log_level);
+		log_set_level(m->next.log_level);
+		m->parsed.log_level = m->next.log_level;
+		m->cfg.log_level = m->next.log_level;
+	}
+	if (m->next.log_queries != m->parsed.log_queries) {
+		log_info("main: config log-queries=%s",
+			 m->next.log_queries ? "on" : "off");
+		qlog_set_enabled(m->next.log_queries);
+		m->parsed.log_queries = m->next.log_queries;
+		m->cfg.log_queries = m->next.log_queries;
+	}
+	main_log_restart_needed(&m->parsed, &m->next);
+	log_info("main: config reloaded file=%s", m->cfg.file);
+}
+
+/* ------------------------------ serving ------------------------------ */
+
+static void main_notify(struct main_ctx *m, const char *msg)
+{
+	int err = sdnotify_send(&m->notify, msg);
+
+	if (err != 0) {
+		log_warn("main: systemd notification failed msg=%.*s err=%s",
+			 (int)strcspn(msg, "\n"), msg, strerror(-err));
+	}
+}
+
+static void main_watchdog_cb(uv_timer_t *t)
+{
+	struct main_ctx *m = t->data;
+
+	/* The main loop runs (this callback proves it); a loop stuck for
+	 * WatchdogSec= gets the service restarted by systemd. */
+	main_notify(m, "WATCHDOG=1");
+}
+
+/* Starts the WATCHDOG=1 keep-alive at half the interval systemd asks for
+ * (sd_watchdog_enabled(3)). */
+static void main_watchdog_start(struct main_ctx *m)
+{
+	uint64_t usec = sdnotify_watchdog_usec();
+	uint64_t ms = usec / 2000;
+
+	if (usec == 0 || !sdnotify_enabled(&m->notify)) {
+		return;
+	}
+	if (ms == 0) {
+		ms = 1;
+	}
+	uv_timer_init(&m->loop, &m->watchdog);
+	m->watchdog.data = m;
+	uv_timer_start(&m->watchdog, main_watchdog_cb, ms, ms);
+	m->watchdog_on = true;
+	log_info("main: systemd watchdog interval_ms=%" PRIu64 " ping_ms=%" PRIu64,
+		 usec / 1000, ms);
+}
+
+static bool main_ready_cb(void *arg)
+{
+	const struct main_ctx *m = arg;
+
+	return m->ready;
+}
+
+static void main_metrics_cb(void *arg, struct metrics_buf *out)
+{
+	struct main_ctx *m = arg;
+	struct ops_sources src = {
+		.srv = m->srv,
+		.watch = m->loading ? NULL : m->watch,
+		.slot = &m->slot,
+		.ready = m->ready,
+		.start_unix = m->start_unix,
+	};
+
+	ops_render_metrics(&src, out);
+}
+
+/* Opens the HTTP endpoint (unless --http none). Returns 0 or an error. */
+static int main_http(struct main_ctx *m)
+{
+	const struct config_http *c = &m->cfg.http;
+	struct http_opts o;
+	int err;
+
+	if (!c->enabled) {
+		return 0;
+	}
+	memset(&o, 0, sizeof(o));
+	o.addr = (const struct sockaddr *)&c->listen.addr;
+	o.max_conns = MAIN_HTTP_MAX_CONNS;
+	o.read_timeout_ms = m->cfg.server.tcp_io_timeout_ms;
+	o.write_timeout_ms = m->cfg.server.tcp_idle_timeout_ms;
+	o.metrics = main_metrics_cb;
+	o.ready = main_ready_cb;
+	o.arg = m;
+	err = http_create(&m->loop, &o, &m->http);
+	if (err != 0) {
+		log_err("main: cannot serve HTTP on %s: %s (choose another --http, or --http none)",
+			c->listen.text, uv_strerror(err));
+	}
+	return err;
+}
+
+/* Stops the main loop's work: signals, watchdog, HTTP, the watch (later,
+ * if the first load still runs). uv_run then returns. Idempotent. */
+static void main_shutdown(struct main_ctx *m, int code)
+{
+	uv_signal_t *const hs[] = { &m->sig_int, &m->sig_term, &m->sig_hup,
+				    &m->sig_usr1 };
+	size_t i;
+
+	if (m->stopping) {
+		return;
+	}
+	m->stopping = true;
+	m->code = code;
+	main_notify(m, "STOPPING=1");
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(hs); i++) {
+		if (uv_is_active((uv_handle_t *)hs[i]) &&
+		    !uv_is_closing((uv_handle_t *)hs[i])) {
+			uv_close((uv_handle_t *)hs[i], NULL);
+		}
+	}
+	if (m->watchdog_on) {
+		uv_close((uv_handle_t *)&m->watchdog, NULL);
+		m->watchdog_on = false;
+	}
+	http_close(m->http);
+	m->http = NULL;
+	if (!m->loading) {
+		watch_stop(m->watch);
+	}
+}
+
+/* SIGHUP: RELOADING=1, the configuration file, every manifest, READY=1.
+ * The manifests are re-read on the thread pool; READY=1 says the reload
+ * is under way and svcdns serves meanwhile (the old data until the new
+ * snapshot is published). */
+static void main_hup(struct main_ctx *m)
+{
+	char msg[96];
+	struct timespec ts;
+
+	if (m->loading) {
+		log_info("main: SIGHUP during the first load; reloading after it");
+		m->hup_pending = true;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* MONOTONIC_USEC: what systemd 253 and later want with RELOADING=1
+	 * (older ones ignore it). */
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
+		 (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+	main_notify(m, msg);
+	if (m->cfg.file[0] != '\0') {
+		main_reload_config(m);
+	}
+	log_info("main: SIGHUP, reloading dir=%s", m->cfg.zones.dir);
+	watch_trigger(m->watch, true);
+	main_notify(m, "READY=1\nSTATUS=serving; reloading the manifests");
+}
+
+static void main_signal_cb(uv_signal_t *h, int signum)
+{
+	struct main_ctx *m = h->data;
+
+	if (signum == SIGUSR1) {
+		main_log_stats(m->srv, "stats");
+		return;
+	}
+	if (signum == SIGHUP) {
+		main_hup(m);
+		return;
+	}
+	log_info("main: %s, stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	/* With every handle closed the main loop has nothing left and uv_run
+	 * returns; a second signal gets the default action. */
+	main_shutdown(m, MAIN_EXIT_OK);
+}
+
+/* The first load runs here, on the thread pool: the main loop does not
+ * touch the watch until main_first_load_done. */
+static void main_first_load_work(uv_work_t *req)
+{
+	struct main_ctx *m = req->data;
+
+	m->first_err = watch_load_now(m->watch, &m->first_snap,
+				      &m->load_errors, &m->load_warnings);
+}
+
+/* Logs the start line and tells systemd. */
+static void main_announce(struct main_ctx *m)
 {
 	char zones[CONFIG_MAX_ZONES * CONFIG_ZONE_TEXT_MAX];
 	char listen[CONFIG_MAX_LISTEN * CONFIG_LISTEN_TEXT_MAX];
-	struct snapshot *snap = NULL;
+	char status[160];
+	struct snapshot *snap = snapshot_slot_acquire(&m->slot);
 	struct snapshot_stats ss;
 	struct watch_stats ws;
+
+	snapshot_get_stats(snap, &ss);
+	watch_get_stats(m->watch, &ws);
+	main_describe(&m->cfg, zones, sizeof(zones), listen, sizeof(listen));
+	log_info(
+		"main: serving zones=%s listen=%s threads=%u files=%u objects=%zu gen=%" PRIu64
+		" serial=%" PRIu32 " build_ms=%.1f http=%s",
+		zones, listen, server_threads(m->srv), ws.files, ws.objects,
+		snapshot_slot_generation(&m->slot), snapshot_serial(snap),
+		(double)ss.build_us / 1000.0,
+		m->http != NULL ? m->cfg.http.listen.text : "none");
+	log_info("main: ready");
+	snprintf(status, sizeof(status),
+		 "READY=1\nSTATUS=serving %u files, %zu objects", ws.files,
+		 ws.objects);
+	main_notify(m, status);
+	snapshot_release(snap);
+}
+
+/* Back on the main loop: publish the first snapshot (the workers leave
+ * SERVFAIL behind, /ready turns 200), start following the directory. */
+static void main_first_load_done(uv_work_t *req, int status)
+{
+	struct main_ctx *m = req->data;
+	int err = m->first_err;
+
+	(void)status;
+	m->loading = false;
+	if (m->stopping) {
+		snapshot_release(m->first_snap);
+		m->first_snap = NULL;
+		watch_stop(m->watch);
+		return;
+	}
+	if (err == -ENOMEM) {
+		log_err("main: building the snapshot failed dir=%s",
+			m->cfg.zones.dir);
+	} else if (err < 0) {
+		log_err("main: cannot read zones directory dir=%s err=%s",
+			m->cfg.zones.dir, strerror(-err));
+	}
+	if (err == 0) {
+		err = watch_start(m->watch, m->first_snap);
+		m->first_snap = NULL;
+		if (err != 0) {
+			log_err("main: cannot follow dir=%s: %s",
+				m->cfg.zones.dir, uv_strerror(err));
+		}
+	}
+	if (err != 0) {
+		main_shutdown(m, MAIN_EXIT_ERROR);
+		return;
+	}
+	m->ready = true;
+	main_announce(m);
+	if (m->hup_pending) {
+		m->hup_pending = false;
+		main_hup(m);
+	}
+}
+
+/* Workers, HTTP, then the first load on the pool. Returns 0 or an error
+ * (logged). */
+static int main_start(struct main_ctx *m)
+{
 	int err;
-	int code = MAIN_EXIT_ERROR;
+
+	main_check_fd_limit(&m->cfg.server);
+	err = server_create(&m->cfg.server, &m->aopts, &m->cfg.upstream,
+			    &m->slot, &m->srv);
+	if (err != 0) {
+		log_err("main: cannot start serving: %s", uv_strerror(err));
+		return err;
+	}
+	err = main_http(m);
+	if (err != 0) {
+		return err;
+	}
+	/* Every socket is bound: give up root and every capability before
+	 * any worker thread exists (capabilities are per thread; the first
+	 * load below runs after the drop). */
+	err = privs_drop(m->cfg.user[0] ? m->cfg.user : NULL);
+	if (err != 0) {
+		log_err("main: cannot drop privileges; stopping");
+		return err;
+	}
+	err = server_start(m->srv);
+	if (err != 0) {
+		log_err("main: cannot start serving: %s", uv_strerror(err));
+		return err;
+	}
+	main_watchdog_start(m);
+	m->first_load.data = m;
+	m->loading = true;
+	err = uv_queue_work(&m->loop, &m->first_load, main_first_load_work,
+			    main_first_load_done);
+	if (err != 0) {
+		m->loading = false;
+		log_err("main: cannot start loading: %s", uv_strerror(err));
+	}
+	return err;
+}
+
+static int main_serve(struct main_ctx *m)
+{
+	int err;
 
 	if (main_upstreams(&m->cfg) != 0) {
 		return MAIN_EXIT_ERROR;
@@ -526,65 +1023,30 @@ static int main_serve(struct main_ctx *m)
 	 * 4): refuse unless --user says who to become (--user root: stay
 	 * root on purpose, without capabilities). */
 	if (privs_check_root_on_high_port(geteuid(), m->cfg.user,
-	                                  &m->cfg.server,
-	                                  privs_unprivileged_port_start())) {
+					  &m->cfg.server,
+					  privs_unprivileged_port_start())) {
 		log_err("main: refusing to run as root on unprivileged ports; use --user NAME (--user root to stay root without capabilities)");
 		return MAIN_EXIT_ERROR;
 	}
-	if (main_load(m, &snap) != 0) {
+	err = sdnotify_open(&m->notify);
+	if (err != 0 && err != -ENOENT) {
+		log_warn("main: NOTIFY_SOCKET unusable: %s; no systemd notifications",
+			 strerror(-err));
+	}
+	if (main_signals(m) != 0) {
 		return MAIN_EXIT_ERROR;
 	}
-	snapshot_get_stats(snap, &ss);
-	if (main_signals(m) != 0) {
-		snapshot_release(snap);
-		goto out_close;
+	m->code = MAIN_EXIT_OK;
+	if (main_start(m) != 0) {
+		main_shutdown(m, MAIN_EXIT_ERROR);
 	}
-	main_check_fd_limit(&m->cfg.server);
-	err = watch_start(m->watch, snap);
-	if (err == 0) {
-		err = server_create(&m->cfg.server, &m->aopts, &m->cfg.upstream,
-		                    &m->slot, &m->srv);
-	}
-	/* The sockets are bound: give up root and every capability before
-	 * any worker thread exists (capabilities are per thread). */
-	if (err == 0) {
-		err = privs_drop(m->cfg.user[0] ? m->cfg.user : NULL);
-		if (err != 0) {
-			log_err("main: cannot drop privileges; stopping");
-		}
-	}
-	if (err == 0) {
-		err = server_start(m->srv);
-	}
-	if (err != 0) {
-		log_err("main: cannot start serving: %s", uv_strerror(err));
-		goto out_close;
-	}
-	watch_get_stats(m->watch, &ws);
-	main_describe(&m->cfg, zones, sizeof(zones), listen, sizeof(listen));
-	log_info(
-		"main: serving zones=%s listen=%s threads=%u files=%u objects=%zu gen=%" PRIu64
-		" serial=%" PRIu32 " build_ms=%.1f",
-		zones, listen, server_threads(m->srv), ws.files, ws.objects,
-		snapshot_slot_generation(&m->slot), snapshot_serial(snap),
-		(double)ss.build_us / 1000.0);
-	log_info("main: ready");
 	uv_run(&m->loop, UV_RUN_DEFAULT);
 	server_stop(m->srv);
 	main_log_stats(m->srv, "stopped");
-	code = MAIN_EXIT_OK;
-out_close:
 	server_destroy(m->srv);
 	m->srv = NULL;
-	/* On the error paths the signal handles are still open. */
-	if (uv_is_active((uv_handle_t *)&m->sig_int) &&
-	    !uv_is_closing((uv_handle_t *)&m->sig_int)) {
-		uv_close((uv_handle_t *)&m->sig_int, NULL);
-		uv_close((uv_handle_t *)&m->sig_term, NULL);
-		uv_close((uv_handle_t *)&m->sig_hup, NULL);
-		uv_close((uv_handle_t *)&m->sig_usr1, NULL);
-	}
-	return code;
+	sdnotify_close(&m->notify);
+	return m->code;
 }
 
 int main(int argc, char **argv)
@@ -594,9 +1056,17 @@ int main(int argc, char **argv)
 	char err[512];
 	int code;
 
+	/* glibc raises the mmap threshold after each large free (up to 32
+	 * MiB), after which a reload's big scratch blocks come from the heap
+	 * and stay there for good. A fixed threshold keeps blocks of 128 KiB
+	 * and more in their own mappings, returned to the kernel on free. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	m.argc = argc;
+	m.argv = argv;
+	m.start_unix = (uint64_t)time(NULL);
 	if (config_parse(&m.cfg, argc, argv, err, sizeof(err)) != 0) {
 		fprintf(stderr, "svcdns: %s\n", err);
-		return 2;
+		return MAIN_EXIT_USAGE;
 	}
 	if (m.cfg.mode == CONFIG_MODE_HELP) {
 		config_print_usage(stdout);
@@ -606,7 +1076,16 @@ int main(int argc, char **argv)
 		main_print_version();
 		return main_close_stdout(MAIN_EXIT_OK);
 	}
+	if (m.cfg.file[0] != '\0') {
+		code = main_startup_config(&m);
+		if (code != 0) {
+			return code;
+		}
+	}
+	m.parsed = m.cfg;
+	log_detect_journal();
 	log_set_level(m.cfg.log_level);
+	qlog_set_enabled(m.cfg.log_queries);
 	/* Before any thread starts (STYLE.md 3.15). */
 	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
 		log_err("main: ares_library_init failed");

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "svcdns/log.h"
+#include "svcdns/qlog.h"
 #include "svcdns/rrl.h"
 #include "svcdns/wire.h"
 
@@ -425,6 +426,10 @@ static size_t worker_answer(struct worker *w, const uint8_t *req, size_t len,
 	case ANSWER_DROP:
 	default:
 		stat_inc(w, SERVER_STAT_DROPPED);
+		if (qlog_enabled()) {
+			qlog_query((const struct sockaddr *)&cl->addr, cl->tcp,
+			           req, len, NULL, 0, UINT64_MAX);
+		}
 		return 0;
 	}
 	if (rlen < WIRE_HEADER_LEN || rlen > sizeof(w->resp)) {
@@ -436,6 +441,11 @@ static size_t worker_answer(struct worker *w, const uint8_t *req, size_t len,
 		stat_inc(w, SERVER_STAT_RECURSION_REFUSED);
 	}
 	worker_count_response(w, info.rcode, info.truncated);
+	/* --log-queries: one relaxed load when off. */
+	if (qlog_enabled()) {
+		qlog_query((const struct sockaddr *)&cl->addr, cl->tcp, req, len,
+		           w->resp, rlen, UINT64_MAX);
+	}
 	return rlen;
 }
 

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -76,6 +77,7 @@ struct watch_job {
 	struct watch_colors colors;
 	uint32_t serial;
 	size_t objects;
+	size_t kinds[WATCH_KIND_COUNT];
 	unsigned files;
 	char **dirs; /* directories to watch, sorted */
 	size_t n_dirs;
@@ -111,6 +113,8 @@ struct watch {
 	unsigned good_files; /* files in the published snapshot */
 	unsigned closing;    /* handles whose close_cb has not run */
 	struct watch_stats stats;
+	struct watch_cutover *cutovers; /* owns; per service, for metrics */
+	size_t n_cutovers;
 };
 
 static uint64_t watch_now_ms(void)
@@ -475,8 +479,20 @@ static void watch_run_job(struct watch *w, struct watch_job *job)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		job->objects += files[i]->n_namespaces + files[i]->n_services +
-				files[i]->n_slices + files[i]->n_pods;
+		const struct k8s_file *f = files[i];
+		size_t k;
+
+		job->objects += f->n_namespaces + f->n_services + f->n_slices +
+				f->n_pods;
+		job->kinds[WATCH_KIND_NAMESPACE] += f->n_namespaces;
+		job->kinds[WATCH_KIND_SERVICE] += f->n_services;
+		job->kinds[WATCH_KIND_POD] += f->n_pods;
+		job->kinds[WATCH_KIND_OTHER] += f->n_unknown;
+		for (k = 0; k < f->n_slices; k++) {
+			job->kinds[f->slices[k].legacy
+					   ? WATCH_KIND_ENDPOINTS
+					   : WATCH_KIND_ENDPOINTSLICE]++;
+		}
 	}
 	job->built = true;
 }
@@ -579,6 +595,49 @@ static void watch_start_job(struct watch *w, bool force, uint64_t seen_ms);
 static void watch_note_change(struct watch *w, uint64_t now);
 static bool watch_alarm_due(struct watch *w, uint64_t now);
 
+/* Counts one cutover of service ns/name, for the metrics. The table only
+ * grows (a counter never goes back), up to WATCH_MAX_CUTOVER_SVCS
+ * services; the rest are counted in w->stats.cutovers only. */
+static void watch_count_cutover(struct watch *w, const char *ns,
+				const char *name)
+{
+	struct watch_cutover *v;
+	struct watch_cutover *c;
+	size_t i;
+
+	for (i = 0; i < w->n_cutovers; i++) {
+		c = &w->cutovers[i];
+		if (strcmp(c->ns, ns) == 0 && strcmp(c->name, name) == 0) {
+			c->count++;
+			return;
+		}
+	}
+	if (w->n_cutovers == WATCH_MAX_CUTOVER_SVCS) {
+		return;
+	}
+	v = realloc(w->cutovers, (w->n_cutovers + 1) * sizeof(*v));
+	if (v == NULL) {
+		return;
+	}
+	w->cutovers = v;
+	c = &v[w->n_cutovers];
+	c->ns = strdup(ns);
+	c->name = strdup(name);
+	c->count = 1;
+	if (c->ns == NULL || c->name == NULL) {
+		free(c->ns);
+		free(c->name);
+		return;
+	}
+	w->n_cutovers++;
+}
+
+size_t watch_cutovers(const struct watch *w, const struct watch_cutover **out)
+{
+	*out = w->cutovers;
+	return w->n_cutovers;
+}
+
 static void watch_log_bluegreen(struct watch *w, uint64_t lag_ms)
 {
 	const struct snapshot_bluegreen *bg;
@@ -594,6 +653,7 @@ static void watch_log_bluegreen(struct watch *w, uint64_t lag_ms)
 	for (i = 0; i < n; i++) {
 		if (bg[i].cutover) {
 			w->stats.cutovers++;
+			watch_count_cutover(w, bg[i].ns, bg[i].name);
 			log_info("bluegreen: cutover svc=%s/%s %s->%s ready=%u min_ready=%u lag_ms=%" PRIu64,
 				 bg[i].ns, bg[i].name,
 				 bg[i].previous ? bg[i].previous : "-",
@@ -679,6 +739,7 @@ static void watch_job_done(uv_work_t *req, int status)
 		w->stats.last_build_us = ss.build_us;
 		w->stats.files = job->files;
 		w->stats.objects = job->objects;
+		memcpy(w->stats.kinds, job->kinds, sizeof(w->stats.kinds));
 		log_info("watch: reload ok gen=%" PRIu64
 			 " files=%u loaded=%u failed=%u removed=%u objects=%zu serial=%" PRIu32
 			 " build_ms=%.1f lag_ms=%" PRIu64,
@@ -687,6 +748,10 @@ static void watch_job_done(uv_work_t *req, int status)
 			 job->objects, job->serial, (double)ss.build_us / 1000.0,
 			 now - job->seen_ms);
 		watch_log_bluegreen(w, now - job->seen_ms);
+		/* The build's scratch (parser arenas, the old snapshot once
+		 * its readers let go) was freed into the heap: hand it back to
+		 * the kernel, or RSS keeps the peak of the largest reload. */
+		malloc_trim(0);
 	} else if (job->err == 0 && job->force) {
 		log_info("watch: reload unchanged files=%u failed=%u gen=%" PRIu64,
 			 job->st.files, job->st.failed,
@@ -948,6 +1013,7 @@ int watch_load_now(struct watch *w, struct snapshot **out, unsigned *errors,
 	w->stats.files = job->files;
 	w->stats.failed_files = job->st.failed;
 	w->stats.objects = job->objects;
+	memcpy(w->stats.kinds, job->kinds, sizeof(w->stats.kinds));
 	if (err == 0 && job->built) {
 		*out = job->snap;
 		job->snap = NULL;
@@ -1069,6 +1135,11 @@ void watch_destroy(struct watch *w)
 	bluegreen_state_destroy(w->bg);
 	watch_colors_fini(&w->colors);
 	watch_free_dirs(w->initial_dirs, w->n_initial_dirs);
+	for (i = 0; i < w->n_cutovers; i++) {
+		free(w->cutovers[i].ns);
+		free(w->cutovers[i].name);
+	}
+	free(w->cutovers);
 	free(w->dirs);
 	free(w->dir);
 	free(w);

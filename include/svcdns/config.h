@@ -1,7 +1,8 @@
-/* The command line, parsed into plain option structs, one per area: main
- * hands each module its own (&cfg->server, &cfg->zones...), and no module
- * reads global configuration. Core layer: no libuv, no c-ares; nothing here
- * touches the network or the file system. */
+/* The command line and the configuration file (--config, YAML, a key per
+ * option), parsed into plain option structs, one per area: main hands each
+ * module its own (&cfg->server, &cfg->zones...), and no module reads global
+ * configuration. Core layer: no libuv, no c-ares; nothing here touches the
+ * network or the file system (main reads the file and passes its text). */
 #ifndef SVCDNS_CONFIG_H
 #define SVCDNS_CONFIG_H
 
@@ -12,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "svcdns/common.h"
+#include "svcdns/diag.h"
 #include "svcdns/log.h"
 
 #define CONFIG_MAX_LISTEN 16
@@ -33,6 +35,8 @@
 #define CONFIG_INFLIGHT_MAX    50000u /* below the 65536 query IDs */
 #define CONFIG_CACHE_SIZE_MAX  10000000u
 #define CONFIG_RESOLV_CONF     "/etc/resolv.conf"
+/* A configuration file larger than this is refused (main reads it). */
+#define CONFIG_FILE_MAX (1024 * 1024)
 
 /* Default values, also printed by config_print_usage. */
 #define CONFIG_DEFAULT_ZONES_DIR     "zones"
@@ -48,6 +52,8 @@
 #define CONFIG_DEFAULT_INFLIGHT      1000u
 #define CONFIG_DEFAULT_CACHE_SIZE    10000u
 #define CONFIG_DEFAULT_CACHE_MAX_TTL 3600u
+/* CoreDNS's prometheus plugin listens on 9153 too. */
+#define CONFIG_DEFAULT_HTTP "127.0.0.1:9153"
 /* RFC 1918 and RFC 4193 ranges plus loopback (RELIABILITY.md 4). */
 #define CONFIG_DEFAULT_ALLOW_RECURSION \
 	"127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
@@ -159,6 +165,12 @@ struct config_upstream {
 
 #define CONFIG_USER_MAX 64
 
+/* The operations endpoint (http.c): /health, /ready, /metrics. */
+struct config_http {
+	bool enabled; /* false: --http none */
+	struct config_listen listen;
+};
+
 struct config {
 	enum config_mode mode;
 	struct config_zones zones;
@@ -167,7 +179,10 @@ struct config {
 	struct config_upstream upstream;
 	/* --user: drop to this user once the sockets are bound; "" = stay. */
 	char user[CONFIG_USER_MAX];
+	struct config_http http;
 	enum log_level log_level;
+	bool log_queries;           /* --log-queries: one line per query */
+	char file[CONFIG_PATH_MAX]; /* --config FILE; "" when none */
 };
 
 /* Fills cfg with the defaults: zones "zones", listen 127.0.0.1:5353,
@@ -175,8 +190,9 @@ struct config {
  * (/etc/resolv.conf), timeout 2000 ms, 1000 forwards in flight per worker,
  * recursion for loopback and the private ranges, a cache of 10000
  * entries per worker with TTLs capped at 3600 s, threads = online
- * CPUs (clamped to 1..CONFIG_THREADS_MAX), the TCP defaults above, log level
- * info, mode serve. Any thread. */
+ * CPUs (clamped to 1..CONFIG_THREADS_MAX), the TCP defaults above, http on
+ * 127.0.0.1:9153, log level info without the query log, no configuration
+ * file, mode serve. Any thread. */
 void config_defaults(struct config *cfg);
 
 /* Parses argv[1..argc) into cfg (config_defaults first). Options are long
@@ -192,6 +208,32 @@ void config_defaults(struct config *cfg);
 SVCDNS_MUSTCHECK int config_parse(struct config *cfg, int argc,
                                   char *const argv[], char *err,
                                   size_t err_cap);
+
+/* Applies the configuration file named name, whose text is text[0..len)
+ * (need not be NUL-terminated), on top of what cfg holds. The file is one
+ * YAML mapping whose keys are the long options without "--" (zones, listen,
+ * ttl, log-queries...; not check, dump, help, version or config) and whose
+ * values are what the option takes. listen and domain also take a list of
+ * values; upstream, allow-recursion and fallthrough a list that stands for
+ * their comma-separated form; log-queries a boolean. Every problem (syntax,
+ * unknown or repeated key, bad value) goes to d as "name:line:col: error:
+ * ..." and reading goes on, so one run shows them all. Returns 0, or
+ * -EINVAL when any error was added (cfg is then partly written), -ENOMEM.
+ * Main thread (libyaml is reentrant; nothing global is touched). */
+SVCDNS_MUSTCHECK int config_apply_file(struct config *cfg, const char *name,
+                                       const char *text, size_t len,
+                                       struct diag *d);
+
+/* config_parse with a configuration file: the defaults, then the file
+ * (config_apply_file), then argv, so that the command line wins; a list
+ * option given on the command line replaces the file's list. Returns 0;
+ * -EINVAL with the file's errors in d and a summary in err; or -EINVAL
+ * with err as config_parse writes it for a bad command line. */
+SVCDNS_MUSTCHECK int config_parse_with_file(struct config *cfg, int argc,
+                                            char *const argv[],
+                                            const char *name, const char *text,
+                                            size_t len, struct diag *d,
+                                            char *err, size_t err_cap);
 
 /* Writes the --help text to out. */
 void config_print_usage(FILE *out);

@@ -24,6 +24,17 @@ struct watch_opts {
 	bool print;	    /* diagnostics to stderr instead of the log */
 };
 
+/* Objects loaded, by kind (watch_stats.kinds). */
+enum watch_kind {
+	WATCH_KIND_NAMESPACE,
+	WATCH_KIND_SERVICE,
+	WATCH_KIND_ENDPOINTSLICE,
+	WATCH_KIND_ENDPOINTS, /* core/v1 Endpoints, counted per subset */
+	WATCH_KIND_POD,
+	WATCH_KIND_OTHER, /* other kinds, skipped */
+	WATCH_KIND_COUNT,
+};
+
 /* What the reloads did, for logs and metrics. Main loop only. */
 struct watch_stats {
 	uint64_t reloads;	  /* snapshots published */
@@ -36,8 +47,19 @@ struct watch_stats {
 	unsigned files;
 	unsigned failed_files; /* files whose last load failed */
 	size_t objects;
+	size_t kinds[WATCH_KIND_COUNT]; /* of the last build */
 	bool dir_missing; /* the directory is unreadable or empty */
 };
+
+/* Cutovers served per blue/green service since start-up. */
+struct watch_cutover {
+	char *ns;   /* owns */
+	char *name; /* owns */
+	uint64_t count;
+};
+
+/* Services beyond this many are counted in watch_stats.cutovers only. */
+#define WATCH_MAX_CUTOVER_SVCS 4096
 
 struct watch;
 
@@ -70,5 +92,9 @@ void watch_stop(struct watch *w);
 void watch_destroy(struct watch *w);
 
 void watch_get_stats(const struct watch *w, struct watch_stats *st);
+
+/* The per-service cutover counters (*out valid until the next reload is
+ * taken over on the main loop). Main loop only. */
+size_t watch_cutovers(const struct watch *w, const struct watch_cutover **out);
 
 #endif

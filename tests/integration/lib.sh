@@ -238,11 +238,13 @@ start_daemon()
 		DAEMON_OUT=$WORK/daemon.$DAEMON_N.out
 		# --upstream none unless the case asks for one: the default
 		# (/etc/resolv.conf) must never send test traffic off the
-		# machine. --user as whoever runs the tests: as root that is
-		# "stay root on purpose" (svcdns refuses root on a high port
-		# otherwise), as anyone else a no-op; a case may name another.
+		# machine. --http none too: the default 127.0.0.1:9153 is one
+		# port for every daemon (cases that test HTTP pass --http).
+		# --user as whoever runs the tests: as root that is "stay root
+		# on purpose" (svcdns refuses root on a high port otherwise), as
+		# anyone else a no-op; a case may name another.
 		"$SVCDNS_BUILD/svcdns" --zones "$ZONES" \
-			--listen "127.0.0.1:$PORT" --upstream none \
+			--listen "127.0.0.1:$PORT" --upstream none --http none \
 			--user "$(id -un)" \
 			"${@//@PORT@/$PORT}" \
 			>"$DAEMON_OUT" 2>"$DAEMON_ERR" </dev/null &

@@ -10,9 +10,11 @@
 # 3. The unit's directives that matter here (user, capabilities, command).
 # 4. The daemon as the unit starts it: a non-root user holding only
 #    CAP_NET_BIND_SERVICE (setpriv stands in for systemd), bound to port 53,
-#    answering over UDP and TCP, reloading on a file change and on SIGHUP,
-#    stopping on SIGTERM; traced with strace, every system call it made must
-#    be allowed by the unit's SystemCallFilter= lines.
+#    answering over UDP and TCP and over HTTP (/ready, /metrics), telling
+#    a stand-in notification socket READY=1, WATCHDOG=1, RELOADING=1 and
+#    STOPPING=1 (Type=notify, WatchdogSec=), reloading on a file change and
+#    on SIGHUP, stopping on SIGTERM; traced with strace, every system call
+#    it made must be allowed by the unit's SystemCallFilter= lines.
 # systemd does not have to be running; systemd-analyze works offline.
 . "$(dirname "$0")/lib.sh"
 unit=$PK_ROOT/packaging/svcdns.service
@@ -74,6 +76,10 @@ pk_check "ExecReload sends SIGHUP" \
 pk_check "the network is not taken away (no PrivateNetwork=yes)" \
 	[ "$(unit_get PrivateNetwork)" != yes ]
 pk_check "Restart=on-failure" [ "$(unit_get Restart)" = on-failure ]
+pk_check "Type=notify (svcdns sends READY=1)" [ "$(unit_get Type)" = notify ]
+pk_check "NotifyAccess=main" [ "$(unit_get NotifyAccess)" = main ]
+wd=$(unit_get WatchdogSec)
+pk_check "WatchdogSec= is set ($wd)" [ -n "$wd" ] && [ "$wd" != 0 ]
 pk_check "EnvironmentFile=-/etc/default/svcdns" \
 	[ "$(unit_get EnvironmentFile)" = -/etc/default/svcdns ]
 # The default command line is one the daemon accepts: with --check it may
@@ -119,12 +125,14 @@ if [ ! -s "$allowed" ]; then
 fi
 echo "SystemCallFilter allows $(wc -l <"$allowed") system calls"
 
-for t in strace setpriv dig; do
-	command -v $t >/dev/null || pk_need_pkgs strace util-linux dnsutils || true
+for t in strace setpriv dig curl python3; do
+	command -v $t >/dev/null ||
+		pk_need_pkgs strace util-linux dnsutils curl python3 || true
 done
 if ! command -v strace >/dev/null || ! command -v setpriv >/dev/null ||
-	! command -v dig >/dev/null; then
-	echo "note: strace, setpriv or dig missing: the trace check is skipped"
+	! command -v dig >/dev/null || ! command -v curl >/dev/null ||
+	! command -v python3 >/dev/null; then
+	echo "note: strace, setpriv, dig, curl or python3 missing: the trace check is skipped"
 	pk_done
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -139,20 +147,32 @@ cp -r "$PK_ROOT/zones" "$zones"
 chmod -R a+rX "$PK_TMP"
 trace=$PK_TMP/trace.txt
 log=$PK_TMP/daemon.log
+# systemd's notification socket, stood in for (abstract: no permissions to
+# arrange for the unprivileged daemon).
+notes=$PK_TMP/notify.txt
+python3 "$PK_ROOT/tests/tools/notify_listen.py" "@svcdns-test-unit-$$" "$notes" 30 \
+	>"$PK_TMP/listen.out" 2>&1 &
+lpid=$!
+for _ in $(seq 1 50); do
+	grep -q listening "$PK_TMP/listen.out" && break
+	sleep 0.1
+done
 # setpriv does what systemd does for User=nobody + AmbientCapabilities=
 # + CapabilityBoundingSet= + NoNewPrivileges=; strace follows through its
 # execve of the daemon.
-strace -f -qq -o "$trace" \
+NOTIFY_SOCKET=@svcdns-test-unit-$$ WATCHDOG_USEC=400000 \
+	strace -f -qq -o "$trace" \
 	setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs \
 	--inh-caps=-all,+net_bind_service --ambient-caps=-all,+net_bind_service \
 	--bounding-set=-all,+net_bind_service \
 	"$PK_BUILD/svcdns" --zones "$zones" --listen "$addr:53" --threads 2 \
-	>"$log" 2>&1 &
+	--http "$addr:9153" >"$log" 2>&1 &
 spid=$!
 stop_daemon()
 {
 	kill "$spid" 2>/dev/null
 	wait "$spid" 2>/dev/null
+	kill "$lpid" 2>/dev/null
 }
 PK_CLEANUP_HOOK=stop_daemon
 ready=
@@ -175,6 +195,14 @@ dpid=$(pgrep -P "$spid" | head -1)
 q() { dig @"$addr" -p 53 +norec +tries=1 +time=2 +short "$@" cart.shop.svc.cluster.local A; }
 pk_check "answers over UDP on port 53 without root" [ -n "$(q)" ]
 pk_check "answers over TCP on port 53 without root" [ -n "$(q +tcp)" ]
+pk_check "GET /ready says 200" \
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$addr:9153/ready")" = 200 ]
+pk_check "GET /metrics has the request counters" \
+	sh -c "curl -s 'http://$addr:9153/metrics' | grep -q '^svcdns_dns_requests_total{proto=\"udp\"} [1-9]'"
+pk_check "READY=1 reached the notification socket" grep -q ' READY=1' "$notes"
+sleep 0.5
+pk_check "WATCHDOG=1 comes every WATCHDOG_USEC/2 ($(grep -c WATCHDOG=1 "$notes") in the first seconds)" \
+	[ "$(grep -c WATCHDOG=1 "$notes")" -ge 2 ]
 status=/proc/$dpid/status
 if [ -n "$dpid" ] && [ -r "$status" ]; then
 	uid=$(awk '/^Uid:/ { print $2 }' "$status")
@@ -199,12 +227,16 @@ for _ in $(seq 1 50); do
 	sleep 0.1
 done
 pk_check "reloads on SIGHUP (ExecReload)" grep -q 'main: SIGHUP' "$log"
+pk_check "RELOADING=1 then READY=1 around SIGHUP" \
+	sh -c "grep -A3 RELOADING=1 '$notes' | grep -q ' READY=1'"
 pk_check "still answers after the reloads" [ -n "$(q)" ]
 kill -TERM "$dpid"
 wait "$spid"
 rc=$?
 PK_CLEANUP_HOOK=
 pk_check "stops on SIGTERM with status 0 (got $rc)" [ $rc = 0 ]
+wait "$lpid" 2>/dev/null
+pk_check "STOPPING=1 on SIGTERM" grep -q ' STOPPING=1' "$notes"
 
 # Every call the daemon made after its execve must be allowed.
 awk 'f { print } /^[0-9]+ +execve\("[^"]*\/svcdns"/ && / = 0$/ { f = 1 }' "$trace" |

@@ -687,7 +687,7 @@ static void test_config_parse_error_truncated(void **state)
 
 static void test_config_print_usage(void **state)
 {
-	char buf[8192];
+	char buf[16384];
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
 	static const char *const names[] = {
 		"--zones",
@@ -706,6 +706,11 @@ static void test_config_print_usage(void **state)
 		"--tcp-idle-timeout",
 		"--tcp-io-timeout",
 		"--tcp-max-conns",
+		"--settle-ms",
+		"--rescan-interval",
+		"--http",
+		"--config",
+		"--log-queries",
 		"--check",
 		"--dump",
 		"--log-level",
@@ -722,6 +727,234 @@ static void test_config_print_usage(void **state)
 	for (i = 0; i < SVCDNS_ARRAY_SIZE(names); i++) {
 		assert_non_null(strstr(buf, names[i]));
 	}
+}
+
+static void test_config_parse_http(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(NULL), 0);
+	assert_true(cfg.http.enabled);
+	assert_listen(&cfg.http.listen, AF_INET, "127.0.0.1", 9153,
+	              "127.0.0.1:9153");
+	assert_int_equal(parse("--http", "none", NULL), 0);
+	assert_false(cfg.http.enabled);
+	assert_int_equal(parse("--http", "none", "--http=[::1]:8080", NULL), 0);
+	assert_true(cfg.http.enabled);
+	assert_listen(&cfg.http.listen, AF_INET6, "::1", 8080, "[::1]:8080");
+	assert_parse_error(
+		"--http: 'localhost:80' is not none or ADDR:PORT (IPv6 in brackets as [::1]:9153)",
+		"--http", "localhost:80");
+	assert_parse_error("--http: the port in '127.0.0.1:0' is not in 1..65535",
+	                   "--http", "127.0.0.1:0");
+}
+
+static void test_config_parse_log_queries(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(NULL), 0);
+	assert_false(cfg.log_queries);
+	assert_int_equal(parse("--log-queries", NULL), 0);
+	assert_true(cfg.log_queries);
+	assert_int_equal(parse("--log-queries", "--log-queries=no", NULL), 0);
+	assert_false(cfg.log_queries);
+	assert_int_equal(parse("--log-queries=TRUE", NULL), 0);
+	assert_true(cfg.log_queries);
+	assert_parse_error("--log-queries: 'maybe' is not true or false",
+	                   "--log-queries=maybe");
+	/* The value must be joined: a separate word is a stray argument. */
+	assert_parse_error("unexpected argument 'false'", "--log-queries",
+	                   "false");
+}
+
+/* Applies text as the file "svcdns.yaml" on top of argv (NULL-terminated);
+ * the diagnostics land in diags, one "line:col: message" per line. */
+static struct diag fdiag;
+static char diags[2048];
+
+static int parse_file(const char *text, ...)
+{
+	char *argv[MAX_ARGS + 2];
+	int argc = 0;
+	va_list ap;
+	const char *a;
+	const struct diag_entry *e;
+	size_t off = 0;
+	int rc;
+
+	argv[argc++] = (char *)(uintptr_t) "svcdns";
+	va_start(ap, text);
+	for (a = va_arg(ap, const char *); a != NULL;
+	     a = va_arg(ap, const char *)) {
+		assert_true(argc <= MAX_ARGS);
+		argv[argc++] = (char *)(uintptr_t)a;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	diag_fini(&fdiag);
+	diag_init(&fdiag);
+	rc = config_parse_with_file(&cfg, argc, argv, "svcdns.yaml", text,
+	                            strlen(text), &fdiag, err, sizeof(err));
+	diags[0] = '\0';
+	for (e = fdiag.head; e != NULL && off < sizeof(diags); e = e->next) {
+		assert_string_equal(e->file, "svcdns.yaml");
+		off += (size_t)snprintf(diags + off, sizeof(diags) - off,
+		                        "%u:%u: %s\n", e->line, e->col, e->msg);
+	}
+	return rc;
+}
+
+static void test_config_file_every_key(void **state)
+{
+	static const char text[] =
+		"# every configuration key\n"
+		"zones: /srv/zones\n"
+		"listen: [\"127.0.0.2:53\", \"[::1]:53\"]\n"
+		"domain:\n"
+		"  - cluster.local\n"
+		"  - k8s.example\n"
+		"pods: insecure\n"
+		"ttl: 30\n"
+		"upstream: [10.0.0.2, \"[fd00::1]:5300\"]\n"
+		"upstream-timeout: 1500\n"
+		"upstream-max-inflight: 50\n"
+		"allow-recursion: [10.0.0.0/8, fd00::/8]\n"
+		"cache-size: 0\n"
+		"cache-max-ttl: 60\n"
+		"fallthrough: example.org\n"
+		"threads: 3\n"
+		"tcp-idle-timeout: 5000\n"
+		"tcp-io-timeout: 500\n"
+		"tcp-max-conns: 64\n"
+		"settle-ms: 100\n"
+		"rescan-interval: 0\n"
+		"http: \"[::1]:9154\"\n"
+		"log-level: debug\n"
+		"log-queries: yes\n";
+
+	(void)state;
+	assert_int_equal(parse_file(text, NULL), 0);
+	assert_string_equal(diags, "");
+	assert_string_equal(cfg.zones.dir, "/srv/zones");
+	assert_int_equal(cfg.server.n_listen, 2);
+	assert_string_equal(cfg.server.listen[1].text, "[::1]:53");
+	assert_int_equal(cfg.zones.n_names, 2);
+	assert_string_equal(cfg.zones.names[1], "k8s.example");
+	assert_int_equal(cfg.zones.pods, CONFIG_PODS_INSECURE);
+	assert_int_equal(cfg.zones.ttl, 30);
+	assert_int_equal(cfg.upstream.mode, CONFIG_UPSTREAM_LIST);
+	assert_int_equal(cfg.upstream.n_servers, 2);
+	assert_string_equal(cfg.upstream.servers[0].text, "10.0.0.2:53");
+	assert_string_equal(cfg.upstream.servers[1].text, "[fd00::1]:5300");
+	assert_int_equal(cfg.upstream.timeout_ms, 1500);
+	assert_int_equal(cfg.upstream.max_inflight, 50);
+	assert_int_equal(cfg.upstream.n_allow, 2);
+	assert_int_equal(cfg.upstream.cache_size, 0);
+	assert_int_equal(cfg.upstream.cache_max_ttl, 60);
+	assert_int_equal(cfg.upstream.n_fallthrough, 1);
+	assert_int_equal(cfg.server.threads, 3);
+	assert_int_equal(cfg.server.tcp_idle_timeout_ms, 5000);
+	assert_int_equal(cfg.server.tcp_io_timeout_ms, 500);
+	assert_int_equal(cfg.server.tcp_max_conns, 64);
+	assert_int_equal(cfg.watch.settle_ms, 100);
+	assert_int_equal(cfg.watch.rescan_ms, 0);
+	assert_true(cfg.http.enabled);
+	assert_string_equal(cfg.http.listen.text, "[::1]:9154");
+	assert_int_equal(cfg.log_level, LOG_LEVEL_DEBUG);
+	assert_true(cfg.log_queries);
+}
+
+static void test_config_file_command_line_wins(void **state)
+{
+	static const char text[] = "ttl: 30\n"
+	                           "listen: [127.0.0.2:53, 127.0.0.3:53]\n"
+	                           "domain: k8s.example\n"
+	                           "log-queries: true\n"
+	                           "http: none\n";
+
+	(void)state;
+	assert_int_equal(parse_file(text, "--ttl", "10", "--listen",
+	                            "127.0.0.9:5353", "--log-queries=false",
+	                            "--config", "svcdns.yaml", "--check", NULL),
+	                 0);
+	assert_int_equal(cfg.zones.ttl, 10);
+	/* A list on the command line replaces the file's. */
+	assert_int_equal(cfg.server.n_listen, 1);
+	assert_string_equal(cfg.server.listen[0].text, "127.0.0.9:5353");
+	assert_string_equal(cfg.zones.names[0], "k8s.example");
+	assert_false(cfg.log_queries);
+	assert_false(cfg.http.enabled);
+	assert_string_equal(cfg.file, "svcdns.yaml");
+	assert_int_equal(cfg.mode, CONFIG_MODE_CHECK);
+	/* A bad command line is still reported as one. */
+	assert_int_equal(parse_file(text, "--ttl", "x", NULL), -EINVAL);
+	assert_string_equal(err, "--ttl: 'x' is not a number in 0..3600");
+	assert_string_equal(diags, "");
+}
+
+static void test_config_file_empty(void **state)
+{
+	struct config d;
+
+	(void)state;
+	config_defaults(&d);
+	assert_int_equal(parse_file("", NULL), 0);
+	assert_memory_equal(&d, &cfg, sizeof(d));
+	assert_int_equal(parse_file("# nothing yet\n---\n", NULL), 0);
+	assert_memory_equal(&d, &cfg, sizeof(d));
+}
+
+/* Every error is reported, each at its place, and reading goes on. */
+static void test_config_file_errors(void **state)
+{
+	static const char text[] =
+		"zones: /srv/zones\n"              /* 1 */
+		"ttl: 9999\n"                      /* 2 */
+		"colour: blue\n"                   /* 3 */
+		"listen: [127.0.0.1:53, nowhere]\n" /* 4 */
+		"ttl: 5\n"                         /* 5 */
+		"check: true\n"                    /* 6 */
+		"pods: {mode: verified}\n"         /* 7 */
+		"threads: [1, 2]\n"                /* 8 */
+		"domain: []\n"                     /* 9 */
+		"log-queries: sometimes\n"         /* 10 */
+		"zones:\n"                         /* 11 */
+		"upstream: [10.0.0.1, [10.0.0.2]]\n" /* 12 */
+		"cache-size:\n";                   /* 13 */
+
+	(void)state;
+	assert_int_equal(parse_file(text, NULL), -EINVAL);
+	assert_string_equal(err, "svcdns.yaml: 12 error(s)");
+	assert_string_equal(
+		diags,
+		"2:6: ttl: '9999' is not a number in 0..3600\n"
+		"3:1: unknown key 'colour'\n"
+		"4:24: listen: 'nowhere' is not ADDR:PORT (an IPv4 address, or IPv6 in brackets as [::1]:5353)\n"
+		"5:1: 'ttl' is given twice (first at line 2)\n"
+		"6:1: 'check' is a command-line option, not a configuration key\n"
+		"7:7: pods: expected a single value\n"
+		"8:10: threads: expected a single value\n"
+		"9:9: domain: the list is empty\n"
+		"10:14: log-queries: 'sometimes' is not true or false\n"
+		"11:1: 'zones' is given twice (first at line 1)\n"
+		"12:22: upstream: each item must be a plain value\n"
+		"13:12: cache-size: no value\n");
+}
+
+static void test_config_file_syntax(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_file("ttl: 5\nlisten: [127.0.0.1:53\n", NULL),
+	                 -EINVAL);
+	assert_non_null(strstr(diags, "3:1: did not find expected ',' or ']'"));
+	assert_int_equal(parse_file("- ttl: 5\n", NULL), -EINVAL);
+	assert_string_equal(
+		diags,
+		"1:1: expected a mapping of option names to values (zones: /etc/svcdns/zones)\n");
+	assert_int_equal(parse_file("ttl: 5\n---\nttl: 6\n", NULL), -EINVAL);
+	assert_string_equal(
+		diags, "3:1: a second YAML document: put every key in one\n");
+	assert_int_equal(parse_file("ttl: 5\n\tpods: x\n", NULL), -EINVAL);
+	assert_int_equal(fdiag.errors, 1);
 }
 
 int main(void)
@@ -752,6 +985,13 @@ int main(void)
 		cmocka_unit_test(test_config_parse_bad_usage),
 		cmocka_unit_test(test_config_parse_error_truncated),
 		cmocka_unit_test(test_config_print_usage),
+		cmocka_unit_test(test_config_parse_http),
+		cmocka_unit_test(test_config_parse_log_queries),
+		cmocka_unit_test(test_config_file_every_key),
+		cmocka_unit_test(test_config_file_command_line_wins),
+		cmocka_unit_test(test_config_file_empty),
+		cmocka_unit_test(test_config_file_errors),
+		cmocka_unit_test(test_config_file_syntax),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
