@@ -20,7 +20,7 @@ awk 'BEGIN {
 		printf "- {apiVersion: v1, kind: Pod, metadata: {name: p%d, namespace: big, labels: {app: big}}, spec: {containers: [{name: c, image: i}]}, status: {phase: Running, podIP: 10.%d.%d.%d, conditions: [{type: Ready, status: \"True\"}]}}\n", i, 100 + int(a / 250), a % 250, b + 1
 	}
 }' >"$big"
-"$SVCDNS_BUILD/svcdns" --zones "$ZONES" --listen "127.0.0.1:$(it_pick_port)" \
+"$SVCDNS_BUILD/svcdns" --zones "$ZONES" --listen "127.0.0.1:$(it_pick_port)" --user "$(id -un)" \
 	--upstream none --http "127.0.0.1:$HP" --threads 1 \
 	>"$WORK/early.out" 2>"$WORK/early.err" </dev/null &
 early=$!
@@ -155,6 +155,6 @@ curl -s "http://127.0.0.1:$HP/metrics" >"$m"
 ge "cutovers of store/web" 'svcdns_bluegreen_cutovers_total{namespace="store",service="web"}' 1
 
 # ---- a busy --http address stops the start-up ----------------------------
-run_svcdns --zones "$ZONES" --listen "127.0.0.1:$(it_pick_port)" --upstream none --http "127.0.0.1:$HP"
+run_svcdns --user "$(id -un)" --zones "$ZONES" --listen "127.0.0.1:$(it_pick_port)" --upstream none --http "127.0.0.1:$HP"
 expect_eq "second daemon on the same --http: exit status" 1 "$RUN_RC"
 expect_grep "second daemon: the reason" "cannot serve HTTP on 127.0.0.1:$HP: address already in use" "$RUN_ERR"

@@ -41,7 +41,7 @@ expect_grep "missing file: the reason" "cannot read $WORK/missing.yaml: No such 
 
 # ---- serving from the file; the command line wins -------------------------
 # By hand first: start_daemon's own --http none would win over the file.
-"$SVCDNS_BUILD/svcdns" --config "$conf" --listen "127.0.0.1:$(it_pick_port)" \
+"$SVCDNS_BUILD/svcdns" --config "$conf" --listen "127.0.0.1:$(it_pick_port)" --user "$(id -un)" \
 	>"$WORK/byhand.out" 2>"$WORK/byhand.err" </dev/null &
 byhand=$!
 echo "$byhand" >>"$WORK/daemon.pids"
