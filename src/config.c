@@ -865,6 +865,17 @@ static int config_set_tcp_conns(struct config_state *st, const char *val)
 	return err;
 }
 
+static int config_set_lame_duck(struct config_state *st, const char *val)
+{
+	unsigned long v;
+	int err = config_set_uint(st, "--lame-duck", val, 0, 60000, &v);
+
+	if (err == 0) {
+		st->cfg->server.lame_duck_ms = (unsigned)v;
+	}
+	return err;
+}
+
 static int config_set_settle(struct config_state *st, const char *val)
 {
 	unsigned long v;
@@ -1027,6 +1038,7 @@ static const struct config_opt config_opts[] = {
 	{ "tcp-idle-timeout", REQ, NO, FILE_, config_set_tcp_idle },
 	{ "tcp-io-timeout", REQ, NO, FILE_, config_set_tcp_io },
 	{ "tcp-max-conns", REQ, NO, FILE_, config_set_tcp_conns },
+	{ "lame-duck", REQ, NO, FILE_, config_set_lame_duck },
 	{ "settle-ms", REQ, NO, FILE_, config_set_settle },
 	{ "rescan-interval", REQ, NO, FILE_, config_set_rescan },
 	{ "http", REQ, NO, FILE_, config_set_http },
@@ -1094,6 +1106,7 @@ void config_defaults(struct config *cfg)
 	cfg->server.tcp_idle_timeout_ms = CONFIG_DEFAULT_TCP_IDLE_MS;
 	cfg->server.tcp_io_timeout_ms = CONFIG_DEFAULT_TCP_IO_MS;
 	cfg->watch.settle_ms = CONFIG_DEFAULT_SETTLE_MS;
+	cfg->server.lame_duck_ms = CONFIG_DEFAULT_LAME_DUCK_MS;
 	cfg->watch.rescan_ms = CONFIG_DEFAULT_RESCAN_MS;
 	cfg->server.tcp_max_conns = CONFIG_DEFAULT_TCP_MAX_CONNS;
 	cfg->upstream.forward = true;
@@ -1544,6 +1557,9 @@ void config_print_usage(FILE *out)
 	        "                         (default: %u)\n"
 	        "  --tcp-max-conns N      TCP connections per thread; when full, the oldest\n"
 	        "                         idle one is closed (default: %u)\n"
+	        "  --lame-duck MS         on SIGTERM, stop taking queries and answer those\n"
+	        "                         already received for up to MS (default: "
+	        SVCDNS_STR(CONFIG_DEFAULT_LAME_DUCK_MS) ")\n"
 	        "  --settle-ms MS         wait MS after the last change in the manifest\n"
 	        "                         directory before reloading (default: %u)\n"
 	        "  --rescan-interval MS   rescan the directory every MS even without\n"

@@ -116,6 +116,10 @@ struct worker {
 	bool async_init;
 	bool started;
 	bool stopping;
+	bool draining;		  /* lame duck: answering what is owed */
+	bool drain_timer_init;
+	uv_timer_t drain_timer;
+	uint64_t drain_deadline; /* uv_now() at which to stop anyway */
 	struct listener *ls;   /* owns: srv->cfg->n_listen entries */
 	struct snapshot *snap; /* owns one reference; NULL before a load */
 	uint64_t snap_gen;
@@ -1405,6 +1409,10 @@ static void worker_close_all(struct worker *w)
 	size_t i;
 
 	w->stopping = true;
+	if (w->drain_timer_init &&
+	    !uv_is_closing((uv_handle_t *)&w->drain_timer)) {
+		uv_close((uv_handle_t *)&w->drain_timer, NULL);
+	}
 	/* First: pending forwards complete (with nothing to send) while the
 	 * connections they point to still exist. */
 	forward_close(w->fwd);
@@ -1426,9 +1434,75 @@ static void worker_close_all(struct worker *w)
 	}
 }
 
+/* Forwards of w still waiting for their upstream. */
+static uint64_t worker_forwards_inflight(const struct worker *w)
+{
+	uint64_t fs[FORWARD_STAT_COUNT];
+
+	if (w->fwd == NULL) {
+		return 0;
+	}
+	memset(fs, 0, sizeof(fs));
+	forward_get_stats(w->fwd, fs);
+	return fs[FORWARD_STAT_INFLIGHT];
+}
+
+static void worker_drain_check(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+
+	if ((w->lru_head == NULL && worker_forwards_inflight(w) == 0) ||
+	    uv_now(&w->loop) >= w->drain_deadline) {
+		worker_close_all(w);
+	}
+}
+
+/* The lame duck (RELIABILITY.md L19): stop taking queries, then answer
+ * what is already owed (TCP answers being written, forwards in flight)
+ * for at most --lame-duck ms, then close everything. A second stop
+ * request closes at once. */
 static void worker_stop_cb(uv_async_t *a)
 {
-	worker_close_all(a->data);
+	struct worker *w = a->data;
+	struct conn *c;
+	struct conn *next;
+	size_t i;
+
+	if (w->draining || w->srv->cfg->lame_duck_ms == 0 ||
+	    uv_timer_init(&w->loop, &w->drain_timer) != 0) {
+		worker_close_all(w);
+		return;
+	}
+	w->drain_timer_init = true;
+	w->drain_timer.data = w;
+	w->draining = true;
+	w->drain_deadline = uv_now(&w->loop) + w->srv->cfg->lame_duck_ms;
+	for (i = 0; i < w->srv->cfg->n_listen && w->ls != NULL; i++) {
+		struct listener *l = &w->ls[i];
+
+		if (l->udp_init) {
+			uv_udp_recv_stop(&l->udp);
+		}
+		if (l->tcp_init && !uv_is_closing((uv_handle_t *)&l->tcp)) {
+			uv_close((uv_handle_t *)&l->tcp, NULL);
+		}
+	}
+	/* As if every client had half-closed: no more queries; the answers
+	 * owed are written, then each connection closes (RFC 7766 6.2.4). */
+	for (c = w->lru_head; c != NULL; c = next) {
+		next = c->next;
+		if (c->closing) {
+			continue;
+		}
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->in_len = 0;
+		c->eof = true;
+		conn_flush(c);
+		if (!c->closing && !c->paused && conn_done_writing(c)) {
+			conn_close(c);
+		}
+	}
+	uv_timer_start(&w->drain_timer, worker_drain_check, 0, 20);
 }
 
 static void worker_walk_cb(uv_handle_t *h, void *arg)

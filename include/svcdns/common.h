@@ -14,6 +14,10 @@
 
 #define SVCDNS_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
+/* The text of a macro's value (for usage texts). */
+#define SVCDNS_STR_(x) #x
+#define SVCDNS_STR(x)  SVCDNS_STR_(x)
+
 #define SVCDNS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define SVCDNS_CONTAINER_OF(ptr, type, member)                                 \
