@@ -27,6 +27,7 @@
 						   question and OPT */
 #define SNAP_DICT_MAX	   512 /* compression dictionary entries */
 #define SNAP_SCHEMA_VERSION "1.1.0"
+#define SNAP_BUF_MAX	   (256u * 1024 * 1024) /* octets per buffer */
 
 /* A node in the node buffer, at a 4-aligned offset: its answer types with
  * the offsets of their responses in the response buffer, then its name
@@ -1934,7 +1935,9 @@ static bool snap_buf_grow(struct snap_buf *buf, size_t more)
 {
 	size_t need = (buf->p ? buf->len : 4) + more + 3;
 
-	if (need > UINT32_MAX) {
+	/* RELIABILITY.md 4 "Size limits": a snapshot stays bounded whatever
+	 * the manifests hold (each buffer; the arena has its own cap). */
+	if (need > SNAP_BUF_MAX) {
 		return false;
 	}
 	if (need > buf->cap) {
@@ -2713,6 +2716,9 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 	s->ttl = opts->ttl;
 	s->pods = opts->pods;
 	s->arena = arena_create(256 * 1024);
+	if (s->arena != NULL) {
+		arena_set_limit(s->arena, SNAP_BUF_MAX);
+	}
 	b.snap = s;
 	b.opts = opts;
 	b.diag = d;
@@ -2774,7 +2780,8 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 out_fail:
 	if (err == -ENOMEM) {
 		diag_add(d, DIAG_ERROR, "snapshot", 0, 0,
-			 "out of memory while building the snapshot");
+			 "out of memory, or over the snapshot size limit (%u MiB a table), while building the snapshot; the previous one stays",
+			 SNAP_BUF_MAX >> 20);
 	}
 	builder_fini(&b);
 	snap_free(s);
