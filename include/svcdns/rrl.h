@@ -43,7 +43,7 @@
 /* Defaults. The rate is NSD's (rrl-ratelimit 200); BIND documents no
  * default and its examples use 5-10 for Internet-facing authoritative
  * servers whose clients are caching resolvers, Knot 3.2 none (off). Our
- * clients are stub resolvers without caches and forwarders (CoreDNS) whose
+ * clients are resolvers without caches (glibc's) and forwarders (CoreDNS) whose
  * ndots:5 search-path expansion sends many NXDOMAINs of one zone, which
  * share one bucket: a low rate would throttle them. 200 still bounds
  * reflection at one victim network to 200 responses a second per key.
