@@ -2404,8 +2404,17 @@ static int builder_finish(struct builder *b)
 	}
 	s->mask = cap - 1;
 	for (i = 0; i < b->n_nodes; i++) {
-		uint32_t off = builder_finish_node(b, b->nodes[i]);
+		uint32_t off;
 		size_t j;
+
+		/* The table is far larger than the cache: ask for the slot
+		 * of a node a few ahead while this one's templates are made
+		 * (the probe below is otherwise a miss per node). */
+		if (i + 8 < b->n_nodes) {
+			__builtin_prefetch(
+				&s->table[b->nodes[i + 8]->hash & s->mask], 1);
+		}
+		off = builder_finish_node(b, b->nodes[i]);
 
 		if (off == 0) {
 			return b->err ? b->err : -ENOMEM;
@@ -2553,32 +2562,61 @@ static int builder_finish_pods(struct builder *b)
 		return -ENOMEM;
 	}
 	s->pod_mask = cap - 1;
-	for (i = 0; i < b->n_pods; i++) {
-		const struct k8s_pod *p = b->pods[i];
-		long ns;
-		size_t k;
+	/* Two passes: the entries first (pods of one file share their
+	 * namespace, so its slot is looked up once per run of them), then
+	 * the inserts, each slot prefetched a few entries ahead: the table is
+	 * far larger than the cache. */
+	{
+		struct snap_podip *v = malloc((n_ips + 1) * sizeof(*v));
+		const char *last_ns = NULL;
+		long ns = -1;
+		size_t n = 0;
 
-		if (p->meta.deleting || p->phase == K8S_POD_SUCCEEDED ||
-		    p->phase == K8S_POD_FAILED || p->phase == K8S_POD_UNKNOWN) {
-			continue;
+		if (v == NULL) {
+			return -ENOMEM;
 		}
-		ns = snap_ns_slot(s, (const uint8_t *)p->meta.ns,
-				  strlen(p->meta.ns));
-		for (k = 0; ns >= 0 && k < p->n_ips; k++) {
-			struct snap_podip e = { 0 };
+		for (i = 0; i < b->n_pods; i++) {
+			const struct k8s_pod *p = b->pods[i];
+			size_t k;
+
+			if (p->meta.deleting || p->phase == K8S_POD_SUCCEEDED ||
+			    p->phase == K8S_POD_FAILED ||
+			    p->phase == K8S_POD_UNKNOWN) {
+				continue;
+			}
+			if (last_ns == NULL || strcmp(last_ns, p->meta.ns) != 0) {
+				last_ns = p->meta.ns;
+				ns = snap_ns_slot(s, (const uint8_t *)last_ns,
+						  strlen(last_ns));
+			}
+			for (k = 0; ns >= 0 && k < p->n_ips; k++) {
+				struct snap_podip *e = &v[n++];
+
+				memset(e, 0, sizeof(*e));
+				e->ns = (uint32_t)ns + 1;
+				e->family = p->ips[k].family;
+				memcpy(e->addr, p->ips[k].addr, 16);
+				e->hash = snap_hash_bytes(
+					e->ns * 2654435761u ^ e->family,
+					e->addr, 16);
+			}
+		}
+		for (i = 0; i < n; i++) {
 			size_t j;
 
-			e.ns = (uint32_t)ns + 1;
-			e.family = p->ips[k].family;
-			memcpy(e.addr, p->ips[k].addr, 16);
-			e.hash = snap_hash_bytes(e.ns * 2654435761u ^ e.family,
-						 e.addr, 16);
-			j = e.hash & s->pod_mask;
+			if (i + 8 < n) {
+				__builtin_prefetch(
+					&s->pod_table[v[i + 8].hash &
+						      s->pod_mask],
+					1);
+			}
+			j = v[i].hash & s->pod_mask;
 			while (s->pod_table[j].ns != 0) {
 				j = (j + 1) & s->pod_mask;
 			}
-			s->pod_table[j] = e;
+			s->pod_table[j] = v[i];
 		}
+		free(v);
 	}
 	return 0;
 }
