@@ -101,6 +101,7 @@ soak_begin() # ID
 	mkdir -p "$ZONES"
 	: >"$WORK/fails"
 	DAEMON_PID=
+	# shellcheck disable=SC2034 # start_daemon (lib.sh) numbers its logs
 	DAEMON_N=0
 	SOAK_T0=$(date +%s)
 	echo "== $1 ($(date +%T))"
@@ -185,12 +186,12 @@ soak_blue_served()
 		sort | tr '\n' ' ')" = '10.1.0.1 10.1.0.2 ' ]
 }
 
-soak_start_web() # DAEMON_ARGS...: blue web.soak served by a new daemon
+soak_start_web() # blue web.soak served by a new daemon
 {
 	soak_write_web blue
 	soak_write_other 0
 	soak_flip_script
-	start_daemon --settle-ms 20 --rescan-interval 0 --threads 2 "$@" ||
+	start_daemon --settle-ms 20 --rescan-interval 0 --threads 2 ||
 		return 1
 	wait_until 10 soak_blue_served || {
 		fail "$NAME not served blue after start"

@@ -6,7 +6,8 @@
 #     cache), and the same names again (cache hits);
 #   - TCP: one dig process sending VG_TCP (500) queries over a kept-open
 #     connection, plus single-query connections;
-#   - a reload (a new file, then SIGHUP) and SIGUSR1 (stats);
+#   - a reload (a new file, then SIGHUP), SIGUSR1 (stats), and GET
+#     /metrics, /ready and /health on the HTTP endpoint;
 #   - SIGTERM: exit status 0.
 # Passes when valgrind reports 0 errors and nothing definitely or
 # indirectly lost ("still reachable" is not a leak: it is what the libraries
@@ -50,6 +51,7 @@ trap vg_cleanup EXIT
 
 PORT=$(it_pick_port)
 FPORT=$(it_pick_port)
+HPORT=$(it_pick_port)
 "$build/tests/tools/fakeup" "$FPORT" ok --lifetime 600 >"$WORK/fakeup.out" 2>&1 &
 PIDS+=("$!")
 VGLOG=$WORK/valgrind.log
@@ -58,7 +60,8 @@ valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
 	--track-fds=yes --log-file="$VGLOG" \
 	"$build/svcdns" --zones "$ZONES" --listen "127.0.0.1:$PORT" \
 	--listen "[::1]:$PORT" --threads 2 --upstream "127.0.0.1:$FPORT" \
-	--allow-recursion 127.0.0.0/8 --settle-ms 20 \
+	--allow-recursion 127.0.0.0/8 --settle-ms 20 --user "$(id -un)" \
+	--http "127.0.0.1:$HPORT" \
 	>"$WORK/daemon.out" 2>"$WORK/daemon.err" </dev/null &
 DAEMON_PID=$!
 PIDS+=("$DAEMON_PID")
@@ -102,6 +105,11 @@ YAML
 	wait_until 30 sh -c "[ \"\$(dig +short +norec +time=2 +tries=1 -p $PORT @127.0.0.1 vg.default.svc.cluster.local A)\" = 10.96.77.7 ]" ||
 		fail "the reload under valgrind was not served"
 	kill -USR1 "$DAEMON_PID"
+	# The HTTP endpoint: /metrics and /ready.
+	for path in metrics ready health; do
+		curl -fsS -m 10 "http://127.0.0.1:$HPORT/$path" >/dev/null ||
+			fail "GET /$path failed"
+	done
 	sleep 1
 fi
 
