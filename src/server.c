@@ -57,6 +57,8 @@ struct listener {
 	int tcp_fd;    /* same */
 	bool udp_init; /* handle initialised: uv_close it */
 	bool tcp_init;
+	bool retry_init;    /* retry initialised: uv_close it */
+	uv_timer_t retry;   /* reopens tcp after running out of descriptors */
 };
 
 /* A UDP reply queued because uv_udp_try_send said EAGAIN. */
@@ -1183,10 +1185,59 @@ static void conn_accept(struct listener *l)
 	conn_arm_timer(c);
 }
 
+static int listener_open_tcp(struct listener *l);
+
+static void tcp_retry_cb(uv_timer_t *t)
+{
+	struct listener *l = t->data;
+
+	if (l->w->stopping || l->w->draining) {
+		return;
+	}
+	if (listener_open_tcp(l) != 0) {
+		uv_timer_start(&l->retry, tcp_retry_cb, 1000, 0);
+	}
+}
+
+/* Out of descriptors (RELIABILITY L11). libuv's accept loop tries again at
+ * once after telling us (its reserve descriptor may be gone), so unless a
+ * descriptor is freed here the worker spins: close the connection idle the
+ * longest (uv_close closes its socket at once); with none to close, stop
+ * listening for a second. */
+static void tcp_out_of_fds(struct listener *l)
+{
+	struct worker *w = l->w;
+
+	if (w->lru_head != NULL) {
+		stat_inc(w, SERVER_STAT_TCP_EVICTED);
+		conn_close(w->lru_head);
+		return;
+	}
+	if (!l->retry_init) {
+		if (uv_timer_init(&w->loop, &l->retry) != 0) {
+			return;
+		}
+		l->retry_init = true;
+		l->retry.data = l;
+	}
+	if (!uv_is_closing((uv_handle_t *)&l->tcp)) {
+		uv_close((uv_handle_t *)&l->tcp, NULL);
+	}
+	if (worker_log_ok(w)) {
+		log_warn("server: out of file descriptors worker=%u; not accepting on %s for 1 s",
+		         w->id, l->cfg->text);
+	}
+	uv_timer_start(&l->retry, tcp_retry_cb, 1000, 0);
+}
+
 static void tcp_connection_cb(uv_stream_t *server, int status)
 {
 	struct listener *l = server->data;
 
+	if (status == UV_EMFILE || status == UV_ENFILE) {
+		tcp_out_of_fds(l);
+		return;
+	}
 	if (status < 0) {
 		if (worker_log_ok(l->w)) {
 			log_debug("server: tcp accept failed worker=%u err=%s",
@@ -1424,6 +1475,10 @@ static void worker_close_all(struct worker *w)
 		}
 		if (l->tcp_init && !uv_is_closing((uv_handle_t *)&l->tcp)) {
 			uv_close((uv_handle_t *)&l->tcp, NULL);
+		}
+		if (l->retry_init &&
+		    !uv_is_closing((uv_handle_t *)&l->retry)) {
+			uv_close((uv_handle_t *)&l->retry, NULL);
 		}
 	}
 	while (w->lru_head != NULL) {
