@@ -420,7 +420,12 @@ static int canon_records(struct cache_enc *e, struct canon *c,
 			if (rr.type == DNS_TYPE_TSIG || rr.type == 24) {
 				continue; /* TSIG, SIG(0): not ours */
 			}
-			if (scrub && sec == 0) {
+			if (scrub && rr.rclass != DNS_CLASS_IN) {
+				/* Only IN data is ours to relay: another class's
+				 * RDATA is not even checked (a CH or class-0
+				 * record could carry anything). */
+				keep = false;
+			} else if (scrub && sec == 0) {
 				keep = canon_keep_answer(c, msg, len, &rr);
 			} else if (scrub && sec == 1) {
 				keep = canon_keep_authority(c, msg, len, &rr);

@@ -225,6 +225,30 @@ static void ops_dns(struct metrics_buf *b, const struct server_stats *st)
 	ops_one(b, "svcdns_rrl_slipped_total", "counter",
 		"Rate-limited responses sent truncated (TC=1) instead.",
 		v[SERVER_STAT_RRL_SLIPPED]);
+	ops_one(b, "svcdns_rrl_limited_total", "counter",
+		"Responses over the rate (log-only ones included).",
+		st->rrl.limited);
+	ops_one(b, "svcdns_rrl_log_only_total", "counter",
+		"Responses over the rate sent anyway (--rrl-log-only).",
+		st->rrl.log_only);
+	ops_one(b, "svcdns_rrl_evictions_total", "counter",
+		"Rate-limit slots taken over by another source.",
+		st->rrl.evictions);
+	{
+		unsigned k;
+
+		metrics_family(b, "svcdns_rrl_limited_by_class_total",
+			       "counter",
+			       "Responses over the rate, by response class.");
+		for (k = 0; k < RRL_CLASS_COUNT; k++) {
+			char cl[64];
+
+			metrics_label(cl, sizeof(cl), false, "class",
+				      rrl_class_name(k));
+			metrics_u64(b, "svcdns_rrl_limited_by_class_total", cl,
+				    st->rrl.classes[k]);
+		}
+	}
 }
 
 static void ops_tcp(struct metrics_buf *b, const struct server_stats *st)

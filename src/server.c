@@ -1685,7 +1685,11 @@ static int worker_init(struct worker *w)
 		struct rrl_opts ro;
 
 		rrl_opts_default(&ro);
-		ro.rate = w->srv->cfg->rrl.rate;
+		/* SO_REUSEPORT spreads a spoofed flood (many source ports)
+		 * over the workers, each with its own table: each gets its
+		 * share of the rate, so the whole stays at --rrl-rate. */
+		ro.rate = (w->srv->cfg->rrl.rate + w->srv->cfg->threads - 1) /
+		          w->srv->cfg->threads;
 		ro.slip = w->srv->cfg->rrl.slip;
 		ro.table = w->srv->cfg->rrl.table;
 		ro.log_only = w->srv->cfg->rrl.log_only;
@@ -1878,6 +1882,22 @@ void server_get_stats(const struct server *s, struct server_stats *st)
 		}
 		st->hist_sum_us += atomic_load_explicit(&w->hist_sum_us,
 		                                        memory_order_relaxed);
+		if (w->rrl != NULL) {
+			struct rrl_stats rs;
+
+			rrl_get_stats(w->rrl, &rs);
+			st->rrl.passed += rs.passed;
+			st->rrl.exempt += rs.exempt;
+			st->rrl.limited += rs.limited;
+			st->rrl.slipped += rs.slipped;
+			st->rrl.dropped += rs.dropped;
+			st->rrl.log_only += rs.log_only;
+			st->rrl.evictions += rs.evictions;
+			for (k = 0; k < RRL_CLASS_COUNT; k++) {
+				st->rrl.classes[k] += rs.classes[k];
+			}
+			st->rrl.slots += rs.slots;
+		}
 		if (w->fwd != NULL) {
 			forward_get_stats(w->fwd, st->fwd);
 		}

@@ -14,6 +14,7 @@
 #include "svcdns/common.h"
 #include "svcdns/config.h"
 #include "svcdns/forward.h"
+#include "svcdns/rrl.h"
 #include "svcdns/snapshot.h"
 
 /* Counters, per worker (written only by the worker's thread) and summed by
@@ -76,6 +77,7 @@ struct server_stats {
 	uint64_t family[2];		    /* requests over IPv4, IPv6 */
 	uint64_t hist[SERVER_HIST_BUCKETS]; /* per bucket, not cumulative */
 	uint64_t hist_sum_us;		    /* total of the durations */
+	struct rrl_stats rrl;		    /* the workers' rate limiters */
 };
 
 /* "A", "AAAA", ..., "other". */

@@ -109,9 +109,11 @@ static void fz_walk_records(struct wire_rd *rd, const uint16_t n[3],
 		if (canonical) {
 			CHECK(type != DNS_TYPE_OPT && type != DNS_TYPE_TSIG);
 		}
-		/* Names are checked in class IN only: cache.c copies the
-		 * RDATA of other classes as it came (see the report of
-		 * 2026-11-27: such records should rather be scrubbed). */
+		/* A canonical message holds class IN records only: the
+		 * scrub drops the others. */
+		if (canonical) {
+			CHECK(rclass == DNS_CLASS_IN);
+		}
 		if (rclass != DNS_CLASS_IN) {
 			rd->pos = end;
 			continue;
