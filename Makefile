@@ -132,10 +132,10 @@ test: deps
 
 unit-bins: $(UNIT_BINS) all tools $(FUZZ_REPLAY)
 
-# `make test`, plus the TSan build of the threaded tests.
+# `make test`, then the headers compile alone and the TSan build of the unit
+# tests and the threaded integration cases (check-tsan).
 check: test
-	@$(MAKE) --no-print-directory SAN=thread CFLAGS="-O1 -g" unit-bins
-	@tests/run_all.sh build/san-thread
+	@$(MAKE) --no-print-directory check-headers check-tsan
 
 check-headers:
 	@for h in include/svcdns/*.h; do \
