@@ -37,6 +37,9 @@
 #                    it below the ephemeral range, 32768 and up)
 #   OUT=build/bench  raw results (dnsperf logs, server logs, RESULT lines)
 set -u
+# Every svcdns started here: no HTTP endpoint (one port for all), and
+# --user as the caller (svcdns refuses root on a high port otherwise).
+SVCDNS_COMMON="--http none --user $(id -un)"
 export LC_ALL=C
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
@@ -450,7 +453,7 @@ server_cmd() {
 	case $1 in
 	svcdns)
 		CMD=("$SVCDNS" --zones "$DATA/peer/zones" --listen "127.0.0.1:$PORT"
-			--threads 1 --pods disabled --upstream none)
+			--threads 1 --pods disabled --upstream none $SVCDNS_COMMON)
 		;;
 	knot)
 		cp "$DATA/peer/cluster.local.zone" "$R/"
@@ -572,7 +575,7 @@ bench_scale() {
 			say "scale $pods pods / $svcs services: the daemon, rep $r/$REPS"
 			if start_server "svcdns-$pods" "$SERVER_CPUS" 180 "$PROBE_NAME" 120000 \
 				"$SVCDNS" --zones "$D/zones" --listen "127.0.0.1:$PORT" \
-				--threads 1 --upstream none; then
+				--threads 1 --upstream none $SVCDNS_COMMON; then
 				rss=$(rss_kib "$SPID")
 				sleep 0.5
 				result scale-daemon "$pods" "rep=$r quiet=$QUIET pods=$pods services=$svcs startup_ms=$STARTUP_MS rss_kib=$rss rss_later_kib=$(rss_kib "$SPID")"
@@ -651,7 +654,7 @@ cutover() {
 	if ! start_server "cutover-$name" "$SERVER_CPUS" \
 		$((FLIPS * (interval + 2000) / 1000 + 180)) web.shop.svc.cluster.local 120000 \
 		"$SVCDNS" --zones "$zones" --listen "127.0.0.1:$PORT" --threads 1 \
-		--upstream none; then
+		--upstream none $SVCDNS_COMMON; then
 		result cutover "$name" "failed=1"
 		return
 	fi
