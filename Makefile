@@ -115,7 +115,8 @@ deps:
 
 run: deps
 	$(MAKE) all
-	$(BUILD)/svcdns --zones zones --listen 127.0.0.1:5353 --user "$$(id -un)"
+	$(BUILD)/svcdns --zones zones --listen 127.0.0.1:5353 --upstream none \
+		--user "$$(id -un)"
 
 unit: $(UNIT_BINS)
 	@tests/run_unit.sh $(BUILD)
