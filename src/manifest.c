@@ -1089,6 +1089,29 @@ static void w_proto(struct mload *m, const struct ynode *v, const char *leaf,
 	}
 }
 
+/* Reads a string field that must be one of names[0..n), an enum's values
+ * in order. Returns the index; -1 when the field is absent or empty (no
+ * error) or not in the list (the error "<text> is not <what>"). */
+static int w_enum(struct mload *m, const struct ynode *v, const char *leaf,
+                  const char *const *names, size_t n, const char *what)
+{
+	char q[MANIFEST_QUOTE_CAP];
+	const char *s;
+	size_t i;
+
+	if (w_str(m, v, leaf, &s) != 1 || s[0] == '\0') {
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			return (int)i;
+		}
+	}
+	w_err(m, v, leaf, "%s is not %s", mquote(s, strlen(s), q, sizeof(q)),
+	      what);
+	return -1;
+}
+
 /* Reads a label-style field (a DNS label when set; "" or null is absent)
  * and copies it. */
 static const char *w_label_keep(struct mload *m, const struct ynode *v,
@@ -1440,22 +1463,10 @@ static void svc_type(struct mload *m, const struct ynode *v,
 		[K8S_SVC_LOAD_BALANCER] = "LoadBalancer",
 		[K8S_SVC_EXTERNAL_NAME] = "ExternalName",
 	};
-	char q[MANIFEST_QUOTE_CAP];
-	const char *s;
-	size_t i;
+	int i = w_enum(m, v, "type", names, SVCDNS_ARRAY_SIZE(names),
+	               "a Service type");
 
-	*out = K8S_SVC_CLUSTER_IP;
-	if (w_str(m, v, "type", &s) != 1 || s[0] == '\0') {
-		return;
-	}
-	for (i = 0; i < SVCDNS_ARRAY_SIZE(names); i++) {
-		if (strcmp(s, names[i]) == 0) {
-			*out = (enum k8s_service_type)i;
-			return;
-		}
-	}
-	w_err(m, v, "type", "%s is not a Service type",
-	      mquote(s, strlen(s), q, sizeof(q)));
+	*out = i < 0 ? K8S_SVC_CLUSTER_IP : (enum k8s_service_type)i;
 }
 
 /* One spec.clusterIP(s) entry: 1 for an address, 0 for "" (ignored),
@@ -2284,24 +2295,12 @@ static void pod_phase(struct mload *m, const struct ynode *v,
 		[K8S_POD_FAILED] = "Failed",
 		[K8S_POD_UNKNOWN] = "Unknown",
 	};
-	char q[MANIFEST_QUOTE_CAP];
-	const char *s;
-	size_t i;
-
 	/* A pod written by hand has no status: Kubernetes starts every pod
 	 * as Pending. */
-	*out = K8S_POD_PENDING;
-	if (w_str(m, v, "phase", &s) != 1 || s[0] == '\0') {
-		return;
-	}
-	for (i = 0; i < SVCDNS_ARRAY_SIZE(names); i++) {
-		if (strcmp(s, names[i]) == 0) {
-			*out = (enum k8s_pod_phase)i;
-			return;
-		}
-	}
-	w_err(m, v, "phase", "%s is not a pod phase",
-	      mquote(s, strlen(s), q, sizeof(q)));
+	int i = w_enum(m, v, "phase", names, SVCDNS_ARRAY_SIZE(names),
+	               "a pod phase");
+
+	*out = i < 0 ? K8S_POD_PENDING : (enum k8s_pod_phase)i;
 }
 
 /* status.conditions: ready when the entry of type Ready has status
