@@ -2,10 +2,20 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "svcdns/arena.h"
+
+static _Atomic uint64_t k8s_file_ids;
+
+uint64_t k8s_file_next_id(void)
+{
+	return atomic_fetch_add_explicit(&k8s_file_ids, 1,
+					 memory_order_relaxed) +
+	       1;
+}
 
 void k8s_file_destroy(struct k8s_file *f)
 {

@@ -2684,6 +2684,7 @@ static struct k8s_file *mload_file_create(const char *path, size_t len)
 		return NULL;
 	}
 	f->arena = a;
+	f->id = k8s_file_next_id();
 	f->path = arena_strdup(a, path);
 	if (f->path == NULL) {
 		arena_destroy(a);

@@ -161,6 +161,10 @@ struct k8s_namespace {
 struct k8s_file {
 	struct arena *arena; /* owns */
 	const char *path;    /* arena */
+	/* Unique in the process (k8s_file_next_id): a file that is loaded
+	 * again gets a new id, so snapshot builds can tell unchanged files
+	 * from new ones even when the allocator reuses an address. */
+	uint64_t id;
 	struct k8s_namespace *namespaces;
 	size_t n_namespaces;
 	struct k8s_service *services;
@@ -171,6 +175,9 @@ struct k8s_file {
 	size_t n_pods;
 	size_t n_unknown; /* objects of other kinds, skipped */
 };
+
+/* A new k8s_file id (never 0). Any thread. */
+uint64_t k8s_file_next_id(void);
 
 /* Frees the file's arena and the file itself. NULL is a no-op. */
 void k8s_file_destroy(struct k8s_file *f);
