@@ -71,9 +71,30 @@ struct snap_rhdr {
 struct snap_ptr {
 	uint8_t family;
 	uint8_t n_targets;
-	uint16_t reserved;
+	uint16_t flags; /* SNAP_PTR_SHADOWED */
 	uint32_t off; /* into ptr_names */
 	uint8_t addr[16];
+};
+
+/* The address also has endpoint names, left out because it is a
+ * ClusterIP (row 15): a build that rebuilds the ClusterIP's namespace
+ * cannot take this entry over from the previous snapshot. */
+#define SNAP_PTR_SHADOWED 1u
+
+/* The names of one namespace's Services: a range of the node buffer and a
+ * range of the response buffer that point nowhere outside themselves, so a
+ * later build whose inputs for the namespace are the same (fp) copies them
+ * instead of building them again (snapshot_opts.reuse). */
+struct snap_unit {
+	const char *ns; /* arena (snapshot) */
+	uint64_t fp;	/* sum of snap_mix64(file id) over its objects */
+	uint32_t node_off;
+	uint32_t node_end;
+	uint32_t resp_off;
+	uint32_t resp_end;
+	uint32_t n_nodes;
+	uint32_t endpoints;
+	bool fresh; /* built every time: blue/green, ExternalName */
 };
 
 /* The index: open addressing over (hash, node offset); off 0 is empty. */
@@ -124,6 +145,9 @@ struct snapshot {
 	uint32_t *ptr_index; /* malloc: open addressing, entry index + 1 */
 	size_t ptr_mask;
 	struct snap_buf ptr_names; /* owns */
+	struct snap_unit *units;   /* arena: sorted by namespace */
+	size_t n_units;
+	uint64_t opts_fp; /* what reuse must match: zones, TTL, ... */
 	struct snapshot_stats stats;
 };
 
@@ -207,8 +231,16 @@ struct builder {
 	const struct k8s_pod **pods;
 	size_t n_pods;
 	const char **nss; /* distinct namespace names (tmp) */
+	uint64_t *ns_fp;  /* per nss entry: sum of snap_mix64(file id) */
+	bool *ns_fresh;	  /* per nss entry: never copied */
 	size_t n_nss;
 	size_t cap_nss;
+	const struct snapshot *prev; /* opts->reuse, when usable */
+	struct bunit *units;	     /* malloc: by namespace */
+	size_t n_units;
+	size_t units_first_node; /* nodes before it are zone structure */
+	size_t reused_nodes;
+	uint32_t same_floor; /* responses below are not shared */
 	size_t cap_bg;
 	bool pods_sorted;
 	uint32_t neg[SNAPSHOT_MAX_ZONES + 2][2]; /* zone negative templates */
@@ -233,6 +265,7 @@ struct bsame {
 struct bptr {
 	struct k8s_ip ip;
 	bool clusterip;
+	bool shadowed; /* taken over from an entry with SNAP_PTR_SHADOWED */
 	uint8_t tlen;
 	const uint8_t *target; /* a builder node's name */
 };
@@ -242,6 +275,21 @@ struct bptr {
 struct bindex {
 	uint32_t hash;
 	struct bnode *node;
+};
+
+/* A namespace's Services in this build: built (node range in b->nodes) or
+ * copied from the previous snapshot (reuse). */
+struct bunit {
+	const char *ns;
+	uint64_t fp;
+	size_t svc_first; /* range in b->svcs */
+	size_t svc_end;
+	size_t node_first; /* range in b->nodes, when built */
+	size_t node_end;
+	size_t endpoints;
+	const struct snap_unit *reuse; /* NULL: built */
+	bool fresh;
+	struct snap_unit out; /* where it landed in the new buffers */
 };
 
 /* An endpoint address as the rules see it, whatever its source. */
@@ -750,31 +798,65 @@ static void builder_add_srv(struct builder *b, struct bnode *n,
 
 /* --------------------------- collecting ---------------------------- */
 
-static bool builder_add_ns(struct builder *b, const char *ns)
+/* A 64-bit mix (splitmix64's finaliser): file ids summed per namespace
+ * give a fingerprint that changes when any file behind it does. */
+static uint64_t snap_mix64(uint64_t x)
 {
-	size_t i;
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* Counts an object of namespace ns from file f: the namespace is added to
+ * the distinct names, and f's id to its fingerprint. */
+static bool builder_add_ns(struct builder *b, const char *ns,
+			   const struct k8s_file *f)
+{
+	size_t i = b->n_nss;
 
 	/* Namespaces are few; a linear scan over distinct names is fine at
-	 * build time, but guard against many with a quick last-seen check. */
+	 * build time, but guard against many with a quick last-seen check
+	 * (the objects of one file mostly share a namespace). */
 	if (b->n_nss > 0 && strcmp(b->nss[b->n_nss - 1], ns) == 0) {
-		return true;
-	}
-	for (i = 0; i < b->n_nss; i++) {
-		if (strcmp(b->nss[i], ns) == 0) {
-			return true;
+		i = b->n_nss - 1;
+	} else {
+		for (i = 0; i < b->n_nss; i++) {
+			if (strcmp(b->nss[i], ns) == 0) {
+				break;
+			}
 		}
 	}
-	if (b->n_nss == b->cap_nss) {
-		size_t cap = b->cap_nss ? b->cap_nss * 2 : 64;
-		const char **n = realloc(b->nss, cap * sizeof(*n));
+	if (i == b->n_nss) {
+		if (b->n_nss == b->cap_nss) {
+			size_t cap = b->cap_nss ? b->cap_nss * 2 : 64;
+			const char **n = realloc(b->nss, cap * sizeof(*n));
+			uint64_t *fp;
+			bool *fr;
 
-		if (n == NULL) {
-			return false;
+			if (n == NULL) {
+				return false;
+			}
+			b->nss = n;
+			fp = realloc(b->ns_fp, cap * sizeof(*fp));
+			if (fp == NULL) {
+				return false;
+			}
+			b->ns_fp = fp;
+			fr = realloc(b->ns_fresh, cap * sizeof(*fr));
+			if (fr == NULL) {
+				return false;
+			}
+			b->ns_fresh = fr;
+			b->cap_nss = cap;
 		}
-		b->nss = n;
-		b->cap_nss = cap;
+		b->nss[i] = ns;
+		b->ns_fp[i] = 0;
+		b->ns_fresh[i] = false;
+		b->n_nss++;
 	}
-	b->nss[b->n_nss++] = ns;
+	b->ns_fp[i] += snap_mix64(f->id);
 	return true;
 }
 
@@ -802,25 +884,28 @@ static int builder_collect(struct builder *b, const struct k8s_file *const *f,
 	}
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < f[i]->n_namespaces; j++) {
-			if (!builder_add_ns(b, f[i]->namespaces[j].meta.name)) {
+			if (!builder_add_ns(b, f[i]->namespaces[j].meta.name,
+					    f[i])) {
 				return -ENOMEM;
 			}
 		}
 		for (j = 0; j < f[i]->n_services; j++) {
 			b->svcs[b->n_svcs++] = &f[i]->services[j];
-			if (!builder_add_ns(b, f[i]->services[j].meta.ns)) {
+			if (!builder_add_ns(b, f[i]->services[j].meta.ns,
+					    f[i])) {
 				return -ENOMEM;
 			}
 		}
 		for (j = 0; j < f[i]->n_slices; j++) {
 			b->slices[b->n_slices++] = &f[i]->slices[j];
-			if (!builder_add_ns(b, f[i]->slices[j].meta.ns)) {
+			if (!builder_add_ns(b, f[i]->slices[j].meta.ns,
+					    f[i])) {
 				return -ENOMEM;
 			}
 		}
 		for (j = 0; j < f[i]->n_pods; j++) {
 			b->pods[b->n_pods++] = &f[i]->pods[j];
-			if (!builder_add_ns(b, f[i]->pods[j].meta.ns)) {
+			if (!builder_add_ns(b, f[i]->pods[j].meta.ns, f[i])) {
 				return -ENOMEM;
 			}
 		}
@@ -1461,6 +1546,7 @@ static void emit_ptr(struct builder *b, const struct k8s_ip *ip,
 	p = &b->bptrs[b->n_bptrs++];
 	p->ip = *ip;
 	p->clusterip = clusterip;
+	p->shadowed = false;
 	p->tlen = (uint8_t)tlen;
 	p->target = target;
 }
@@ -1578,6 +1664,314 @@ static void emit_zone_structure(struct builder *b, size_t zi)
 	}
 }
 
+static int snap_zone_of(const struct snapshot *s, const uint8_t *name,
+			size_t len);
+
+/* Compares a label with a NUL-terminated name the way strcmp orders two
+ * names (the order of the services, and so of the units). */
+static int snap_label_cmp(const uint8_t *label, size_t len, const char *name)
+{
+	size_t nl = strlen(name);
+	int r = memcmp(label, name, len < nl ? len : nl);
+
+	if (r != 0) {
+		return r;
+	}
+	return len < nl ? -1 : (len > nl ? 1 : 0);
+}
+
+/* The unit of namespace label (len octets) in the sorted unit array u[n],
+ * or NULL. The stride lets one search serve snap_unit and bunit. */
+static const void *snap_unit_search(const void *u, size_t n, size_t stride,
+				    size_t ns_at, const uint8_t *label,
+				    size_t len)
+{
+	size_t lo = 0;
+	size_t hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *at = (const char *)u + mid * stride;
+		const char *ns;
+		int r;
+
+		memcpy(&ns, at + ns_at, sizeof(ns));
+		r = snap_label_cmp(label, len, ns);
+		if (r == 0) {
+			return at;
+		}
+		if (r > 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return NULL;
+}
+
+static const struct snap_unit *snap_find_unit(const struct snapshot *s,
+					      const uint8_t *label, size_t len)
+{
+	return snap_unit_search(s->units, s->n_units, sizeof(*s->units),
+				offsetof(struct snap_unit, ns), label, len);
+}
+
+static struct bunit *builder_find_unit(const struct builder *b,
+				       const uint8_t *label, size_t len)
+{
+	return (struct bunit *)(uintptr_t)snap_unit_search(
+		b->units, b->n_units, sizeof(*b->units),
+		offsetof(struct bunit, ns), label, len);
+}
+
+/* The namespace label of an in-zone Service name: <...>.<ns>.svc.<zone>
+ * where the zone is zone_len octets at the end. Counts the labels before
+ * the zone into *n_labels (up to 8). Returns false when there is no such
+ * label. */
+static bool snap_ns_label(const uint8_t *name, size_t len, size_t zone_len,
+			  const uint8_t **label, size_t *label_len,
+			  size_t *n_labels)
+{
+	size_t at[8];
+	size_t n = 0;
+	size_t i = 0;
+
+	if (len < zone_len) {
+		return false;
+	}
+	while (i < len - zone_len && name[i] != 0) {
+		if (n == SVCDNS_ARRAY_SIZE(at)) {
+			return false;
+		}
+		at[n++] = i;
+		i += (size_t)name[i] + 1;
+	}
+	*n_labels = n;
+	if (i != len - zone_len || n < 2 || name[at[n - 1]] != 3 ||
+	    memcmp(name + at[n - 1] + 1, "svc", 3) != 0) {
+		return false;
+	}
+	*label = name + at[n - 2] + 1;
+	*label_len = name[at[n - 2]];
+	return true;
+}
+
+/* The length of the wire name at p (it is well formed: ours). */
+static size_t snap_name_len(const uint8_t *p)
+{
+	size_t i = 0;
+
+	while (p[i] != 0) {
+		i += (size_t)p[i] + 1;
+	}
+	return i + 1;
+}
+
+/* Marks the namespaces whose units are built whatever their inputs: those
+ * with blue/green Services (their answers follow color files and the
+ * previous cutover state) or ExternalName Services (their answers chase
+ * names elsewhere), and the namespaces such in-zone targets are in. */
+static void builder_mark_fresh(struct builder *b)
+{
+	size_t i;
+	size_t k;
+
+	for (i = 0; i < b->n_svcs; i++) {
+		const struct k8s_service *s = b->svcs[i];
+		bool ext = s->type == K8S_SVC_EXTERNAL_NAME;
+		uint8_t t[DNAME_MAXLEN];
+		const uint8_t *label;
+		size_t label_len;
+		size_t tl;
+		size_t nl;
+		int zi;
+
+		if (!ext && k8s_labels_get(&s->meta.annotations,
+					   BLUEGREEN_ANNOT_LABEL) == NULL) {
+			continue;
+		}
+		for (k = 0; k < b->n_nss; k++) {
+			if (strcmp(b->nss[k], s->meta.ns) == 0) {
+				b->ns_fresh[k] = true;
+			}
+		}
+		if (!ext || s->external_name == NULL ||
+		    dname_from_text(s->external_name, t, sizeof(t), &tl) != 0) {
+			continue;
+		}
+		dname_lower(t, tl);
+		zi = snap_zone_of(b->snap, t, tl);
+		if (zi < 0 || (size_t)zi >= b->snap->n_fwd ||
+		    !snap_ns_label(t, tl, b->snap->zones[zi].name_len, &label,
+				   &label_len, &nl)) {
+			continue;
+		}
+		for (k = 0; k < b->n_nss; k++) {
+			if (snap_label_cmp(label, label_len, b->nss[k]) == 0) {
+				b->ns_fresh[k] = true;
+			}
+		}
+	}
+}
+
+/* Groups the sorted services by namespace into units, and picks those the
+ * previous snapshot can give: same fingerprint, neither fresh now nor
+ * then. */
+static int builder_plan_units(struct builder *b)
+{
+	size_t i = 0;
+	size_t k;
+
+	b->units = calloc(b->n_svcs + 1, sizeof(*b->units));
+	if (b->units == NULL) {
+		return -ENOMEM;
+	}
+	if (b->n_svcs > 0) {
+		builder_mark_fresh(b);
+	}
+	while (i < b->n_svcs) {
+		const char *ns = b->svcs[i]->meta.ns;
+		struct bunit *u = &b->units[b->n_units++];
+		size_t j = i + 1;
+
+		while (j < b->n_svcs && strcmp(b->svcs[j]->meta.ns, ns) == 0) {
+			j++;
+		}
+		u->ns = ns;
+		u->svc_first = i;
+		u->svc_end = j;
+		for (k = 0; k < b->n_nss; k++) {
+			if (b->nss[k] == ns || strcmp(b->nss[k], ns) == 0) {
+				u->fp = b->ns_fp[k];
+				u->fresh = b->ns_fresh[k];
+				break;
+			}
+		}
+		if (b->prev != NULL && !u->fresh) {
+			const struct snap_unit *pu = snap_find_unit(
+				b->prev, (const uint8_t *)ns, strlen(ns));
+
+			if (pu != NULL && !pu->fresh && pu->fp == u->fp) {
+				u->reuse = pu;
+				b->reused_nodes += pu->n_nodes;
+			}
+		}
+		i = j;
+	}
+	return 0;
+}
+
+static void builder_reuse_none(struct builder *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_units; i++) {
+		b->units[i].reuse = NULL;
+	}
+	b->reused_nodes = 0;
+	b->n_bptrs = 0;
+}
+
+/* Takes over the PTR targets of the copied units from the previous
+ * snapshot's address table. If an address there hid endpoint names
+ * behind a ClusterIP (row 15) whose namespace is built now, those names
+ * are not in the table to take over: then nothing is copied. */
+static void builder_reuse_ptrs(struct builder *b)
+{
+	const struct snapshot *p = b->prev;
+	size_t zl = p->zones[0].name_len;
+	const uint8_t *last = NULL;
+	size_t last_len = 0;
+	const struct bunit *lu = NULL;
+	size_t i;
+	size_t k;
+
+	for (i = 0; i < p->n_ptrs && b->err == 0; i++) {
+		const struct snap_ptr *e = &p->ptrs[i];
+		const uint8_t *t = p->ptr_names.p + e->off;
+
+		for (k = 0; k < e->n_targets; k++) {
+			size_t tl = snap_name_len(t);
+			const uint8_t *label;
+			size_t label_len;
+			size_t nl;
+			const struct bunit *u;
+			bool cip;
+
+			if (!snap_ns_label(t, tl, zl, &label, &label_len,
+					   &nl) ||
+			    (nl != 3 && nl != 4)) {
+				builder_reuse_none(b);
+				return; /* not one of ours: play safe */
+			}
+			cip = nl == 3;
+			if (last != NULL && last_len == label_len &&
+			    memcmp(last, label, label_len) == 0) {
+				u = lu;
+			} else {
+				u = builder_find_unit(b, label, label_len);
+				last = label;
+				last_len = label_len;
+				lu = u;
+			}
+			if (u != NULL && u->reuse != NULL) {
+				struct k8s_ip ip = { .family = e->family };
+
+				memcpy(ip.addr, e->addr, 16);
+				emit_ptr(b, &ip, t, tl, cip);
+				if (b->n_bptrs > 0) {
+					b->bptrs[b->n_bptrs - 1].shadowed =
+						cip && (e->flags &
+							SNAP_PTR_SHADOWED);
+				}
+			} else if (cip && (e->flags & SNAP_PTR_SHADOWED)) {
+				builder_reuse_none(b);
+				return;
+			}
+			t += tl;
+		}
+	}
+}
+
+/* Emits the services of one unit, and the ClusterIP PTRs of them. */
+static void builder_emit_unit(struct builder *b, struct bunit *u,
+			      struct beps *eps, struct beps *pv,
+			      struct bnode ***en, size_t *en_cap)
+{
+	size_t zi;
+	size_t i;
+
+	u->node_first = b->n_nodes;
+	for (i = u->svc_first; i < u->svc_end && b->err == 0; i++) {
+		const struct k8s_service *s = b->svcs[i];
+
+		eps->n = 0;
+		if (builder_bluegreen(b, s, eps, pv)) {
+			/* Endpoints chosen by the color rules. */
+		} else if (s->type != K8S_SVC_EXTERNAL_NAME &&
+			   builder_slice_eps(b, s, eps) == 0 &&
+			   s->has_selector) {
+			builder_pod_eps(b, s, NULL, NULL, eps);
+		}
+		if (eps->n > *en_cap) {
+			struct bnode **n = realloc(*en, eps->n * sizeof(*n));
+
+			if (n == NULL) {
+				b->err = -ENOMEM;
+				break;
+			}
+			*en = n;
+			*en_cap = eps->n;
+		}
+		u->endpoints += eps->n;
+		for (zi = 0; zi < b->snap->n_fwd; zi++) {
+			emit_service(b, zi, s, eps, *en);
+			emit_previews(b, zi, s, pv);
+		}
+	}
+	u->node_end = b->n_nodes;
+}
+
 static int builder_emit(struct builder *b)
 {
 	struct beps eps = { 0 };
@@ -1601,48 +1995,53 @@ static int builder_emit(struct builder *b)
 			}
 		}
 	}
-	/* ClusterIP PTRs first: they win over endpoint PTRs (row 15). */
-	for (i = 0; i < b->n_svcs; i++) {
-		const struct k8s_service *s = b->svcs[i];
-		const char *labels[] = { s->meta.name, s->meta.ns, "svc", NULL };
-		struct bnode *sn;
+	b->units_first_node = b->n_nodes;
+	if (b->err == 0) {
+		b->err = builder_plan_units(b);
+	}
+	if (b->err == 0 && b->prev != NULL) {
+		builder_reuse_ptrs(b);
+	}
+	/* ClusterIP PTRs first: they win over endpoint PTRs (row 15). The
+	 * target is the name the unit will make. */
+	for (i = 0; i < b->n_units && b->err == 0; i++) {
+		const struct bunit *u = &b->units[i];
+		const struct snapshot_zone *z = &b->snap->zones[0];
+		size_t j;
 		size_t k;
 
-		if (s->headless || s->type == K8S_SVC_EXTERNAL_NAME ||
-		    s->n_cluster_ips == 0) {
-			continue;
-		}
-		sn = builder_named(b, 0, labels);
-		for (k = 0; sn != NULL && k < s->n_cluster_ips; k++) {
-			emit_ptr(b, &s->cluster_ips[k], sn->name, sn->len, true);
+		for (j = u->svc_first; u->reuse == NULL && j < u->svc_end;
+		     j++) {
+			const struct k8s_service *s = b->svcs[j];
+			const char *labels[] = { s->meta.name, s->meta.ns,
+						 "svc", NULL };
+			uint8_t name[DNAME_MAXLEN];
+			const uint8_t *target;
+			size_t len;
+
+			if (s->headless || s->type == K8S_SVC_EXTERNAL_NAME ||
+			    s->n_cluster_ips == 0 ||
+			    name_make(name, &len, labels, z->name,
+				      z->name_len) != 0) {
+				continue;
+			}
+			target = builder_name_dup(b, name, len);
+			for (k = 0; target != NULL && k < s->n_cluster_ips;
+			     k++) {
+				emit_ptr(b, &s->cluster_ips[k], target, len,
+					 true);
+			}
 		}
 	}
-	for (i = 0; i < b->n_svcs && b->err == 0; i++) {
-		const struct k8s_service *s = b->svcs[i];
+	for (i = 0; i < b->n_units && b->err == 0; i++) {
+		struct bunit *u = &b->units[i];
 
-		eps.n = 0;
-		if (builder_bluegreen(b, s, &eps, &pv)) {
-			/* Endpoints chosen by the color rules. */
-		} else if (s->type != K8S_SVC_EXTERNAL_NAME &&
-			   builder_slice_eps(b, s, &eps) == 0 &&
-			   s->has_selector) {
-			builder_pod_eps(b, s, NULL, NULL, &eps);
+		if (u->reuse != NULL) {
+			u->endpoints = u->reuse->endpoints;
+		} else {
+			builder_emit_unit(b, u, &eps, &pv, &en, &en_cap);
 		}
-		if (eps.n > en_cap) {
-			struct bnode **n = realloc(en, eps.n * sizeof(*n));
-
-			if (n == NULL) {
-				b->err = -ENOMEM;
-				break;
-			}
-			en = n;
-			en_cap = eps.n;
-		}
-		b->snap->stats.endpoints += eps.n;
-		for (zi = 0; zi < b->snap->n_fwd; zi++) {
-			emit_service(b, zi, s, &eps, en);
-			emit_previews(b, zi, s, &pv);
-		}
+		b->snap->stats.endpoints += u->endpoints;
 	}
 	b->snap->stats.services = b->n_svcs;
 	b->snap->stats.pods = b->n_pods;
@@ -1992,6 +2391,7 @@ static uint32_t tb_find_same(struct builder *b, uint32_t h, const void *blob,
 	for (j = h & b->same_mask; b->same[j].off != 0;
 	     j = (j + 1) & b->same_mask) {
 		if (b->same[j].hash == h && b->same[j].len == len &&
+		    b->same[j].off >= b->same_floor &&
 		    memcmp(b->snap->resps.p + b->same[j].off, blob, len) == 0) {
 			return b->same[j].off;
 		}
@@ -2392,42 +2792,161 @@ static const uint8_t *snap_node_name(const struct snapshot_node *n)
 	return (const uint8_t *)(n->types + n->n_types);
 }
 
-static int builder_finish(struct builder *b)
+/* Inserts the node at off (hash h) into the index. */
+static void snap_index_put(struct snapshot *s, uint32_t h, uint32_t off)
+{
+	size_t j = h & s->mask;
+
+	while (s->table[j].off != 0) {
+		j = (j + 1) & s->mask;
+	}
+	s->table[j].hash = h;
+	s->table[j].off = off;
+}
+
+/* Makes the templates of nodes [from, to) and indexes them. */
+static int builder_finish_range(struct builder *b, size_t from, size_t to)
 {
 	struct snapshot *s = b->snap;
-	size_t cap = snap_pow2(b->n_nodes * 2 + 2);
 	size_t i;
 
-	s->table = arena_calloc(s->arena, cap, sizeof(*s->table));
-	if (s->table == NULL) {
-		return -ENOMEM;
-	}
-	s->mask = cap - 1;
-	for (i = 0; i < b->n_nodes; i++) {
+	for (i = from; i < to; i++) {
 		uint32_t off;
-		size_t j;
 
 		/* The table is far larger than the cache: ask for the slot
 		 * of a node a few ahead while this one's templates are made
 		 * (the probe below is otherwise a miss per node). */
-		if (i + 8 < b->n_nodes) {
+		if (i + 8 < to) {
 			__builtin_prefetch(
 				&s->table[b->nodes[i + 8]->hash & s->mask], 1);
 		}
 		off = builder_finish_node(b, b->nodes[i]);
-
 		if (off == 0) {
 			return b->err ? b->err : -ENOMEM;
 		}
-		j = b->nodes[i]->hash & s->mask;
-		while (s->table[j].off != 0) {
-			j = (j + 1) & s->mask;
-		}
-		s->table[j].hash = b->nodes[i]->hash;
-		s->table[j].off = off;
+		snap_index_put(s, b->nodes[i]->hash, off);
 	}
-	s->n_nodes = b->n_nodes;
-	s->stats.names = b->n_nodes;
+	return 0;
+}
+
+/* Copies unit u from the previous snapshot: its responses as they are,
+ * its nodes with their response offsets moved, each node indexed. */
+static int builder_copy_unit(struct builder *b, struct bunit *u)
+{
+	struct snapshot *s = b->snap;
+	const struct snapshot *p = b->prev;
+	const struct snap_unit *pu = u->reuse;
+	size_t rlen = pu->resp_end - pu->resp_off;
+	size_t nlen = pu->node_end - pu->node_off;
+	size_t at;
+	size_t end;
+	uint32_t delta;
+
+	if (!snap_buf_reserve(&s->resps, rlen) ||
+	    !snap_buf_reserve(&s->nodes, nlen)) {
+		return -ENOMEM;
+	}
+	u->out = *pu;
+	u->out.resp_off = (uint32_t)s->resps.len;
+	memcpy(s->resps.p + s->resps.len, p->resps.p + pu->resp_off, rlen);
+	s->resps.len += rlen;
+	u->out.resp_end = (uint32_t)s->resps.len;
+	/* Modulo 2^32: a move down works as well as one up. */
+	delta = u->out.resp_off - pu->resp_off;
+	at = s->nodes.len;
+	u->out.node_off = (uint32_t)at;
+	memcpy(s->nodes.p + at, p->nodes.p + pu->node_off, nlen);
+	s->nodes.len += nlen;
+	end = s->nodes.len;
+	u->out.node_end = (uint32_t)end;
+	/* Nodes start 4-aligned, padded with zeros in between. */
+	while ((at = (at + 3) & ~(size_t)3) < end) {
+		struct snapshot_node *n =
+			(struct snapshot_node *)(void *)(s->nodes.p + at);
+		const uint8_t *name = (const uint8_t *)(n->types + n->n_types);
+		size_t k;
+
+		for (k = 0; k < n->n_types; k++) {
+			n->types[k].off += delta;
+		}
+		snap_index_put(s, snap_hash_name(name, n->len), (uint32_t)at);
+		at += sizeof(*n) + n->n_types * sizeof(n->types[0]) + n->len;
+	}
+	return 0;
+}
+
+/* Starts a unit in both buffers at a 4-aligned offset. */
+static bool builder_unit_begin(struct builder *b, struct bunit *u)
+{
+	struct snapshot *s = b->snap;
+
+	if (!snap_buf_reserve(&s->resps, 0) ||
+	    !snap_buf_reserve(&s->nodes, 0)) {
+		return false;
+	}
+	u->out.resp_off = (uint32_t)s->resps.len;
+	u->out.node_off = (uint32_t)s->nodes.len;
+	b->same_floor = u->out.resp_off;
+	return true;
+}
+
+static int builder_finish(struct builder *b)
+{
+	struct snapshot *s = b->snap;
+	size_t total = b->n_nodes + b->reused_nodes;
+	size_t cap = snap_pow2(total * 2 + 2);
+	size_t i;
+	int err;
+
+	s->table = arena_calloc(s->arena, cap, sizeof(*s->table));
+	s->units = arena_calloc(s->arena, b->n_units + 1, sizeof(*s->units));
+	if (s->table == NULL || s->units == NULL) {
+		return -ENOMEM;
+	}
+	s->mask = cap - 1;
+	err = builder_finish_range(b, 0, b->units_first_node);
+	/* Built units first, in node order; then the copies. A unit's
+	 * responses are shared only within it, so that it can be copied
+	 * alone by a later build. */
+	for (i = 0; i < b->n_units && err == 0; i++) {
+		struct bunit *u = &b->units[i];
+
+		if (u->reuse != NULL) {
+			continue;
+		}
+		if (!builder_unit_begin(b, u)) {
+			return -ENOMEM;
+		}
+		err = builder_finish_range(b, u->node_first, u->node_end);
+		u->out.resp_end = (uint32_t)s->resps.len;
+		u->out.node_end = (uint32_t)s->nodes.len;
+		u->out.n_nodes = (uint32_t)(u->node_end - u->node_first);
+		u->out.endpoints = (uint32_t)u->endpoints;
+		s->stats.ns_built++;
+	}
+	for (i = 0; i < b->n_units && err == 0; i++) {
+		if (b->units[i].reuse != NULL) {
+			err = builder_copy_unit(b, &b->units[i]);
+			s->stats.ns_reused++;
+		}
+	}
+	b->same_floor = 0;
+	for (i = 0; i < b->n_units && err == 0; i++) {
+		struct snap_unit *su = &s->units[s->n_units++];
+
+		*su = b->units[i].out;
+		su->fp = b->units[i].fp;
+		su->fresh = b->units[i].fresh;
+		su->ns = arena_strdup(s->arena, b->units[i].ns);
+		if (su->ns == NULL) {
+			err = -ENOMEM;
+		}
+	}
+	if (err != 0) {
+		return err;
+	}
+	s->n_nodes = total;
+	s->stats.names = total;
 	return 0;
 }
 
@@ -2485,6 +3004,10 @@ static int builder_finish_ptrs(struct builder *b)
 		     j++) {
 			const struct bptr *p = &b->bptrs[j];
 
+			if (p->shadowed ||
+			    (first->clusterip && !p->clusterip)) {
+				e->flags |= SNAP_PTR_SHADOWED;
+			}
 			if ((first->clusterip && !p->clusterip) ||
 			    e->n_targets == UINT8_MAX ||
 			    (j > i && bptr_cmp(p, &b->bptrs[j - 1]) == 0)) {
@@ -2710,6 +3233,26 @@ static void snap_finish_buffers(struct builder *b)
 	}
 }
 
+/* What a copied unit depends on besides its objects: the zones, the TTL,
+ * the pods mode and the server's own addresses. */
+static uint64_t snap_opts_fp(const struct snapshot *s,
+			     const struct snapshot_opts *o)
+{
+	uint64_t h = snap_mix64(((uint64_t)o->ttl << 8) ^ (uint64_t)o->pods ^
+				((uint64_t)s->n_zones << 40));
+	size_t i;
+
+	for (i = 0; i < s->n_zones; i++) {
+		h = snap_mix64(h ^ snap_hash_name(s->zones[i].name,
+						  s->zones[i].name_len));
+	}
+	for (i = 0; i < o->n_ns_addrs; i++) {
+		h = snap_mix64(h ^ snap_hash_bytes(o->ns_addrs[i].family,
+						   o->ns_addrs[i].addr, 16));
+	}
+	return h;
+}
+
 static void snap_free(struct snapshot *s)
 {
 	arena_destroy(s->arena);
@@ -2734,6 +3277,9 @@ static void builder_fini(struct builder *b)
 	free(b->slices);
 	free(b->pods);
 	free(b->nss);
+	free(b->ns_fp);
+	free(b->ns_fresh);
+	free(b->units);
 	arena_destroy(b->tmp);
 }
 
@@ -2768,6 +3314,10 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 	}
 	err = snap_init_zones(&b);
 	if (err == 0) {
+		s->opts_fp = snap_opts_fp(s, opts);
+		if (opts->reuse != NULL && opts->reuse->opts_fp == s->opts_fp) {
+			b.prev = opts->reuse;
+		}
 		err = builder_collect(&b, files, n);
 	}
 	b.t[0] = snap_now_us();

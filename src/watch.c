@@ -435,6 +435,7 @@ static void watch_run_job(struct watch *w, struct watch_job *job)
 {
 	const struct k8s_file *const *files = NULL;
 	struct snapshot_opts o = w->sopts;
+	struct snapshot *prev;
 	size_t n;
 	size_t i;
 	bool colors_changed;
@@ -473,7 +474,14 @@ static void watch_run_job(struct watch *w, struct watch_job *job)
 	o.bg_prev = w->bg;
 	o.bg_next = job->bg_next;
 	job->serial = watch_next_serial(w->serial);
+	/* Namespaces whose files did not change are copied from what is
+	 * served now; SIGHUP builds everything again. */
+	prev = job->force ? NULL : snapshot_slot_acquire(w->slot);
+	o.reuse = prev;
 	job->snap = snapshot_build(files, n, &o, job->serial, &job->diag);
+	if (prev != NULL) {
+		snapshot_release(prev);
+	}
 	if (job->snap == NULL) {
 		job->err = -ENOMEM;
 		return;

@@ -43,6 +43,14 @@ struct snapshot_opts {
 	const struct bluegreen_colors *colors;
 	const struct bluegreen_state *bg_prev;
 	struct bluegreen_state *bg_next;
+	/* The previous snapshot (may be NULL), borrowed during the build:
+	 * the names of a namespace whose objects all come from the same
+	 * loaded files as then (k8s_file.id) are copied from it instead of
+	 * being built again. Namespaces with blue/green or ExternalName
+	 * Services, and the targets of in-zone ExternalNames, are always
+	 * built. Ignored when it was built with other zones, TTL, pods mode
+	 * or server addresses. */
+	const struct snapshot *reuse;
 };
 
 /* What one blue/green service serves in a snapshot. */
@@ -88,6 +96,8 @@ struct snapshot_stats {
 	size_t pods;	  /* pods loaded */
 	size_t bytes;	  /* memory held by the snapshot */
 	uint64_t build_us;
+	size_t ns_built;  /* namespaces with Services built */
+	size_t ns_reused; /* ... copied from opts.reuse */
 };
 void snapshot_get_stats(const struct snapshot *s, struct snapshot_stats *st);
 

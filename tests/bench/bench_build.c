@@ -50,7 +50,10 @@ static int bench_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static struct snapshot *bench_build(struct manifest_set *set)
+/* Builds as the daemon's reloads do: from the directory's files, copying
+ * what it can from prev (NULL: the first build). */
+static struct snapshot *bench_build(struct manifest_set *set,
+				    const struct snapshot *prev)
 {
 	static const char *const zones[] = { "cluster.local" };
 	const struct k8s_file *const *files = NULL;
@@ -63,10 +66,50 @@ static struct snapshot *bench_build(struct manifest_set *set)
 	o.n_zones = 1;
 	o.ttl = 5;
 	o.pods = SNAPSHOT_PODS_VERIFIED;
+	o.reuse = prev;
 	diag_init(&d);
 	s = snapshot_build(files, n, &o, 1, &d);
 	diag_fini(&d);
 	return s;
+}
+
+/* The master-file text of s (malloc), for comparing two builds. */
+static char *bench_dump(const struct snapshot *s, size_t *len)
+{
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+
+	if (f == NULL) {
+		return NULL;
+	}
+	if (snapshot_dump(s, f) != 0) {
+		fclose(f);
+		free(text);
+		return NULL;
+	}
+	fclose(f);
+	return text;
+}
+
+/* BENCH_VERIFY=1: the copying build must serve exactly what a build from
+ * scratch serves. Returns 0 when the dumps are equal. */
+static int bench_verify(struct manifest_set *set, const struct snapshot *got)
+{
+	struct snapshot *full = bench_build(set, NULL);
+	size_t la = 0;
+	size_t lb = 0;
+	char *a = full ? bench_dump(full, &la) : NULL;
+	char *b = bench_dump(got, &lb);
+	int rc = (a == NULL || b == NULL || la != lb || memcmp(a, b, la) != 0);
+
+	fprintf(stderr, "bench_build: verify %s (%zu and %zu octets)\n",
+		rc ? "FAILED: the copying build differs" : "ok", la, lb);
+	free(a);
+	free(b);
+	if (full != NULL) {
+		snapshot_release(full);
+	}
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -108,7 +151,7 @@ int main(int argc, char **argv)
 	scan_ms = bench_now_ms() - t0;
 	diag_fini(&d);
 	t0 = bench_now_ms();
-	snap = bench_build(set);
+	snap = bench_build(set, NULL);
 	build_ms = bench_now_ms() - t0;
 	if (snap == NULL) {
 		return 1;
@@ -143,10 +186,19 @@ int main(int argc, char **argv)
 		scan[i] = bench_now_ms() - t0;
 		diag_fini(&d);
 		t0 = bench_now_ms();
-		next = bench_build(set);
+		next = bench_build(set, snap);
 		build[i] = bench_now_ms() - t0;
 		if (next == NULL) {
 			return 1;
+		}
+		snapshot_get_stats(next, &ss);
+		if (getenv("BENCH_VERIFY") != NULL &&
+		    bench_verify(set, next) != 0) {
+			return 1;
+		}
+		if (i == 0) {
+			printf("bench_build: one_file namespaces_built=%zu namespaces_copied=%zu names=%zu\n",
+			       ss.ns_built, ss.ns_reused, ss.names);
 		}
 		snapshot_release(snap);
 		snap = next;

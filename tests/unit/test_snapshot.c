@@ -3,6 +3,7 @@
 #include "unit.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,6 +325,289 @@ static void test_snapshot_slot_publish(void **state)
 	k8s_file_destroy(f);
 }
 
+/* ---- Copying unchanged namespaces from the previous snapshot. ---- */
+
+static struct snapshot *build_reuse(struct k8s_file **f, size_t n,
+				    const struct snapshot *prev, uint32_t ttl)
+{
+	static const char *const zones[] = { "cluster.local", "alt.test" };
+	struct snapshot_opts o = { 0 };
+	struct snapshot *s;
+	struct diag d;
+
+	o.zones = zones;
+	o.n_zones = 2;
+	o.pods = SNAPSHOT_PODS_VERIFIED;
+	o.ttl = ttl;
+	o.reuse = prev;
+	diag_init(&d);
+	s = snapshot_build((const struct k8s_file *const *)f, n, &o, 9, &d);
+	diag_fini(&d);
+	assert_non_null(s);
+	return s;
+}
+
+static char *dump_text(const struct snapshot *s)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	assert_int_equal(snapshot_dump(s, f), 0);
+	fclose(f);
+	return text;
+}
+
+/* Every response of name in a equals the one in b, octet for octet. */
+static void same_responses(const struct snapshot *a, const struct snapshot *b,
+			   const char *text)
+{
+	static const uint16_t types[] = { DNS_TYPE_A, DNS_TYPE_AAAA,
+					  DNS_TYPE_SRV, DNS_TYPE_CNAME,
+					  DNS_TYPE_TXT, DNS_TYPE_NS };
+	uint8_t name[DNAME_MAXLEN];
+	size_t len;
+	const struct snapshot_node *na;
+	const struct snapshot_node *nb;
+	size_t i;
+
+	assert_int_equal(dname_from_text(text, name, sizeof(name), &len), 0);
+	dname_lower(name, len);
+	na = snapshot_lookup(a, name, len);
+	nb = snapshot_lookup(b, name, len);
+	assert_true((na == NULL) == (nb == NULL));
+	for (i = 0; na != NULL && i < SVCDNS_ARRAY_SIZE(types); i++) {
+		struct snapshot_resp ra;
+		struct snapshot_resp rb;
+		bool ha = snapshot_node_resp(a, na, types[i], &ra);
+		bool hb = snapshot_node_resp(b, nb, types[i], &rb);
+		size_t body = 0;
+		size_t k;
+
+		assert_true(ha == hb);
+		if (!ha) {
+			continue;
+		}
+		assert_int_equal(ra.rcode, rb.rcode);
+		assert_int_equal(ra.ancount, rb.ancount);
+		assert_int_equal(ra.nscount, rb.nscount);
+		assert_int_equal(ra.n_glue, rb.n_glue);
+		assert_int_equal(ra.an_len, rb.an_len);
+		assert_int_equal(ra.ns_len, rb.ns_len);
+		assert_int_equal(ra.n_rptr, rb.n_rptr);
+		for (k = 0; k < ra.n_glue; k++) {
+			assert_int_equal(ra.glue_len[k], rb.glue_len[k]);
+			body += ra.glue_len[k];
+		}
+		body += ra.an_len + ra.ns_len;
+		assert_memory_equal(ra.body, rb.body, body);
+	}
+}
+
+static const char ns_a_yaml[] =
+	"kind: Service\napiVersion: v1\n"
+	"metadata: {name: web, namespace: a}\n"
+	"spec: {clusterIP: 10.0.0.1, ports: [{name: http, port: 80}]}\n"
+	"---\nkind: Service\napiVersion: v1\n"
+	"metadata: {name: h, namespace: a}\n"
+	"spec: {clusterIP: None, ports: [{name: http, port: 80}]}\n"
+	"---\nkind: EndpointSlice\napiVersion: discovery.k8s.io/v1\n"
+	"metadata: {name: h-1, namespace: a, labels: "
+	"{kubernetes.io/service-name: h}}\naddressType: IPv4\n"
+	"ports: [{name: http, port: 8080}]\n"
+	"endpoints: [{addresses: [10.1.0.5], hostname: one}, "
+	"{addresses: [10.1.0.6]}]\n";
+
+static const char ns_b_yaml[] =
+	"kind: Service\napiVersion: v1\n"
+	"metadata: {name: db, namespace: b}\n"
+	"spec: {clusterIP: None, ports: [{name: pg, port: 5432}]}\n"
+	"---\nkind: EndpointSlice\napiVersion: discovery.k8s.io/v1\n"
+	"metadata: {name: db-1, namespace: b, labels: "
+	"{kubernetes.io/service-name: db}}\naddressType: IPv4\n"
+	"ports: [{name: pg, port: 5432}]\n"
+	"endpoints: [{addresses: [10.2.0.1]}, {addresses: [10.2.0.2]}]\n";
+
+static const char ns_b2_yaml[] =
+	"kind: Service\napiVersion: v1\n"
+	"metadata: {name: db, namespace: b}\n"
+	"spec: {clusterIP: None, ports: [{name: pg, port: 5432}]}\n"
+	"---\nkind: EndpointSlice\napiVersion: discovery.k8s.io/v1\n"
+	"metadata: {name: db-1, namespace: b, labels: "
+	"{kubernetes.io/service-name: db}}\naddressType: IPv4\n"
+	"ports: [{name: pg, port: 5432}]\n"
+	"endpoints: [{addresses: [10.2.0.9]}]\n";
+
+/* ExternalName to a name in b: c is built whenever b changes. */
+static const char ns_c_yaml[] =
+	"kind: Service\napiVersion: v1\n"
+	"metadata: {name: x, namespace: c}\n"
+	"spec: {type: ExternalName, externalName: db.b.svc.cluster.local}\n";
+
+static const char ns_d_yaml[] =
+	"kind: Service\napiVersion: v1\n"
+	"metadata: {name: api, namespace: d}\n"
+	"spec: {clusterIP: 10.0.0.4, ports: [{port: 443}]}\n";
+
+static void check_same(const struct snapshot *full, const struct snapshot *s)
+{
+	static const char *const names[] = {
+		"web.a.svc.cluster.local",	 "_http._tcp.web.a.svc.alt.test",
+		"h.a.svc.cluster.local",	 "one.h.a.svc.cluster.local",
+		"10-1-0-6.h.a.svc.alt.test",	 "_http._tcp.h.a.svc.cluster.local",
+		"db.b.svc.cluster.local",	 "10-2-0-9.db.b.svc.cluster.local",
+		"10-2-0-1.db.b.svc.cluster.local", "x.c.svc.cluster.local",
+		"x.c.svc.alt.test",		 "api.d.svc.cluster.local",
+		"cluster.local",		 "a.svc.cluster.local",
+	};
+	char *ta = dump_text(full);
+	char *tb = dump_text(s);
+	size_t i;
+
+	assert_string_equal(ta, tb);
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(names); i++) {
+		same_responses(full, s, names[i]);
+	}
+	free(ta);
+	free(tb);
+}
+
+static void test_snapshot_reuse_unchanged(void **state)
+{
+	struct k8s_file *f[4] = { load(ns_a_yaml), load(ns_b_yaml),
+				  load(ns_c_yaml), load(ns_d_yaml) };
+	struct k8s_file *b2 = load(ns_b2_yaml);
+	struct snapshot *s1;
+	struct snapshot *s2;
+	struct snapshot *full;
+	struct snapshot_stats st;
+
+	(void)state;
+	s1 = build_reuse(f, 4, NULL, 30);
+	snapshot_get_stats(s1, &st);
+	assert_int_equal(st.ns_built, 4);
+	assert_int_equal(st.ns_reused, 0);
+	/* Nothing changed: all but the ExternalName's namespace and its
+	 * target's are copied. */
+	s2 = build_reuse(f, 4, s1, 30);
+	snapshot_get_stats(s2, &st);
+	assert_int_equal(st.ns_built, 2);
+	assert_int_equal(st.ns_reused, 2);
+	check_same(s1, s2);
+	snapshot_release(s2);
+	/* b's file replaced: b (the ExternalName target) and c are built,
+	 * a and d copied; the answers are those of a build from scratch,
+	 * x.c's chased answer included. */
+	k8s_file_destroy(f[1]);
+	f[1] = b2;
+	s2 = build_reuse(f, 4, s1, 30);
+	full = build_reuse(f, 4, NULL, 30);
+	snapshot_get_stats(s2, &st);
+	assert_int_equal(st.ns_built, 2);
+	assert_int_equal(st.ns_reused, 2);
+	check_same(full, s2);
+	assert_false(exists(s2, "10-2-0-1.db.b.svc.cluster.local"));
+	assert_true(exists(s2, "9.0.2.10.in-addr.arpa"));
+	assert_false(exists(s2, "1.0.2.10.in-addr.arpa"));
+	assert_true(exists(s2, "5.0.1.10.in-addr.arpa"));
+	assert_true(exists(s2, "1.0.0.10.in-addr.arpa"));
+	snapshot_release(full);
+	snapshot_release(s1);
+	/* Other options (TTL): nothing is copied. */
+	s1 = build_reuse(f, 4, s2, 60);
+	snapshot_get_stats(s1, &st);
+	assert_int_equal(st.ns_reused, 0);
+	snapshot_release(s1);
+	snapshot_release(s2);
+	for (size_t i = 0; i < 4; i++) {
+		k8s_file_destroy(f[i]);
+	}
+}
+
+/* A removed ClusterIP that hid an endpoint name of an unchanged namespace
+ * (row 15): the endpoint's PTR comes back. */
+static void test_snapshot_reuse_shadowed_ptr(void **state)
+{
+	static const char a[] =
+		"kind: Service\napiVersion: v1\n"
+		"metadata: {name: web, namespace: a}\n"
+		"spec: {clusterIP: 10.2.0.1, ports: [{port: 80}]}\n";
+	struct k8s_file *f[2] = { load(ns_b_yaml), load(a) };
+	struct snapshot *s1;
+	struct snapshot *s2;
+	struct snapshot *full;
+	uint8_t name[DNAME_MAXLEN];
+	size_t len;
+	size_t off;
+	const struct snapshot_zone *z;
+	const uint8_t *t;
+	char text[DNAME_TEXT_MAX];
+
+	(void)state;
+	s1 = build_reuse(f, 2, NULL, 30);
+	assert_int_equal(dname_from_text("1.0.2.10.in-addr.arpa", name,
+					 sizeof(name), &len),
+			 0);
+	z = snapshot_find_zone(s1, name, len, &off);
+	assert_int_equal(snapshot_ptr_lookup(s1, z, name, len, &t), 1);
+	assert_int_equal(dname_to_text(t, dname_len(t), text, sizeof(text)), 0);
+	assert_string_equal(text, "web.a.svc.cluster.local.");
+	s2 = build_reuse(f, 1, s1, 30);
+	full = build_reuse(f, 1, NULL, 30);
+	z = snapshot_find_zone(s2, name, len, &off);
+	assert_int_equal(snapshot_ptr_lookup(s2, z, name, len, &t), 1);
+	assert_int_equal(dname_to_text(t, dname_len(t), text, sizeof(text)), 0);
+	assert_string_equal(text, "10-2-0-1.db.b.svc.cluster.local.");
+	{
+		char *ta = dump_text(full);
+		char *tb = dump_text(s2);
+
+		assert_string_equal(ta, tb);
+		free(ta);
+		free(tb);
+	}
+	snapshot_release(full);
+	snapshot_release(s2);
+	snapshot_release(s1);
+	k8s_file_destroy(f[0]);
+	k8s_file_destroy(f[1]);
+}
+
+/* Blue/green namespaces are built every time (color files, guard). */
+static void test_snapshot_reuse_bluegreen(void **state)
+{
+	static const char bg[] =
+		"kind: Service\napiVersion: v1\n"
+		"metadata: {name: web, namespace: shop, annotations: "
+		"{svcdns.io/color-label: color}}\n"
+		"spec: {clusterIP: None, selector: {app: web, color: blue}}\n"
+		"---\nkind: Pod\napiVersion: v1\n"
+		"metadata: {name: p1, namespace: shop, labels: "
+		"{app: web, color: blue}}\n"
+		"spec: {containers: [{name: c}]}\n"
+		"status: {phase: Running, podIP: 10.3.0.1, conditions: "
+		"[{type: Ready, status: 'True'}]}\n";
+	struct k8s_file *f[2] = { load(bg), load(ns_d_yaml) };
+	struct snapshot *s1;
+	struct snapshot *s2;
+	struct snapshot_stats st;
+
+	(void)state;
+	s1 = build_reuse(f, 2, NULL, 30);
+	s2 = build_reuse(f, 2, s1, 30);
+	snapshot_get_stats(s2, &st);
+	assert_int_equal(st.ns_built, 1);
+	assert_int_equal(st.ns_reused, 1);
+	check_same(s1, s2);
+	assert_true(exists(s2, "web.shop.svc.cluster.local"));
+	assert_true(exists(s2, "blue.web.shop.svc.cluster.local"));
+	snapshot_release(s1);
+	snapshot_release(s2);
+	k8s_file_destroy(f[0]);
+	k8s_file_destroy(f[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +617,9 @@ int main(void)
 		cmocka_unit_test(test_snapshot_build_huge_service),
 		cmocka_unit_test(test_snapshot_ptr_names),
 		cmocka_unit_test(test_snapshot_slot_publish),
+		cmocka_unit_test(test_snapshot_reuse_unchanged),
+		cmocka_unit_test(test_snapshot_reuse_shadowed_ptr),
+		cmocka_unit_test(test_snapshot_reuse_bluegreen),
 	};
 
 	return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
