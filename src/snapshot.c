@@ -148,6 +148,7 @@ struct snapshot {
 	struct snap_unit *units;   /* arena: sorted by namespace */
 	size_t n_units;
 	uint64_t opts_fp; /* what reuse must match: zones, TTL, ... */
+	uint64_t pods_fp; /* the pod table's inputs: pod files, namespaces */
 	struct snapshot_stats stats;
 };
 
@@ -240,6 +241,10 @@ struct builder {
 	size_t n_units;
 	size_t units_first_node; /* nodes before it are zone structure */
 	size_t reused_nodes;
+	size_t reused_bptrs; /* b->bptrs[0..) taken over, in order */
+	struct snap_slot *copied; /* malloc: copied nodes, to index */
+	size_t n_copied;
+	uint64_t pods_fp;    /* sum of snap_mix64(file id) over pods */
 	uint32_t same_floor; /* responses below are not shared */
 	size_t cap_bg;
 	bool pods_sorted;
@@ -250,7 +255,7 @@ struct builder {
 	struct bptr *bptrs; /* malloc: PTR records to make */
 	size_t n_bptrs;
 	size_t cap_bptrs;
-	uint64_t t[5]; /* phase times, for SVCDNS_DEBUG_BUILD */
+	uint64_t t[6]; /* phase times, for SVCDNS_DEBUG_BUILD */
 	int err;
 };
 
@@ -905,6 +910,7 @@ static int builder_collect(struct builder *b, const struct k8s_file *const *f,
 		}
 		for (j = 0; j < f[i]->n_pods; j++) {
 			b->pods[b->n_pods++] = &f[i]->pods[j];
+			b->pods_fp += snap_mix64(f[i]->id);
 			if (!builder_add_ns(b, f[i]->pods[j].meta.ns, f[i])) {
 				return -ENOMEM;
 			}
@@ -1870,6 +1876,7 @@ static void builder_reuse_none(struct builder *b)
 	}
 	b->reused_nodes = 0;
 	b->n_bptrs = 0;
+	b->reused_bptrs = 0;
 }
 
 /* Takes over the PTR targets of the copied units from the previous
@@ -1886,6 +1893,17 @@ static void builder_reuse_ptrs(struct builder *b)
 	size_t i;
 	size_t k;
 
+	if (b->cap_bptrs < p->n_ptrs + 1024) {
+		struct bptr *v = realloc(b->bptrs,
+					 (p->n_ptrs + 1024) * sizeof(*v));
+
+		if (v == NULL) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->bptrs = v;
+		b->cap_bptrs = p->n_ptrs + 1024;
+	}
 	for (i = 0; i < p->n_ptrs && b->err == 0; i++) {
 		const struct snap_ptr *e = &p->ptrs[i];
 		const uint8_t *t = p->ptr_names.p + e->off;
@@ -1931,6 +1949,7 @@ static void builder_reuse_ptrs(struct builder *b)
 			t += tl;
 		}
 	}
+	b->reused_bptrs = b->n_bptrs;
 }
 
 /* Emits the services of one unit, and the ClusterIP PTRs of them. */
@@ -2869,10 +2888,29 @@ static int builder_copy_unit(struct builder *b, struct bunit *u)
 		for (k = 0; k < n->n_types; k++) {
 			n->types[k].off += delta;
 		}
-		snap_index_put(s, snap_hash_name(name, n->len), (uint32_t)at);
+		if (b->n_copied < b->reused_nodes) {
+			b->copied[b->n_copied].hash =
+				snap_hash_name(name, n->len);
+			b->copied[b->n_copied++].off = (uint32_t)at;
+		}
 		at += sizeof(*n) + n->n_types * sizeof(n->types[0]) + n->len;
 	}
 	return 0;
+}
+
+/* Indexes the copied nodes, each slot prefetched a few nodes ahead. */
+static void builder_index_copied(struct builder *b)
+{
+	struct snapshot *s = b->snap;
+	size_t i;
+
+	for (i = 0; i < b->n_copied; i++) {
+		if (i + 8 < b->n_copied) {
+			__builtin_prefetch(
+				&s->table[b->copied[i + 8].hash & s->mask], 1);
+		}
+		snap_index_put(s, b->copied[i].hash, b->copied[i].off);
+	}
 }
 
 /* Starts a unit in both buffers at a 4-aligned offset. */
@@ -2924,12 +2962,19 @@ static int builder_finish(struct builder *b)
 		u->out.endpoints = (uint32_t)u->endpoints;
 		s->stats.ns_built++;
 	}
+	if (b->reused_nodes > 0) {
+		b->copied = malloc(b->reused_nodes * sizeof(*b->copied));
+		if (b->copied == NULL) {
+			return -ENOMEM;
+		}
+	}
 	for (i = 0; i < b->n_units && err == 0; i++) {
 		if (b->units[i].reuse != NULL) {
 			err = builder_copy_unit(b, &b->units[i]);
 			s->stats.ns_reused++;
 		}
 	}
+	builder_index_copied(b);
 	b->same_floor = 0;
 	for (i = 0; i < b->n_units && err == 0; i++) {
 		struct snap_unit *su = &s->units[s->n_units++];
@@ -2977,13 +3022,49 @@ static uint32_t snap_ip_hash(uint8_t family, const uint8_t *addr)
 /* The address table for PTR (rows 14, 15): for each address, its
  * ClusterIP service if it is one (the ClusterIP match wins), else one name
  * per service endpoint that has it, without duplicates. */
+/* The PTRs taken over (b->bptrs[0, reused_bptrs)) are in order already:
+ * sort the new ones and merge. */
+static int builder_merge_ptrs(struct builder *b)
+{
+	const struct bptr *x = b->bptrs;
+	const struct bptr *y = b->bptrs + b->reused_bptrs;
+	size_t nx = b->reused_bptrs;
+	size_t ny = b->n_bptrs - b->reused_bptrs;
+	struct bptr *out = malloc((b->n_bptrs + 1) * sizeof(*out));
+	size_t i = 0;
+	size_t j = 0;
+	size_t k = 0;
+
+	if (out == NULL) {
+		return -ENOMEM;
+	}
+	qsort(b->bptrs + nx, ny, sizeof(*b->bptrs), bptr_cmp);
+	while (i < nx && j < ny) {
+		out[k++] = bptr_cmp(&x[i], &y[j]) <= 0 ? x[i++] : y[j++];
+	}
+	while (i < nx) {
+		out[k++] = x[i++];
+	}
+	while (j < ny) {
+		out[k++] = y[j++];
+	}
+	free(b->bptrs);
+	b->bptrs = out;
+	b->cap_bptrs = b->n_bptrs + 1;
+	return 0;
+}
+
 static int builder_finish_ptrs(struct builder *b)
 {
 	struct snapshot *s = b->snap;
 	size_t i = 0;
 	size_t cap;
 
-	qsort(b->bptrs, b->n_bptrs, sizeof(*b->bptrs), bptr_cmp);
+	if (b->reused_bptrs == 0) {
+		qsort(b->bptrs, b->n_bptrs, sizeof(*b->bptrs), bptr_cmp);
+	} else if (builder_merge_ptrs(b) != 0) {
+		return -ENOMEM;
+	}
 	s->ptrs = calloc(b->n_bptrs + 1, sizeof(*s->ptrs));
 	if (s->ptrs == NULL) {
 		return -ENOMEM;
@@ -3072,6 +3153,24 @@ static int builder_finish_pods(struct builder *b)
 		s->ns_table[j] = copy;
 	}
 	if (s->pods != SNAPSHOT_PODS_VERIFIED) {
+		return 0;
+	}
+	/* The same pod files and the same namespaces in the same order: the
+	 * previous table, slot for slot. */
+	s->pods_fp = b->pods_fp;
+	for (i = 0; i < b->n_nss; i++) {
+		s->pods_fp = snap_mix64(s->pods_fp ^ snap_hash_str(b->nss[i]));
+	}
+	if (b->prev != NULL && b->prev->pod_table != NULL &&
+	    b->prev->pods_fp == s->pods_fp && b->prev->ns_mask == s->ns_mask) {
+		size_t bytes = (b->prev->pod_mask + 1) * sizeof(*s->pod_table);
+
+		s->pod_table = malloc(bytes);
+		if (s->pod_table == NULL) {
+			return -ENOMEM;
+		}
+		memcpy(s->pod_table, b->prev->pod_table, bytes);
+		s->pod_mask = b->prev->pod_mask;
 		return 0;
 	}
 	for (i = 0; i < b->n_pods; i++) {
@@ -3280,6 +3379,7 @@ static void builder_fini(struct builder *b)
 	free(b->ns_fp);
 	free(b->ns_fresh);
 	free(b->units);
+	free(b->copied);
 	arena_destroy(b->tmp);
 }
 
@@ -3333,6 +3433,7 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 	if (err == 0) {
 		err = builder_finish(&b);
 	}
+	b.t[5] = snap_now_us();
 	if (err == 0) {
 		err = builder_finish_ptrs(&b);
 	}
@@ -3346,13 +3447,14 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 	}
 	snap_finish_buffers(&b);
 	if (getenv("SVCDNS_DEBUG_BUILD") != NULL) {
-		fprintf(stderr, "snapshot: nodes=%zu resps=%zu arena=%zu tmp=%zu names=%zu collect_us=%llu sort_us=%llu emit_us=%llu finish_us=%llu pods_us=%llu\n",
+		fprintf(stderr, "snapshot: nodes=%zu resps=%zu arena=%zu tmp=%zu names=%zu collect_us=%llu sort_us=%llu emit_us=%llu finish_us=%llu (ptrs_us=%llu) pods_us=%llu\n",
 			s->nodes.len, s->resps.len, arena_footprint(s->arena),
 			arena_footprint(b.tmp), b.n_nodes,
 			(unsigned long long)(b.t[0] - t0),
 			(unsigned long long)(b.t[1] - b.t[0]),
 			(unsigned long long)(b.t[2] - b.t[1]),
 			(unsigned long long)(b.t[3] - b.t[2]),
+			(unsigned long long)(b.t[3] - b.t[5]),
 			(unsigned long long)(b.t[4] - b.t[3]));
 	}
 	builder_fini(&b);

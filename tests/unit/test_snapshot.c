@@ -608,6 +608,59 @@ static void test_snapshot_reuse_bluegreen(void **state)
 	k8s_file_destroy(f[1]);
 }
 
+static bool pod_known(const struct snapshot *s, const char *text)
+{
+	uint8_t name[DNAME_MAXLEN];
+	size_t len;
+	size_t off = 0;
+	const struct snapshot_zone *z;
+	struct k8s_ip ip;
+
+	assert_int_equal(dname_from_text(text, name, sizeof(name), &len), 0);
+	dname_lower(name, len);
+	z = snapshot_find_zone(s, name, len, &off);
+	assert_non_null(z);
+	return snapshot_pod_answer(s, z, name, len, off, &ip);
+}
+
+/* Pods verified: the pod table is copied only while the pod files are the
+ * same ones. */
+static void test_snapshot_reuse_pods(void **state)
+{
+	static const char p1[] =
+		"kind: Pod\napiVersion: v1\n"
+		"metadata: {name: p1, namespace: b}\n"
+		"spec: {containers: [{name: c}]}\n"
+		"status: {phase: Running, podIP: 10.4.0.1}\n";
+	static const char p2[] =
+		"kind: Pod\napiVersion: v1\n"
+		"metadata: {name: p1, namespace: b}\n"
+		"spec: {containers: [{name: c}]}\n"
+		"status: {phase: Running, podIP: 10.4.0.2}\n";
+	struct k8s_file *f[3] = { load(ns_b_yaml), load(p1), load(ns_d_yaml) };
+	struct snapshot *s1;
+	struct snapshot *s2;
+
+	(void)state;
+	s1 = build_reuse(f, 3, NULL, 30);
+	assert_true(pod_known(s1, "10-4-0-1.b.pod.cluster.local"));
+	s2 = build_reuse(f, 3, s1, 30);
+	assert_true(pod_known(s2, "10-4-0-1.b.pod.cluster.local"));
+	assert_true(pod_known(s2, "10-4-0-1.b.pod.alt.test"));
+	assert_false(pod_known(s2, "10-4-0-1.d.pod.cluster.local"));
+	snapshot_release(s1);
+	k8s_file_destroy(f[1]);
+	f[1] = load(p2);
+	s1 = build_reuse(f, 3, s2, 30);
+	assert_false(pod_known(s1, "10-4-0-1.b.pod.cluster.local"));
+	assert_true(pod_known(s1, "10-4-0-2.b.pod.cluster.local"));
+	snapshot_release(s1);
+	snapshot_release(s2);
+	for (size_t i = 0; i < 3; i++) {
+		k8s_file_destroy(f[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -620,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_reuse_unchanged),
 		cmocka_unit_test(test_snapshot_reuse_shadowed_ptr),
 		cmocka_unit_test(test_snapshot_reuse_bluegreen),
+		cmocka_unit_test(test_snapshot_reuse_pods),
 	};
 
 	return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
