@@ -1,6 +1,7 @@
 #include "svcdns/config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -9,6 +10,8 @@
 #include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
+
+#include "svcdns/k8s.h"
 
 /* What the parser remembers between options. */
 struct config_state {
@@ -979,6 +982,112 @@ static int config_set_log_queries(struct config_state *st, const char *val)
 	return 0;
 }
 
+static int config_set_kubernetes(struct config_state *st, const char *val)
+{
+	if (val == NULL) {
+		st->cfg->kube.enabled = true;
+		return 0;
+	}
+	if (config_parse_bool(val, &st->cfg->kube.enabled) != 0) {
+		return config_fail(st, "--kubernetes: '%s' is not true or false",
+		                   val);
+	}
+	return 0;
+}
+
+static int config_set_kubeconfig(struct config_state *st, const char *val)
+{
+	if (val[0] == '\0' ||
+	    strlen(val) >= sizeof(st->cfg->kube.kubeconfig)) {
+		return config_fail(st, "--kubeconfig: '%s' is not a file name",
+		                   val);
+	}
+	strcpy(st->cfg->kube.kubeconfig, val);
+	st->cfg->kube.enabled = true;
+	return 0;
+}
+
+/* --namespaces a,b,c: DNS labels, as namespace names are. */
+static int config_set_namespaces(struct config_state *st, const char *val)
+{
+	struct config_kube *k = &st->cfg->kube;
+	const char *p = val;
+
+	k->n_namespaces = 0;
+	if (strcmp(val, "all") == 0 || val[0] == '\0') {
+		return 0;
+	}
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char *dst;
+
+		if (k->n_namespaces == CONFIG_MAX_KUBE_NAMESPACES) {
+			return config_fail(st, "--namespaces: more than %d",
+			                   CONFIG_MAX_KUBE_NAMESPACES);
+		}
+		dst = k->namespaces[k->n_namespaces];
+		if (len == 0 || len >= sizeof(k->namespaces[0])) {
+			return config_fail(st,
+			                   "--namespaces: '%.*s' is not a namespace name",
+			                   (int)len, p);
+		}
+		memcpy(dst, p, len);
+		dst[len] = '\0';
+		if (!k8s_is_dns_label(dst)) {
+			return config_fail(st,
+			                   "--namespaces: '%s' is not a namespace name",
+			                   dst);
+		}
+		k->n_namespaces++;
+		if (comma == NULL) {
+			return 0;
+		}
+		p = comma + 1;
+	}
+}
+
+static int config_set_labels(struct config_state *st, const char *val)
+{
+	size_t i;
+
+	if (strlen(val) >= sizeof(st->cfg->kube.labels)) {
+		return config_fail(st, "--labels: longer than %d octets",
+		                   CONFIG_KUBE_LABELS_MAX - 1);
+	}
+	/* Sent as labelSelector=...: the selector syntax only, nothing that
+	 * would change the URL. */
+	for (i = 0; val[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)val[i];
+
+		if (!(isalnum(c) || strchr("-_./=!,() ", c) != NULL)) {
+			return config_fail(st,
+			                   "--labels: '%s' is not a label selector",
+			                   val);
+		}
+	}
+	strcpy(st->cfg->kube.labels, val);
+	return 0;
+}
+
+static const char *const config_kube_pods_names[] = { "auto", "never",
+	                                              "always" };
+
+static int config_set_kube_pods(struct config_state *st, const char *val)
+{
+	size_t i;
+
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(config_kube_pods_names); i++) {
+		if (strcmp(val, config_kube_pods_names[i]) == 0) {
+			st->cfg->kube.pods = (enum config_kube_pods)i;
+			return 0;
+		}
+	}
+	return config_fail(st,
+	                   "--kube-pods: '%s' is not one of auto, never, always",
+	                   val);
+}
+
 static int config_set_check(struct config_state *st, const char *val)
 {
 	(void)val;
@@ -1044,6 +1153,11 @@ static const struct config_opt config_opts[] = {
 	{ "http", REQ, NO, FILE_, config_set_http },
 	{ "log-level", REQ, NO, FILE_, config_set_log_level },
 	{ "log-queries", CONFIG_ARG_BOOL, NO, FILE_, config_set_log_queries },
+	{ "kubernetes", CONFIG_ARG_BOOL, NO, FILE_, config_set_kubernetes },
+	{ "kubeconfig", REQ, NO, FILE_, config_set_kubeconfig },
+	{ "namespaces", REQ, CONFIG_SEQ_JOIN, FILE_, config_set_namespaces },
+	{ "labels", REQ, NO, FILE_, config_set_labels },
+	{ "kube-pods", REQ, NO, FILE_, config_set_kube_pods },
 	{ "config", REQ, NO, CLI, config_set_file },
 	{ "check", CONFIG_ARG_NONE, NO, CLI, config_set_check },
 	{ "dump", CONFIG_ARG_NONE, NO, CLI, config_set_dump },
@@ -1575,6 +1689,16 @@ void config_print_usage(FILE *out)
 	        "                         capabilities (needed to run as root on a port\n"
 	        "                         above 1023)\n"
 
+	        "  --kubernetes           take the objects from the Kubernetes API server\n"
+	        "                         (LIST and WATCH) instead of --zones; in-cluster\n"
+	        "                         credentials unless --kubeconfig\n"
+	        "  --kubeconfig FILE      the API server, CA and credentials from FILE\n"
+	        "                         (its current context); implies --kubernetes\n"
+	        "  --namespaces NS,...    serve only these namespaces (default: all)\n"
+	        "  --labels SELECTOR      only Services and EndpointSlices matching this\n"
+	        "                         label selector\n"
+	        "  --kube-pods WHEN       watch Pods: auto (pods verified or a blue/green\n"
+	        "                         Service), never or always (default: auto)\n"
 	        "  --http ADDR:PORT       serve /health, /ready and /metrics (Prometheus) over\n"
 	        "                         HTTP there; none = off (default: " CONFIG_DEFAULT_HTTP
 	        ")\n"

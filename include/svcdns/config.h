@@ -167,6 +167,28 @@ struct config_upstream {
 
 #define CONFIG_USER_MAX 64
 
+#define CONFIG_MAX_KUBE_NAMESPACES 64
+#define CONFIG_KUBE_LABELS_MAX	   512
+
+/* When the Pods are watched (--kube-pods). */
+enum config_kube_pods {
+	CONFIG_KUBE_PODS_AUTO,	 /* pods verified, or a blue/green Service */
+	CONFIG_KUBE_PODS_NEVER,	 /* never (pod names NXDOMAIN when verified) */
+	CONFIG_KUBE_PODS_ALWAYS, /* always */
+};
+
+/* --kubernetes: the objects come from the API server (kube.c) instead of
+ * the manifest directory. */
+struct config_kube {
+	bool enabled;
+	char kubeconfig[CONFIG_PATH_MAX]; /* "" = in-cluster */
+	/* --namespaces: only these (DNS labels); none = all. */
+	char namespaces[CONFIG_MAX_KUBE_NAMESPACES][64];
+	size_t n_namespaces;
+	char labels[CONFIG_KUBE_LABELS_MAX]; /* "" = none */
+	enum config_kube_pods pods;
+};
+
 /* The operations endpoint (http.c): /health, /ready, /metrics. */
 struct config_http {
 	bool enabled; /* false: --http none */
@@ -182,6 +204,7 @@ struct config {
 	/* --user: drop to this user once the sockets are bound; "" = stay. */
 	char user[CONFIG_USER_MAX];
 	struct config_http http;
+	struct config_kube kube;
 	enum log_level log_level;
 	bool log_queries;           /* --log-queries: one line per query */
 	char file[CONFIG_PATH_MAX]; /* --config FILE; "" when none */

@@ -709,6 +709,11 @@ static void test_config_print_usage(void **state)
 		"--settle-ms",
 		"--rescan-interval",
 		"--http",
+		"--kubernetes",
+		"--kubeconfig",
+		"--namespaces",
+		"--labels",
+		"--kube-pods",
 		"--config",
 		"--log-queries",
 		"--check",
@@ -764,6 +769,42 @@ static void test_config_parse_log_queries(void **state)
 	/* The value must be joined: a separate word is a stray argument. */
 	assert_parse_error("unexpected argument 'false'", "--log-queries",
 	                   "false");
+}
+
+static void test_config_parse_kube(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(NULL), 0);
+	assert_false(cfg.kube.enabled);
+	assert_int_equal(cfg.kube.pods, CONFIG_KUBE_PODS_AUTO);
+	assert_int_equal(parse("--kubernetes", NULL), 0);
+	assert_true(cfg.kube.enabled);
+	assert_string_equal(cfg.kube.kubeconfig, "");
+	assert_int_equal(parse("--kubeconfig", "/etc/k.yaml", "--namespaces",
+	                       "default,kube-system", "--labels",
+	                       "app in (web, api),tier!=db", "--kube-pods",
+	                       "never", NULL),
+	                 0);
+	assert_true(cfg.kube.enabled);
+	assert_string_equal(cfg.kube.kubeconfig, "/etc/k.yaml");
+	assert_int_equal(cfg.kube.n_namespaces, 2);
+	assert_string_equal(cfg.kube.namespaces[1], "kube-system");
+	assert_string_equal(cfg.kube.labels, "app in (web, api),tier!=db");
+	assert_int_equal(cfg.kube.pods, CONFIG_KUBE_PODS_NEVER);
+	assert_int_equal(parse("--namespaces", "a", "--namespaces", "all",
+	                       NULL),
+	                 0);
+	assert_int_equal(cfg.kube.n_namespaces, 0);
+	assert_parse_error("--namespaces: 'Bad_NS' is not a namespace name",
+	                   "--namespaces", "a,Bad_NS");
+	assert_parse_error("--namespaces: '' is not a namespace name",
+	                   "--namespaces", "a,,b");
+	assert_parse_error("--labels: 'app=web&x=1' is not a label selector",
+	                   "--labels", "app=web&x=1");
+	assert_parse_error("--kube-pods: 'sometimes' is not one of auto, never, always",
+	                   "--kube-pods", "sometimes");
+	assert_parse_error("--kubernetes: 'maybe' is not true or false",
+	                   "--kubernetes=maybe");
 }
 
 /* Applies text as the file "svcdns.yaml" on top of argv (NULL-terminated);
@@ -829,7 +870,12 @@ static void test_config_file_every_key(void **state)
 		"rescan-interval: 0\n"
 		"http: \"[::1]:9154\"\n"
 		"log-level: debug\n"
-		"log-queries: yes\n";
+		"log-queries: yes\n"
+		"kubernetes: true\n"
+		"kubeconfig: /etc/svcdns/kubeconfig\n"
+		"namespaces: [default, shop]\n"
+		"labels: \"app=web\"\n"
+		"kube-pods: always\n";
 
 	(void)state;
 	assert_int_equal(parse_file(text, NULL), 0);
@@ -861,6 +907,12 @@ static void test_config_file_every_key(void **state)
 	assert_string_equal(cfg.http.listen.text, "[::1]:9154");
 	assert_int_equal(cfg.log_level, LOG_LEVEL_DEBUG);
 	assert_true(cfg.log_queries);
+	assert_true(cfg.kube.enabled);
+	assert_string_equal(cfg.kube.kubeconfig, "/etc/svcdns/kubeconfig");
+	assert_int_equal(cfg.kube.n_namespaces, 2);
+	assert_string_equal(cfg.kube.namespaces[1], "shop");
+	assert_string_equal(cfg.kube.labels, "app=web");
+	assert_int_equal(cfg.kube.pods, CONFIG_KUBE_PODS_ALWAYS);
 }
 
 static void test_config_file_command_line_wins(void **state)
@@ -987,6 +1039,7 @@ int main(void)
 		cmocka_unit_test(test_config_print_usage),
 		cmocka_unit_test(test_config_parse_http),
 		cmocka_unit_test(test_config_parse_log_queries),
+		cmocka_unit_test(test_config_parse_kube),
 		cmocka_unit_test(test_config_file_every_key),
 		cmocka_unit_test(test_config_file_command_line_wins),
 		cmocka_unit_test(test_config_file_empty),
