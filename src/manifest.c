@@ -3437,3 +3437,386 @@ out_fini:
 	mscan_fini(&sc);
 	return err;
 }
+
+/* --- Kubernetes API responses ------------------------------------------- */
+
+/* Copies a scalar into out (cap octets, NUL included). Returns 1 when
+ * copied, 0 when absent or null, -1 when not a string or too long. No
+ * diagnostic: the callers say what the field was for. */
+static int api_copy(const struct ynode *v, char *out, size_t cap)
+{
+	const struct ynode *n = yderef(v);
+
+	out[0] = '\0';
+	if (ynode_is_null(n)) {
+		return 0;
+	}
+	if (n->type != YNODE_SCALAR || n->len >= cap ||
+	    strlen(n->text) != n->len) {
+		return -1;
+	}
+	memcpy(out, n->text, n->len + 1);
+	return 1;
+}
+
+enum {
+	AF_KIND,
+	AF_APIVERSION,
+	AF_METADATA,
+	AF_ITEMS,
+	AF_TYPE,
+	AF_OBJECT,
+	AF_CODE,
+	AF_MESSAGE,
+	AF_N,
+};
+
+static const char *const api_fields[AF_N] = {
+	[AF_KIND] = "kind",	[AF_APIVERSION] = "apiVersion",
+	[AF_METADATA] = "metadata", [AF_ITEMS] = "items",
+	[AF_TYPE] = "type",	[AF_OBJECT] = "object",
+	[AF_CODE] = "code",	[AF_MESSAGE] = "message",
+};
+
+enum {
+	AM_RV,
+	AM_CONTINUE,
+	AM_NAME,
+	AM_NAMESPACE,
+	AM_N,
+};
+
+static const char *const api_meta_fields[AM_N] = {
+	[AM_RV] = "resourceVersion",
+	[AM_CONTINUE] = "continue",
+	[AM_NAME] = "name",
+	[AM_NAMESPACE] = "namespace",
+};
+
+/* The metadata mapping of obj, its fields in mf; false when absent. */
+static bool api_meta(const struct ynode *obj, const struct ynode **mf)
+{
+	const struct ynode *f[AF_N];
+	const struct ynode *md;
+
+	map_fields(obj, api_fields, AF_N, f);
+	md = yderef(f[AF_METADATA]);
+	if (md == NULL || md->type != YNODE_MAP) {
+		return false;
+	}
+	map_fields(md, api_meta_fields, AM_N, mf);
+	return true;
+}
+
+/* Parses the one JSON document of m->buf into t (root NULL when empty).
+ * Returns 0 or the latched fatal error. */
+static int api_tree(struct mload *m, yaml_parser_t *p, struct ytree *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->a = arena_create(0);
+	if (t->a == NULL) {
+		mload_nomem(m);
+		return m->fatal;
+	}
+	if (ytree_build(m, p, t) < 0) {
+		return m->fatal;
+	}
+	if (t->root == NULL || yderef(t->root)->type != YNODE_MAP) {
+		mload_fatal(m, -EINVAL, 1, 1, "expected a JSON object");
+	}
+	return m->fatal;
+}
+
+/* Walks the items of a list page one at a time: an item with errors is
+ * dropped from the arrays (its diagnostics stay) and counted. */
+static void api_walk_items(struct mload *m, const struct ynode *seq,
+                           const char *api, const char *item_kind,
+                           size_t *skipped)
+{
+	const struct ynode *it;
+	size_t i = 0;
+
+	for (it = seq->first; it != NULL && m->fatal == 0; it = it->next, i++) {
+		const struct ynode *item = yderef(it);
+		unsigned errors = m->errors;
+		size_t n[4] = { m->namespaces.n, m->services.n, m->slices.n,
+			        m->pods.n };
+		size_t old = w_push(m, "items");
+		size_t o = w_push_index(m, i);
+
+		if (item->type != YNODE_MAP) {
+			w_err(m, it, NULL, "expected a mapping, found %s",
+			      ytype_name(item));
+		} else {
+			walk_object(m, item, api, item_kind, true);
+		}
+		w_pop(m, o);
+		w_pop(m, old);
+		if (m->errors != errors) {
+			m->namespaces.n = n[0];
+			m->services.n = n[1];
+			m->slices.n = n[2];
+			m->pods.n = n[3];
+			m->errors = errors;
+			(*skipped)++;
+		}
+	}
+}
+
+static void api_list(struct mload *m, const struct ynode *root,
+                     struct manifest_api_list *out)
+{
+	const struct ynode *f[AF_N];
+	const struct ynode *mf[AM_N];
+	char api[128];
+	char kind[64];
+	const struct ynode *seq;
+	size_t klen;
+
+	map_fields(root, api_fields, AF_N, f);
+	if (api_copy(f[AF_KIND], kind, sizeof(kind)) != 1 ||
+	    !kind_is_list(kind) ||
+	    api_copy(f[AF_APIVERSION], api, sizeof(api)) != 1) {
+		mload_fatal(m, -EINVAL, root->line, root->col,
+		            "not a Kubernetes list (kind *List and apiVersion)");
+		return;
+	}
+	if (!api_meta(root, mf) ||
+	    api_copy(mf[AM_RV], out->resource_version,
+	             sizeof(out->resource_version)) != 1) {
+		mload_fatal(m, -EINVAL, root->line, root->col,
+		            "list without metadata.resourceVersion");
+		return;
+	}
+	seq = yderef(f[AF_ITEMS]);
+	if (mf[AM_CONTINUE] != NULL && !ynode_is_null(mf[AM_CONTINUE])) {
+		const struct ynode *c = yderef(mf[AM_CONTINUE]);
+
+		if (c->type != YNODE_SCALAR || strlen(c->text) != c->len) {
+			mload_fatal(m, -EINVAL, c->line, c->col,
+			            "metadata.continue: not a string");
+			return;
+		}
+		if (c->len != 0) {
+			out->cont = strdup(c->text);
+			if (out->cont == NULL) {
+				mload_nomem(m);
+				return;
+			}
+		}
+	}
+	if (ynode_is_null(seq)) {
+		return; /* "items": null is an empty list */
+	}
+	if (seq->type != YNODE_SEQ) {
+		mload_fatal(m, -EINVAL, seq->line, seq->col,
+		            "items: expected a sequence");
+		return;
+	}
+	klen = strlen(kind) - 4;
+	memcpy(m->item_kind, kind, klen);
+	m->item_kind[klen] = '\0';
+	api_walk_items(m, seq, api, m->item_kind, &out->skipped);
+}
+
+/* Sets up the parser on m->buf and runs fn on the document's root. */
+static int api_run(struct mload *m,
+                   void (*fn)(struct mload *m, const struct ynode *root,
+                              void *arg),
+                   void *arg)
+{
+	yaml_parser_t parser;
+	struct ytree t;
+
+	if (m->len > m->lim->max_file_size) {
+		diag_add(m->d, DIAG_ERROR, m->file, 0, 0,
+		         "response too large (%zu octets, limit %zu)", m->len,
+		         m->lim->max_file_size);
+		return -EINVAL;
+	}
+	m->f = mload_file_create(m->file, m->len);
+	if (m->f == NULL) {
+		diag_add(m->d, DIAG_ERROR, m->file, 0, 0, "out of memory");
+		return -ENOMEM;
+	}
+	memset(&t, 0, sizeof(t));
+	if (!yaml_parser_initialize(&parser)) {
+		mload_nomem(m);
+	} else {
+		yaml_parser_set_input_string(
+			&parser, (const unsigned char *)m->buf, m->len);
+		if (api_tree(m, &parser, &t) == 0) {
+			fn(m, yderef(t.root), arg);
+		}
+		yaml_parser_delete(&parser);
+	}
+	ytree_fini(&t);
+	if (m->fatal == 0) {
+		mload_finish(m);
+	}
+	mload_free_vecs(m);
+	return m->fatal;
+}
+
+static void api_list_fn(struct mload *m, const struct ynode *root, void *arg)
+{
+	api_list(m, root, arg);
+}
+
+int manifest_api_decode_list(const char *display_path, const char *buf,
+                             size_t len, const struct manifest_limits *lim,
+                             struct manifest_api_list *out, struct diag *d)
+{
+	struct manifest_limits deflim;
+	struct mload m;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (lim == NULL) {
+		manifest_limits_default(&deflim);
+		lim = &deflim;
+	}
+	mload_init(&m, display_path, buf, len, lim, d);
+	err = api_run(&m, api_list_fn, out);
+	if (err != 0) {
+		k8s_file_destroy(m.f);
+		manifest_api_list_fini(out);
+		return err;
+	}
+	out->file = m.f;
+	return 0;
+}
+
+void manifest_api_list_fini(struct manifest_api_list *l)
+{
+	k8s_file_destroy(l->file);
+	l->file = NULL;
+	free(l->cont);
+	l->cont = NULL;
+}
+
+static bool api_event_type(const char *s, enum manifest_api_event_type *out)
+{
+	static const char *const names[] = {
+		[MANIFEST_API_ADDED] = "ADDED",
+		[MANIFEST_API_MODIFIED] = "MODIFIED",
+		[MANIFEST_API_DELETED] = "DELETED",
+		[MANIFEST_API_BOOKMARK] = "BOOKMARK",
+		[MANIFEST_API_ERROR] = "ERROR",
+	};
+	size_t i;
+
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(names); i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum manifest_api_event_type)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ERROR events carry a Status: {"kind":"Status","code":410,...}. */
+static void api_event_status(struct mload *m, const struct ynode *obj,
+                             struct manifest_api_event *ev)
+{
+	const struct ynode *f[AF_N];
+	const struct ynode *msg;
+	long code = 0;
+
+	map_fields(obj, api_fields, AF_N, f);
+	if (w_int(m, f[AF_CODE], "object.code", 0, 999, &code) == 1) {
+		ev->code = code;
+	}
+	msg = yderef(f[AF_MESSAGE]);
+	if (msg != NULL && msg->type == YNODE_SCALAR) {
+		snprintf(ev->message, sizeof(ev->message), "%s", msg->text);
+	}
+	m->errors = 0; /* a Status with odd fields is still an ERROR */
+}
+
+static void api_event(struct mload *m, const struct ynode *root,
+                      struct manifest_api_event *ev)
+{
+	const struct ynode *f[AF_N];
+	const struct ynode *mf[AM_N];
+	const struct ynode *obj;
+	char type[16];
+
+	map_fields(root, api_fields, AF_N, f);
+	obj = yderef(f[AF_OBJECT]);
+	if (api_copy(f[AF_TYPE], type, sizeof(type)) != 1 ||
+	    !api_event_type(type, &ev->type) || obj == NULL ||
+	    obj->type != YNODE_MAP) {
+		mload_fatal(m, -EINVAL, root->line, root->col,
+		            "not a watch event (type and object)");
+		return;
+	}
+	if (ev->type == MANIFEST_API_ERROR) {
+		api_event_status(m, obj, ev);
+		return;
+	}
+	if (!api_meta(obj, mf) ||
+	    api_copy(mf[AM_RV], ev->resource_version,
+	             sizeof(ev->resource_version)) < 0) {
+		mload_fatal(m, -EINVAL, obj->line, obj->col,
+		            "object.metadata.resourceVersion: not a string");
+		return;
+	}
+	if (ev->type == MANIFEST_API_BOOKMARK) {
+		return;
+	}
+	if (api_copy(mf[AM_NAMESPACE], ev->ns, sizeof(ev->ns)) < 0 ||
+	    api_copy(mf[AM_NAME], ev->name, sizeof(ev->name)) != 1) {
+		mload_fatal(m, -EINVAL, obj->line, obj->col,
+		            "object without a usable metadata.name");
+		return;
+	}
+	map_fields(obj, api_fields, AF_N, f);
+	if (api_copy(f[AF_KIND], ev->kind, sizeof(ev->kind)) != 1) {
+		mload_fatal(m, -EINVAL, obj->line, obj->col,
+		            "object without kind");
+		return;
+	}
+	w_push(m, "object");
+	walk_object(m, obj, NULL, NULL, true);
+}
+
+static void api_event_fn(struct mload *m, const struct ynode *root, void *arg)
+{
+	api_event(m, root, arg);
+}
+
+int manifest_api_decode_event(const char *display_path, const char *buf,
+                              size_t len, const struct manifest_limits *lim,
+                              struct manifest_api_event *ev, struct diag *d)
+{
+	struct manifest_limits deflim;
+	struct mload m;
+	int err;
+
+	memset(ev, 0, sizeof(*ev));
+	if (lim == NULL) {
+		manifest_limits_default(&deflim);
+		lim = &deflim;
+	}
+	mload_init(&m, display_path, buf, len, lim, d);
+	err = api_run(&m, api_event_fn, ev);
+	if (err != 0) {
+		k8s_file_destroy(m.f);
+		memset(ev, 0, sizeof(*ev));
+		return err;
+	}
+	if (m.errors != 0 || ev->type == MANIFEST_API_BOOKMARK ||
+	    ev->type == MANIFEST_API_ERROR) {
+		k8s_file_destroy(m.f);
+		return 0;
+	}
+	ev->file = m.f;
+	return 0;
+}
+
+void manifest_api_event_fini(struct manifest_api_event *ev)
+{
+	k8s_file_destroy(ev->file);
+	ev->file = NULL;
+}

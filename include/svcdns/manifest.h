@@ -101,4 +101,71 @@ size_t manifest_set_files(const struct manifest_set *s,
 size_t manifest_set_dirs(const struct manifest_set *s,
 			 const char *const **dirs);
 
+/* --- Kubernetes API responses (added for kube.c) ------------------------
+ * The API server's JSON read with the same walkers as manifests, so an
+ * object from the API and the same object in a file decode alike. */
+
+/* One LIST response page: {"kind":"PodList","apiVersion":"v1",
+ * "metadata":{"resourceVersion":"..","continue":".."},"items":[...]}. */
+struct manifest_api_list {
+	/* owns: the items that decoded cleanly, NULL on error. An item that
+	 * fails svcdns' checks is skipped (its errors are in the diag, and
+	 * skipped counts it) instead of rejecting the page: one odd object
+	 * in the cluster must not hide all the others. */
+	struct k8s_file *file;
+	size_t skipped;
+	char resource_version[128]; /* metadata.resourceVersion */
+	char *cont; /* owns (malloc): metadata.continue, NULL when absent */
+};
+
+/* Decodes a LIST page named display_path in diagnostics. Returns 0 (out
+ * filled, warnings and skipped items' errors in d), -EINVAL when the body
+ * is not a list (bad JSON, not a *List, no resourceVersion, limits) with
+ * the reason in d, or -ENOMEM. lim NULL: manifest_limits_default(). On
+ * error out holds nothing to free. Any thread. */
+SVCDNS_MUSTCHECK int manifest_api_decode_list(const char *display_path,
+					      const char *buf, size_t len,
+					      const struct manifest_limits *lim,
+					      struct manifest_api_list *out,
+					      struct diag *d);
+
+/* Frees what manifest_api_decode_list() filled in; safe to call twice. */
+void manifest_api_list_fini(struct manifest_api_list *l);
+
+enum manifest_api_event_type {
+	MANIFEST_API_ADDED,
+	MANIFEST_API_MODIFIED,
+	MANIFEST_API_DELETED,
+	MANIFEST_API_BOOKMARK,
+	MANIFEST_API_ERROR,
+};
+
+/* One watch event line: {"type":"ADDED","object":{...}}. */
+struct manifest_api_event {
+	enum manifest_api_event_type type;
+	/* owns: ADDED, MODIFIED, DELETED: the object when it decoded
+	 * cleanly (one object in one of the arrays), else NULL with the
+	 * errors in the diag: the caller then drops the key (the object as
+	 * the API has it now cannot be served). NULL for BOOKMARK, ERROR. */
+	struct k8s_file *file;
+	char kind[64];		     /* object.kind ("" for ERROR) */
+	char ns[64];		     /* object.metadata.namespace ("" if none) */
+	char name[254];		     /* object.metadata.name */
+	char resource_version[128]; /* object.metadata.resourceVersion */
+	long code;		     /* ERROR: object.code (410: Gone), else 0 */
+	char message[256];	     /* ERROR: object.message, cut */
+};
+
+/* Decodes one watch event line. Returns 0 when it is an event (even if its
+ * object was refused: file NULL), -EINVAL when it is not (bad JSON, an
+ * unknown type, an object without kind or metadata.name, a field too long
+ * for ev), with the reason in d, or -ENOMEM. Any thread. */
+SVCDNS_MUSTCHECK int manifest_api_decode_event(
+	const char *display_path, const char *buf, size_t len,
+	const struct manifest_limits *lim, struct manifest_api_event *ev,
+	struct diag *d);
+
+/* Frees ev->file; safe to call twice. */
+void manifest_api_event_fini(struct manifest_api_event *ev);
+
 #endif
