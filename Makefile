@@ -1,8 +1,8 @@
 # svcdns — plain GNU make. `make run` and `make test` install what is missing
 # (Debian 12, apt-get) first; see README.md.
 
-CORE  := arena log diag metrics sdnotify dname wire qlog cache config k8s selector manifest bluegreen snapshot answer rrl privs
-IO    := forward server watch http ops main
+CORE  := arena log diag metrics sdnotify dname wire qlog cache config k8s selector manifest bluegreen snapshot answer rrl privs kube_lines kube_store kubeconfig
+IO    := forward server watch http ops kube main
 comma := ,
 # SAN=address,undefined | SAN=thread; packaging may set WERROR= .
 SAN   ?=
@@ -18,14 +18,14 @@ HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
 HARDEN_LD := -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
 CFLAGS   ?= -O2 -g
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer)
-PKGS     := libuv libcares yaml-0.1
+PKGS     := libuv libcares yaml-0.1 libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ALL_CFLAGS   = -std=c11 $(WARN) -fno-common -MMD -MP $(HARDEN) $(SANFLAGS) \
                $(PKG_CFLAGS) $(CFLAGS)
 ALL_CPPFLAGS = -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(CPPFLAGS)
 ALL_LDFLAGS  = $(HARDEN_LD) $(SANFLAGS) $(LDFLAGS)
 LIBS_CORE = -lyaml -lpthread
-LIBS_IO   = $(shell pkg-config --libs libuv libcares 2>/dev/null) -lyaml -lpthread
+LIBS_IO   = $(shell pkg-config --libs libuv libcares libcurl 2>/dev/null) -lyaml -lpthread
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -43,7 +43,8 @@ FUZZ_SECONDS ?= 60
 # Debian packages the build, the tests and `make run` need.
 DEPS := gcc make pkg-config libuv1-dev libc-ares-dev libyaml-dev \
         libcmocka-dev dnsutils knot-dnsutils bind9-utils iproute2 procps \
-        bind9-host nsd unbound dnsmasq-base
+        bind9-host nsd unbound dnsmasq-base libcurl4-openssl-dev openssl \
+        python3
 
 .PHONY: all run test check unit integration deps clean install format \
         deb deb-deps check-packaging \
@@ -72,6 +73,12 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(CORE_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(CORE_OBJS) $(LIBS_IO)
+
+# kube_probe drives the Kubernetes watcher (an IO module) on its own loop.
+$(BUILD)/tests/tools/kube_probe: tests/tools/kube_probe.c $(CORE_OBJS) $(BUILD)/src/kube.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(CORE_OBJS) $(BUILD)/src/kube.o $(LIBS_IO)
 
 tools: $(TOOL_BINS)
 
@@ -197,7 +204,7 @@ bench: deps
 # and a trial install, container and Kubernetes manifests).
 DEB_REF ?=
 DEB_DEPS := gcc make pkg-config libuv1-dev libc-ares-dev libyaml-dev \
-            libcmocka-dev dpkg-dev debhelper fakeroot
+            libcmocka-dev dpkg-dev debhelper fakeroot libcurl4-openssl-dev
 
 deb-deps:
 	@missing=$$(for p in $(DEB_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
