@@ -14,6 +14,7 @@
 #include "svcdns/forward.h"
 #include "svcdns/http.h"
 #include "svcdns/k8s.h"
+#include "svcdns/kube.h"
 #include "svcdns/log.h"
 #include "svcdns/manifest.h"
 #include "svcdns/ops.h"
@@ -663,6 +664,7 @@ static const struct main_setting main_restart_settings[] = {
 	MAIN_SET("fallthrough", upstream.fallthrough),
 	MAIN_SET("fallthrough", upstream.n_fallthrough),
 	MAIN_SET("http", http),
+	MAIN_SET("kubernetes", kube),
 };
 
 /* Logs each setting of next that differs from what runs and needs a
@@ -963,11 +965,26 @@ static void main_first_load_done(uv_work_t *req, int status)
 		return;
 	}
 	m->ready = true;
+	/* The parser's scratch was freed into the pool thread's heap: give
+	 * it back to the kernel (as each reload does). */
+	malloc_trim(0);
 	main_announce(m);
 	if (m->hup_pending) {
 		m->hup_pending = false;
 		main_hup(m);
 	}
+}
+
+/* Kube mode: the first full sync is published. */
+static void main_kube_first(void *ud)
+{
+	struct main_ctx *m = ud;
+
+	if (m->stopping) {
+		return;
+	}
+	m->ready = true;
+	main_announce(m);
 }
 
 /* Workers, HTTP, then the first load on the pool. Returns 0 or an error
@@ -1001,6 +1018,17 @@ static int main_start(struct main_ctx *m)
 		return err;
 	}
 	main_watchdog_start(m);
+	if (m->cfg.kube.enabled) {
+		/* The first full sync publishes the first snapshot; until
+		 * then SERVFAIL and /ready 503 (main_kube_first). */
+		err = watch_start_kube(m->watch);
+		if (err != 0) {
+			log_err("main: cannot watch the API server: %s",
+			        err == -ENOMEM ? "out of memory"
+			                       : uv_strerror(err));
+		}
+		return err;
+	}
 	m->first_load.data = m;
 	m->loading = true;
 	err = uv_queue_work(&m->loop, &m->first_load, main_first_load_work,
@@ -1049,10 +1077,46 @@ static int main_serve(struct main_ctx *m)
 	return m->code;
 }
 
+/* --kubernetes and friends into kube_opts (pointers into m->cfg). */
+static void main_kube_opts(struct main_ctx *m, struct kube_opts *ko,
+                           const char **kns)
+{
+	const struct config_kube *k = &m->cfg.kube;
+	size_t i;
+
+	memset(ko, 0, sizeof(*ko));
+	ko->kubeconfig = k->kubeconfig[0] ? k->kubeconfig : NULL;
+	for (i = 0; i < k->n_namespaces; i++) {
+		kns[i] = k->namespaces[i];
+	}
+	ko->namespaces = kns;
+	ko->n_namespaces = k->n_namespaces;
+	ko->labels = k->labels[0] ? k->labels : NULL;
+	switch (k->pods) {
+	case CONFIG_KUBE_PODS_NEVER:
+		ko->pods = KUBE_PODS_NEVER;
+		break;
+	case CONFIG_KUBE_PODS_ALWAYS:
+		ko->pods = KUBE_PODS_ALWAYS;
+		break;
+	case CONFIG_KUBE_PODS_AUTO:
+	default:
+		/* Pods verified needs every pod; otherwise only blue/green
+		 * Services (their endpoints and previews) do. */
+		ko->pods = m->cfg.zones.pods == CONFIG_PODS_VERIFIED
+		                   ? KUBE_PODS_ALWAYS
+		                   : KUBE_PODS_AUTO;
+		break;
+	}
+	ko->print = true;
+}
+
 int main(int argc, char **argv)
 {
 	static struct main_ctx m;
 	struct watch_opts wo;
+	struct kube_opts ko;
+	const char *kns[CONFIG_MAX_KUBE_NAMESPACES];
 	char err[512];
 	int code;
 
@@ -1099,6 +1163,18 @@ int main(int argc, char **argv)
 	snapshot_slot_init(&m.slot);
 	memset(&wo, 0, sizeof(wo));
 	wo.dir = m.cfg.zones.dir;
+	if (m.cfg.kube.enabled) {
+		if (m.cfg.mode == CONFIG_MODE_CHECK ||
+		    m.cfg.mode == CONFIG_MODE_DUMP) {
+			fprintf(stderr,
+			        "svcdns: --check and --dump read the manifest directory (--zones), not the API server\n");
+			return MAIN_EXIT_USAGE;
+		}
+		main_kube_opts(&m, &ko, kns);
+		wo.kube = &ko;
+		wo.on_first = main_kube_first;
+		wo.ud = &m;
+	}
 	wo.settle_ms = m.cfg.watch.settle_ms;
 	wo.rescan_ms = m.cfg.watch.rescan_ms;
 	/* Start-up problems go to stderr as file:line:col lines; later ones

@@ -18,6 +18,7 @@
 #include <uv.h>
 #include <yaml.h>
 
+#include "svcdns/kube.h"
 #include "svcdns/qlog.h"
 
 #define OPS_LABELS_MAX 512
@@ -386,6 +387,36 @@ static void ops_watch(struct metrics_buf *b, const struct watch *w)
 		ws.held);
 }
 
+/* --kubernetes: the API watch. */
+static void ops_kube(struct metrics_buf *b, const struct kube *k)
+{
+	struct kube_stats ks;
+
+	kube_get_stats(k, &ks);
+	ops_one(b, "svcdns_kube_synced", "gauge",
+		"1 once every watched resource has been listed (the first full sync).",
+		ks.synced ? 1 : 0);
+	ops_one(b, "svcdns_kube_resources", "gauge",
+		"API resources watched.", ks.resources);
+	ops_one(b, "svcdns_kube_watches_connected", "gauge",
+		"Resources whose watch stream is open now.", ks.connected);
+	ops_one(b, "svcdns_kube_events_total", "counter",
+		"Watch events applied (ADDED, MODIFIED, DELETED).", ks.events);
+	ops_one(b, "svcdns_kube_bookmarks_total", "counter",
+		"BOOKMARK events received.", ks.bookmarks);
+	ops_one(b, "svcdns_kube_list_pages_total", "counter",
+		"LIST pages fetched.", ks.lists);
+	ops_one(b, "svcdns_kube_relists_total", "counter",
+		"LISTs after the first (410 Gone, broken streams).",
+		ks.relists);
+	ops_one(b, "svcdns_kube_errors_total", "counter",
+		"Failed API transfers and refused objects.", ks.errors);
+	ops_one(b, "svcdns_kube_objects", "gauge",
+		"Objects held from the API server.", ks.objects);
+	ops_one(b, "svcdns_kube_store_bytes", "gauge",
+		"Memory of the API object store.", ks.store_bytes);
+}
+
 /* namespace="ns",service="name" into l. */
 static char *ops_svc_labels(char *l, size_t cap, const char *ns,
 			    const char *name)
@@ -477,5 +508,8 @@ void ops_render_metrics(const struct ops_sources *src, struct metrics_buf *out)
 	if (src->watch != NULL) {
 		ops_watch(out, src->watch);
 		ops_cutovers(out, src->watch);
+		if (watch_kube(src->watch) != NULL) {
+			ops_kube(out, watch_kube(src->watch));
+		}
 	}
 }

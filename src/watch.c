@@ -21,6 +21,7 @@
 
 #include "svcdns/arena.h"
 #include "svcdns/bluegreen.h"
+#include "svcdns/kube.h"
 #include "svcdns/log.h"
 
 /* Events that keep coming cannot postpone a reload for longer than this
@@ -64,6 +65,7 @@ struct watch_colors {
 struct watch_job {
 	uv_work_t req;
 	struct watch *w;
+	struct kube_objects *objs; /* kube mode: the objects, frozen */
 	bool force;
 	uint64_t seen_ms; /* first change this job answers, monotonic */
 	/* Results, written by the pool thread. */
@@ -89,7 +91,9 @@ struct watch {
 	char *dir; /* owns */
 	struct snapshot_opts sopts;
 	struct snapshot_slot *slot;
-	struct manifest_set *set;
+	struct manifest_set *set; /* NULL in kube mode */
+	struct kube *kube;	  /* kube mode: owns */
+	bool kube_published;	  /* the first full sync is served */
 	struct bluegreen_state *bg; /* of the published snapshot */
 	struct watch_colors colors; /* of the published snapshot */
 	uv_timer_t settle;
@@ -327,7 +331,7 @@ static int watch_cmp_str(const void *a, const void *b)
 static int watch_collect_dirs(struct watch *w, struct watch_job *job)
 {
 	const char *const *dirs = NULL;
-	size_t n = manifest_set_dirs(w->set, &dirs);
+	size_t n = w->set != NULL ? manifest_set_dirs(w->set, &dirs) : 0;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -440,11 +444,20 @@ static void watch_run_job(struct watch *w, struct watch_job *job)
 	size_t i;
 	bool colors_changed;
 
-	job->err = watch_scan_settled(w, job);
-	if (job->err < 0) {
-		return;
+	if (job->objs != NULL) {
+		/* Kube mode: every job follows a change of the objects (or a
+		 * color file, or SIGHUP). */
+		n = kube_objects_files(job->objs, &files);
+		memset(&job->st, 0, sizeof(job->st));
+		job->st.files = (unsigned)n;
+		job->st.changed = true;
+	} else {
+		job->err = watch_scan_settled(w, job);
+		if (job->err < 0) {
+			return;
+		}
+		n = manifest_set_files(w->set, &files);
 	}
-	n = manifest_set_files(w->set, &files);
 	job->files = (unsigned)n;
 	job->err = watch_load_colors(w, files, n, &job->colors, &job->diag);
 	if (job->err == 0) {
@@ -461,7 +474,7 @@ static void watch_run_job(struct watch *w, struct watch_job *job)
 	/* An unmounted volume or a wiped directory is far more likely than a
 	 * cluster with no objects: keep serving what we have (RELIABILITY
 	 * L5/L6). */
-	if (job->st.files == 0 && w->good_files != 0) {
+	if (job->st.files == 0 && w->good_files != 0 && job->objs == NULL) {
 		job->emptied = true;
 		return;
 	}
@@ -531,6 +544,9 @@ static struct watch_job *watch_job_new(struct watch *w, bool force,
 
 static void watch_job_free(struct watch_job *job)
 {
+	if (job->objs != NULL) {
+		kube_objects_release(job->objs);
+	}
 	diag_fini(&job->diag);
 	snapshot_release(job->snap);
 	bluegreen_state_destroy(job->bg_next);
@@ -756,6 +772,12 @@ static void watch_job_done(uv_work_t *req, int status)
 			 job->objects, job->serial, (double)ss.build_us / 1000.0,
 			 now - job->seen_ms);
 		watch_log_bluegreen(w, now - job->seen_ms);
+		if (w->kube != NULL && !w->kube_published) {
+			w->kube_published = true;
+			if (w->opts.on_first != NULL) {
+				w->opts.on_first(w->opts.ud);
+			}
+		}
 		/* The build's scratch (parser arenas, the old snapshot once
 		 * its readers let go) was freed into the heap: hand it back to
 		 * the kernel, or RSS keeps the peak of the largest reload. */
@@ -794,10 +816,21 @@ static void watch_start_job(struct watch *w, bool force, uint64_t seen_ms)
 		}
 		return;
 	}
+	if (w->kube != NULL && !kube_synced(w->kube)) {
+		return; /* the first full sync starts the first build */
+	}
 	job = watch_job_new(w, force, seen_ms);
 	if (job == NULL) {
 		log_err("watch: out of memory; reload skipped");
 		return;
+	}
+	if (w->kube != NULL) {
+		job->objs = kube_objects_take(w->kube);
+		if (job->objs == NULL) {
+			log_err("watch: out of memory; reload skipped");
+			watch_job_free(job);
+			return;
+		}
 	}
 	w->job = job;
 	err = uv_queue_work(w->loop, &job->req, watch_job_work,
@@ -965,6 +998,22 @@ static void watch_rescan_cb(uv_timer_t *t)
 	watch_note_change(w, watch_now_ms());
 }
 
+/* The API objects changed: build after the settle time; the first full
+ * sync at once. */
+static void watch_kube_changed(void *ud)
+{
+	struct watch *w = ud;
+
+	if (w->stopping || !kube_synced(w->kube)) {
+		return;
+	}
+	if (!w->kube_published && w->job == NULL) {
+		watch_start_job(w, false, watch_now_ms());
+		return;
+	}
+	watch_note_change(w, watch_now_ms());
+}
+
 struct watch *watch_create(uv_loop_t *loop, const struct watch_opts *opts,
 			   const struct snapshot_opts *sopts,
 			   struct snapshot_slot *slot)
@@ -980,14 +1029,22 @@ struct watch *watch_create(uv_loop_t *loop, const struct watch_opts *opts,
 	w->opts = *opts;
 	w->sopts = *sopts;
 	w->slot = slot;
-	w->dir = strdup(opts->dir);
+	w->dir = strdup(opts->dir != NULL ? opts->dir : ".");
 	manifest_limits_default(&lim);
-	w->set = w->dir ? manifest_set_create(w->dir, &lim) : NULL;
+	if (opts->kube != NULL) {
+		/* The directory only anchors relative color-file paths. */
+		w->kube = kube_create(loop, opts->kube, watch_kube_changed, w);
+		w->opts.rescan_ms = 0; /* watch, never poll */
+	} else {
+		w->set = w->dir ? manifest_set_create(w->dir, &lim) : NULL;
+	}
 	w->bg = bluegreen_state_create();
-	if (w->dir == NULL || w->set == NULL || w->bg == NULL) {
+	if (w->dir == NULL || (w->set == NULL && w->kube == NULL) ||
+	    w->bg == NULL) {
 		watch_destroy(w);
 		return NULL;
 	}
+	w->opts.kube = NULL;
 	w->opts.dir = w->dir;
 	uv_timer_init(loop, &w->settle);
 	uv_timer_init(loop, &w->rescan);
@@ -1046,13 +1103,11 @@ int watch_load_now(struct watch *w, struct snapshot **out, unsigned *errors,
 	return err;
 }
 
-int watch_start(struct watch *w, struct snapshot *s)
+/* inotify on the directories found so far (initial_dirs). */
+static int watch_start_inotify(struct watch *w)
 {
-	int err = 0;
+	int err;
 
-	snapshot_slot_publish(w->slot, s);
-	w->stats.reloads++;
-	w->stats.last_reload_unix = (uint64_t)time(NULL);
 	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->ifd < 0) {
 		err = -errno;
@@ -1075,13 +1130,42 @@ int watch_start(struct watch *w, struct snapshot *s)
 	watch_free_dirs(w->initial_dirs, w->n_initial_dirs);
 	w->initial_dirs = NULL;
 	w->n_initial_dirs = 0;
-	err = 0;
+	return 0;
+}
+
+int watch_start(struct watch *w, struct snapshot *s)
+{
+	int err;
+
+	snapshot_slot_publish(w->slot, s);
+	w->stats.reloads++;
+	w->stats.last_reload_unix = (uint64_t)time(NULL);
+	err = watch_start_inotify(w);
+	if (err != 0) {
+		return err;
+	}
 	if (w->opts.rescan_ms != 0) {
 		err = uv_timer_start(&w->rescan, watch_rescan_cb,
 				     w->opts.rescan_ms, w->opts.rescan_ms);
 	}
 	w->started = true;
 	return err;
+}
+
+int watch_start_kube(struct watch *w)
+{
+	int err = watch_start_inotify(w);
+
+	if (err == 0) {
+		err = kube_start(w->kube);
+	}
+	w->started = err == 0;
+	return err;
+}
+
+const struct kube *watch_kube(const struct watch *w)
+{
+	return w->kube;
 }
 
 void watch_trigger(struct watch *w, bool force)
@@ -1118,6 +1202,9 @@ void watch_stop(struct watch *w)
 		return;
 	}
 	w->stopping = true;
+	if (w->kube != NULL) {
+		kube_stop(w->kube);
+	}
 	watch_sync_dirs(w, NULL, 0);
 	w->closing += 2;
 	uv_close((uv_handle_t *)&w->settle, watch_timer_closed);
@@ -1140,6 +1227,7 @@ void watch_destroy(struct watch *w)
 		free(w->dirs[i]);
 	}
 	manifest_set_destroy(w->set);
+	kube_destroy(w->kube);
 	bluegreen_state_destroy(w->bg);
 	watch_colors_fini(&w->colors);
 	watch_free_dirs(w->initial_dirs, w->n_initial_dirs);

@@ -16,12 +16,23 @@
 #include "svcdns/snapshot.h"
 
 struct uv_loop_s;
+struct kube;
+struct kube_opts;
 
 struct watch_opts {
 	const char *dir;    /* borrowed: the manifest directory */
 	unsigned settle_ms; /* quiet time after the last event */
 	unsigned rescan_ms; /* periodic rescan, 0 = none */
 	bool print;	    /* diagnostics to stderr instead of the log */
+	/* --kubernetes: the objects come from the API server (kube.h)
+	 * instead of dir (unused then); borrowed during watch_create. The
+	 * first snapshot is built once every resource is listed (the first
+	 * full sync): start with watch_start_kube, not watch_load_now. */
+	const struct kube_opts *kube;
+	/* Kube mode: called on the main loop when the first snapshot is
+	 * published. */
+	void (*on_first)(void *ud);
+	void *ud;
 };
 
 /* Objects loaded, by kind (watch_stats.kinds). */
@@ -81,6 +92,13 @@ SVCDNS_MUSTCHECK int watch_load_now(struct watch *w, struct snapshot **out,
 /* Publishes s (the first snapshot, from watch_load_now) and starts the fs
  * events and timers. Returns 0 or a libuv error. */
 SVCDNS_MUSTCHECK int watch_start(struct watch *w, struct snapshot *s);
+
+/* Kube mode: starts the LIST+WATCH; snapshots are published from the
+ * first full sync on (opts.on_first then). Returns 0 or an error. */
+SVCDNS_MUSTCHECK int watch_start_kube(struct watch *w);
+
+/* The API watcher in kube mode, else NULL. */
+const struct kube *watch_kube(const struct watch *w);
 
 /* Asks for a reload now (SIGHUP: force re-parses every file). Reloads
  * requested while one runs are coalesced into one more. */
