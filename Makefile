@@ -44,7 +44,7 @@ FUZZ_SECONDS ?= 60
 DEPS := gcc make pkg-config libuv1-dev libc-ares-dev libyaml-dev \
         libcmocka-dev dnsutils knot-dnsutils bind9-utils iproute2 procps \
         bind9-host nsd unbound dnsmasq-base libcurl4-openssl-dev openssl \
-        python3
+        python3 curl
 
 .PHONY: all run test check unit integration deps clean install format \
         deb deb-deps check-packaging \
