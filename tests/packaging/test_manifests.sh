@@ -67,7 +67,7 @@ runtime_pkgs=$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$docker" |
 	awk 'toupper($1) == "FROM" { n++ } n == 2 && /apt-get install/' |
 	sed 's/.*--no-install-recommends//; s/&&.*//' | tr ' ' '\n' | grep -v '^$' | sort)
 linked_pkgs=$(ldd "$PK_BUILD/svcdns" | awk '/=> \// { print $3 }' |
-	grep -E 'libuv|libcares|libyaml' | while read -r lib; do
+	grep -E 'libuv|libcares|libyaml|libcurl' | while read -r lib; do
 		dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null
 	done | cut -d: -f1 | sort -u)
 same=no
@@ -176,10 +176,40 @@ check("requests memory 32Mi, cpu 100m; limit memory 128Mi",
       get(res, "requests", "memory") == "32Mi" and get(res, "requests", "cpu") == "100m" and
       get(res, "limits", "memory") == "128Mi")
 ports = {p["name"]: p for p in c.get("ports", [])}
-for probe in ("readinessProbe", "livenessProbe"):
-    port = get(c, probe, "tcpSocket", "port")
-    check("%s: tcpSocket on a TCP container port (%s)" % (probe, port),
-          port in ports and ports[port]["protocol"] == "TCP")
+for probe, path in (("readinessProbe", "/ready"), ("livenessProbe", "/health")):
+    port = get(c, probe, "httpGet", "port")
+    check("%s: GET %s on a TCP container port (%s, %s)"
+          % (probe, path, port, get(c, probe, "httpGet", "path")),
+          port in ports and ports[port]["protocol"] == "TCP" and
+          get(c, probe, "httpGet", "path") == path)
+args_ = c.get("args", [])
+http = args_[args_.index("--http") + 1] if "--http" in args_ else ""
+check("--http listens on the probes' port (%s)" % http,
+      any(http.endswith(":%d" % p["containerPort"]) for p in ports.values()
+          if p["name"] == get(c, "readinessProbe", "httpGet", "port")))
+# The api/ overlay: --kubernetes with the ServiceAccount of rbac.yaml.
+sa, role, bind = (objs.get(k) for k in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding"))
+check("rbac.yaml: ServiceAccount, ClusterRole and ClusterRoleBinding", None not in (sa, role, bind))
+if None not in (sa, role, bind):
+    rules = {(g, r): sorted(rule["verbs"]) for rule in role["rules"]
+             for g in rule["apiGroups"] for r in rule["resources"]}
+    want = {("", "namespaces"), ("", "services"), ("", "pods"),
+            ("discovery.k8s.io", "endpointslices")}
+    check("the ClusterRole grants list and watch on exactly %s" % sorted(want),
+          set(rules) == want and all(v == ["list", "watch"] for v in rules.values()))
+    check("the binding gives that role to the ServiceAccount",
+          bind["roleRef"]["name"] == role["metadata"]["name"] and
+          any(s["name"] == sa["metadata"]["name"] and
+              s.get("namespace") == sa["metadata"]["namespace"] for s in bind["subjects"]))
+    api = os.path.join(k8s, "api")
+    kapi = yaml.safe_load(open(os.path.join(api, "kustomization.yaml")))
+    patch = yaml.safe_load(open(os.path.join(api, kapi["patches"][0]["path"])))
+    ops = {(o["op"], o["path"]): o.get("value") for o in patch}
+    check("api/ patches the Deployment to the ServiceAccount with its token and --kubernetes",
+          kapi["resources"] == [".."] and
+          ops.get(("add", "/spec/template/spec/serviceAccountName")) == sa["metadata"]["name"] and
+          ops.get(("replace", "/spec/template/spec/automountServiceAccountToken")) is True and
+          ops.get(("add", "/spec/template/spec/containers/0/args/-")) == "--kubernetes")
 # Service port 53 over UDP and TCP, to the container port of that protocol.
 sp = {(p["protocol"], p["port"]): p for p in svc["spec"]["ports"]}
 for proto in ("UDP", "TCP"):
@@ -249,6 +279,11 @@ chmod -R a+rX "$PK_TMP"
 port=$((20000 + RANDOM % 20000))
 mapfile -t dargs < <(sed -n '/^          args:/,/^          [a-z]/p' "$k8s/deployment.yaml" |
 	sed -n 's/^            - "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p')
+# Loopback only here: the pod's --http address becomes 127.0.0.1.
+hport=$((port + 1))
+for i in "${!dargs[@]}"; do
+	[ "${dargs[$i]}" = --http ] && dargs[$((i + 1))]=127.0.0.1:$hport
+done
 log=$PK_TMP/pod.log
 setpriv --reuid=10053 --regid=10053 --clear-groups --no-new-privs \
 	--inh-caps=-all --bounding-set=-all \
@@ -263,8 +298,10 @@ done
 a=$(dig @127.0.0.1 -p "$port" +norec +tries=1 +time=2 +short frontend.shop.svc.cluster.local A)
 pk_check "the pod's command line (${dargs[*]}) serves the ConfigMap's names without privileges ($a)" \
 	[ "$a" = 10.96.0.10 ]
-pk_check "the probe's TCP connection to the DNS port succeeds" \
+pk_check "the DNS port accepts TCP connections" \
 	timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hport/ready" 2>/dev/null)
+pk_check "the readiness probe's GET /ready answers 200 ($code)" [ "$code" = 200 ]
 rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$dpid/status" 2>/dev/null)
 echo "pod: VmRSS ${rss:-?} kB"
 pk_check "resident memory ${rss:-?} kB is within the 32Mi request" [ "${rss:-999999}" -lt 32768 ]
