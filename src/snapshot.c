@@ -110,13 +110,25 @@ struct snap_buf {
 	size_t cap;
 };
 
-/* A (namespace, address) pair of a live pod, for pods verified mode: a slot
- * of an open-addressing table; ns is the namespace's slot in ns_table + 1
- * (0: empty slot). */
+/* A (namespace, address) pair of a live pod, for pods verified mode, as
+ * the build collects them. */
 struct snap_podip {
 	uint32_t hash;
 	uint32_t ns;
 	uint8_t family;
+	uint8_t addr[16];
+};
+
+/* The slots of the open-addressing tables that keep them, one per family
+ * (8 octets for IPv4: at 150,000 pods the table is 2 MiB, not 7); ns is
+ * the namespace's slot in ns_table + 1 (0: empty slot). */
+struct snap_pod4 {
+	uint32_t ns;
+	uint8_t addr[4];
+};
+
+struct snap_pod6 {
+	uint32_t ns;
 	uint8_t addr[16];
 };
 
@@ -136,8 +148,10 @@ struct snapshot {
 	size_t n_nodes;
 	const char **ns_table; /* namespace names, open addressing */
 	size_t ns_mask;
-	struct snap_podip *pod_table; /* malloc: verified pod addresses */
-	size_t pod_mask;
+	struct snap_pod4 *pod4; /* malloc: verified pod addresses, IPv4 */
+	size_t pod4_mask;
+	struct snap_pod6 *pod6; /* malloc: ... IPv6 */
+	size_t pod6_mask;
 	struct snapshot_bluegreen *bg; /* blue/green services */
 	size_t n_bg;
 	struct snap_ptr *ptrs; /* malloc: sorted by address */
@@ -3128,6 +3142,8 @@ static int builder_finish_ptrs(struct builder *b)
 static long snap_ns_slot(const struct snapshot *s, const uint8_t *label,
 			 size_t len);
 
+static int builder_pod_tables(struct builder *b, size_t n_ips);
+
 static int builder_finish_pods(struct builder *b)
 {
 	struct snapshot *s = b->snap;
@@ -3161,85 +3177,128 @@ static int builder_finish_pods(struct builder *b)
 	for (i = 0; i < b->n_nss; i++) {
 		s->pods_fp = snap_mix64(s->pods_fp ^ snap_hash_str(b->nss[i]));
 	}
-	if (b->prev != NULL && b->prev->pod_table != NULL &&
+	if (b->prev != NULL && b->prev->pod4 != NULL &&
 	    b->prev->pods_fp == s->pods_fp && b->prev->ns_mask == s->ns_mask) {
-		size_t bytes = (b->prev->pod_mask + 1) * sizeof(*s->pod_table);
+		size_t b4 = (b->prev->pod4_mask + 1) * sizeof(*s->pod4);
+		size_t b6 = (b->prev->pod6_mask + 1) * sizeof(*s->pod6);
 
-		s->pod_table = malloc(bytes);
-		if (s->pod_table == NULL) {
+		s->pod4 = malloc(b4);
+		s->pod6 = malloc(b6);
+		if (s->pod4 == NULL || s->pod6 == NULL) {
 			return -ENOMEM;
 		}
-		memcpy(s->pod_table, b->prev->pod_table, bytes);
-		s->pod_mask = b->prev->pod_mask;
+		memcpy(s->pod4, b->prev->pod4, b4);
+		memcpy(s->pod6, b->prev->pod6, b6);
+		s->pod4_mask = b->prev->pod4_mask;
+		s->pod6_mask = b->prev->pod6_mask;
 		return 0;
 	}
 	for (i = 0; i < b->n_pods; i++) {
 		n_ips += b->pods[i]->n_ips;
 	}
-	/* At most 3/4 full: probes stay short, and at 150,000 pods the table
-	 * is half the size a 1/2 load would need. */
-	cap = snap_pow2(n_ips + n_ips / 3 + 2);
-	s->pod_table = calloc(cap, sizeof(*s->pod_table));
-	if (s->pod_table == NULL) {
+	return builder_pod_tables(b, n_ips);
+}
+
+/* The hash of a pod table slot. */
+static uint32_t snap_pod_hash(uint32_t ns, uint8_t family,
+			      const uint8_t *addr)
+{
+	return snap_hash_bytes(ns * 2654435761u ^ family, addr,
+			       family == 4 ? 4 : 16);
+}
+
+/* Sizes a table for n entries, at most 3/4 full: probes stay short. */
+static void *snap_pod_alloc(size_t n, size_t size, size_t *mask)
+{
+	size_t cap = snap_pow2(n + n / 3 + 2);
+
+	*mask = cap - 1;
+	return calloc(cap, size);
+}
+
+static void snap_pod_put(struct snapshot *s, const struct snap_podip *e)
+{
+	size_t j;
+
+	if (e->family == 4) {
+		for (j = e->hash & s->pod4_mask; s->pod4[j].ns != 0;
+		     j = (j + 1) & s->pod4_mask) {
+		}
+		s->pod4[j].ns = e->ns;
+		memcpy(s->pod4[j].addr, e->addr, 4);
+		return;
+	}
+	for (j = e->hash & s->pod6_mask; s->pod6[j].ns != 0;
+	     j = (j + 1) & s->pod6_mask) {
+	}
+	s->pod6[j].ns = e->ns;
+	memcpy(s->pod6[j].addr, e->addr, 16);
+}
+
+static void snap_pod_prefetch(const struct snapshot *s,
+			      const struct snap_podip *e)
+{
+	if (e->family == 4) {
+		__builtin_prefetch(&s->pod4[e->hash & s->pod4_mask], 1);
+	} else {
+		__builtin_prefetch(&s->pod6[e->hash & s->pod6_mask], 1);
+	}
+}
+
+/* Two passes: the entries first (pods of one file share their namespace,
+ * so its slot is looked up once per run of them), then the inserts, each
+ * slot prefetched a few entries ahead: the tables are far larger than the
+ * cache. */
+static int builder_pod_tables(struct builder *b, size_t n_ips)
+{
+	struct snapshot *s = b->snap;
+	struct snap_podip *v = malloc((n_ips + 1) * sizeof(*v));
+	const char *last_ns = NULL;
+	long ns = -1;
+	size_t n = 0;
+	size_t n4 = 0;
+	size_t i;
+
+	if (v == NULL) {
 		return -ENOMEM;
 	}
-	s->pod_mask = cap - 1;
-	/* Two passes: the entries first (pods of one file share their
-	 * namespace, so its slot is looked up once per run of them), then
-	 * the inserts, each slot prefetched a few entries ahead: the table is
-	 * far larger than the cache. */
-	{
-		struct snap_podip *v = malloc((n_ips + 1) * sizeof(*v));
-		const char *last_ns = NULL;
-		long ns = -1;
-		size_t n = 0;
+	for (i = 0; i < b->n_pods; i++) {
+		const struct k8s_pod *p = b->pods[i];
+		size_t k;
 
-		if (v == NULL) {
-			return -ENOMEM;
+		if (p->meta.deleting || p->phase == K8S_POD_SUCCEEDED ||
+		    p->phase == K8S_POD_FAILED || p->phase == K8S_POD_UNKNOWN) {
+			continue;
 		}
-		for (i = 0; i < b->n_pods; i++) {
-			const struct k8s_pod *p = b->pods[i];
-			size_t k;
-
-			if (p->meta.deleting || p->phase == K8S_POD_SUCCEEDED ||
-			    p->phase == K8S_POD_FAILED ||
-			    p->phase == K8S_POD_UNKNOWN) {
-				continue;
-			}
-			if (last_ns == NULL || strcmp(last_ns, p->meta.ns) != 0) {
-				last_ns = p->meta.ns;
-				ns = snap_ns_slot(s, (const uint8_t *)last_ns,
-						  strlen(last_ns));
-			}
-			for (k = 0; ns >= 0 && k < p->n_ips; k++) {
-				struct snap_podip *e = &v[n++];
-
-				memset(e, 0, sizeof(*e));
-				e->ns = (uint32_t)ns + 1;
-				e->family = p->ips[k].family;
-				memcpy(e->addr, p->ips[k].addr, 16);
-				e->hash = snap_hash_bytes(
-					e->ns * 2654435761u ^ e->family,
-					e->addr, 16);
-			}
+		if (last_ns == NULL || strcmp(last_ns, p->meta.ns) != 0) {
+			last_ns = p->meta.ns;
+			ns = snap_ns_slot(s, (const uint8_t *)last_ns,
+					  strlen(last_ns));
 		}
-		for (i = 0; i < n; i++) {
-			size_t j;
+		for (k = 0; ns >= 0 && k < p->n_ips; k++) {
+			struct snap_podip *e = &v[n++];
 
-			if (i + 8 < n) {
-				__builtin_prefetch(
-					&s->pod_table[v[i + 8].hash &
-						      s->pod_mask],
-					1);
-			}
-			j = v[i].hash & s->pod_mask;
-			while (s->pod_table[j].ns != 0) {
-				j = (j + 1) & s->pod_mask;
-			}
-			s->pod_table[j] = v[i];
+			memset(e, 0, sizeof(*e));
+			e->ns = (uint32_t)ns + 1;
+			e->family = p->ips[k].family;
+			memcpy(e->addr, p->ips[k].addr, 16);
+			e->hash = snap_pod_hash(e->ns, e->family, e->addr);
+			n4 += e->family == 4;
 		}
-		free(v);
 	}
+	s->pod4 = snap_pod_alloc(n4, sizeof(*s->pod4), &s->pod4_mask);
+	s->pod6 = snap_pod_alloc(n - n4, sizeof(*s->pod6), &s->pod6_mask);
+	if (s->pod4 == NULL || s->pod6 == NULL) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		if (i + 8 < n) {
+			snap_pod_prefetch(s, &v[i + 8]);
+		}
+		snap_pod_put(s, &v[i]);
+	}
+	free(v);
 	return 0;
 }
 
@@ -3359,7 +3418,8 @@ static void snap_free(struct snapshot *s)
 	free(s->resps.p);
 	free(s->ptrs);
 	free(s->ptr_index);
-	free(s->pod_table);
+	free(s->pod4);
+	free(s->pod6);
 	free(s->ptr_names.p);
 	free(s);
 }
@@ -3462,8 +3522,9 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 			 s->nodes.cap + s->resps.cap + s->ptr_names.cap +
 			 s->n_ptrs * sizeof(*s->ptrs) +
 			 (s->ptr_mask + 1) * sizeof(*s->ptr_index) +
-			 (s->pod_table ? (s->pod_mask + 1) * sizeof(*s->pod_table)
-				       : 0);
+			 (s->pod4 ? (s->pod4_mask + 1) * sizeof(*s->pod4) +
+					    (s->pod6_mask + 1) * sizeof(*s->pod6)
+				  : 0);
 	s->stats.build_us = snap_now_us() - t0;
 	return s;
 
@@ -3606,18 +3667,28 @@ static bool snap_pod_known(const struct snapshot *s, long ns_slot,
 			   const struct k8s_ip *ip)
 {
 	uint32_t ns = (uint32_t)ns_slot + 1;
-	uint32_t h = snap_hash_bytes(ns * 2654435761u ^ ip->family, ip->addr,
-				     16);
-	size_t j = h & s->pod_mask;
+	uint32_t h = snap_pod_hash(ns, ip->family, ip->addr);
+	size_t j;
 
-	while (s->pod_table[j].ns != 0) {
-		const struct snap_podip *e = &s->pod_table[j];
-
-		if (e->hash == h && e->ns == ns && e->family == ip->family &&
-		    memcmp(e->addr, ip->addr, 16) == 0) {
+	if (s->pod4 == NULL) {
+		return false;
+	}
+	if (ip->family == 4) {
+		for (j = h & s->pod4_mask; s->pod4[j].ns != 0;
+		     j = (j + 1) & s->pod4_mask) {
+			if (s->pod4[j].ns == ns &&
+			    memcmp(s->pod4[j].addr, ip->addr, 4) == 0) {
+				return true;
+			}
+		}
+		return false;
+	}
+	for (j = h & s->pod6_mask; s->pod6[j].ns != 0;
+	     j = (j + 1) & s->pod6_mask) {
+		if (s->pod6[j].ns == ns &&
+		    memcmp(s->pod6[j].addr, ip->addr, 16) == 0) {
 			return true;
 		}
-		j = (j + 1) & s->pod_mask;
 	}
 	return false;
 }
