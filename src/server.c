@@ -19,13 +19,28 @@
 #include "svcdns/rrl.h"
 #include "svcdns/wire.h"
 
-/* recvmmsg: libuv 1.44 splits the slab into 64 KiB chunks (its
- * UV__UDP_DGRAM_MAXSIZE), at most 20 per call; 16 datagrams per system
- * call (1 MiB a worker). The answers of one batch leave in one sendmmsg. */
-#define SERVER_UDP_CHUNK (64 * 1024)
-#define SERVER_UDP_BATCH 16
-/* UDP replies that found the socket buffer full wait here; when the pool
- * is empty, replies are dropped and counted (the client retries). */
+/* UDP is read by our own loop on a uv_poll_t (udp_read), not by libuv's
+ * uv_udp_t: one recvmmsg takes up to SERVER_UDP_BATCH datagrams, each into
+ * its own SERVER_UDP_CHUNK of the worker's slab (64 KiB, the largest UDP
+ * payload, so nothing is cut: 4 MiB of address space a worker, of which
+ * only the pages datagrams land in are ever touched), and the answers of
+ * the batch leave in one sendmmsg. A full batch means more may be waiting:
+ * read again, at most SERVER_UDP_ROUNDS batches per wakeup so that TCP,
+ * timers and forwards are not starved (epoll is level-triggered: what is
+ * left wakes the loop again at once). A short batch means the socket is
+ * (nearly) empty: back to the loop, without the recvmmsg that would only
+ * say EAGAIN. */
+#define SERVER_UDP_CHUNK  (64 * 1024)
+#define SERVER_UDP_BATCH  64
+#define SERVER_UDP_ROUNDS 4
+/* Requested receive buffer per worker socket (the kernel caps it at
+ * net.core.rmem_max and doubles it for its bookkeeping): room for bursts
+ * of a few thousand queries while the worker answers a batch. */
+#define SERVER_UDP_RCVBUF (1024 * 1024)
+/* Replies the socket did not take (sendmmsg/sendto said EAGAIN) wait in a
+ * FIFO per listener until it polls writable; they come from a pool of this
+ * many per worker. When the pool is empty, replies are dropped and counted
+ * (udp_send_lost; the client retries). Nothing blocks. */
 #define SERVER_UDP_POOL       256
 #define SERVER_LISTEN_BACKLOG 256
 /* One read of TCP input, shared by every connection of a worker: a read
@@ -47,26 +62,39 @@
 
 struct worker;
 
+/* A UDP peer: what recvmmsg fills in and sendmmsg sends to. */
+union udp_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/* A UDP reply waiting for the socket to take it (see SERVER_UDP_POOL). */
+struct udp_send {
+	struct udp_send *next; /* in a listener's queue or the free list */
+	uint8_t *buf;          /* borrowed: a slice of worker->pool_buf */
+	size_t len;
+	union udp_addr addr;
+	socklen_t alen;
+};
+
 /* One listen address of one worker. */
 struct listener {
-	uv_udp_t udp;
+	uv_poll_t udp; /* the UDP socket: readable, and writable while
+	                  replies wait in the queue */
 	uv_tcp_t tcp;
 	struct worker *w;                /* borrowed: the owner */
 	const struct config_listen *cfg; /* borrowed (server's cfg) */
-	int udp_fd;    /* owns until libuv takes it, then -1 */
-	int tcp_fd;    /* same */
-	bool udp_init; /* handle initialised: uv_close it */
+	int udp_fd;       /* owns; closed once the poll handle has closed */
+	int tcp_fd;       /* owns until libuv takes it, then -1 */
+	int udp_events;   /* what udp polls for now (UV_READABLE...) */
+	bool udp_init;    /* handle initialised: uv_close it */
+	bool udp_reading; /* taking queries (false in the lame duck) */
 	bool tcp_init;
-	bool retry_init;    /* retry initialised: uv_close it */
-	uv_timer_t retry;   /* reopens tcp after running out of descriptors */
-};
-
-/* A UDP reply queued because uv_udp_try_send said EAGAIN. */
-struct udp_send {
-	uv_udp_send_t req;
-	struct worker *w;      /* borrowed */
-	struct udp_send *next; /* in the worker's free list */
-	uint8_t *buf;          /* borrowed: a slice of worker->pool_buf */
+	bool retry_init;  /* retry initialised: uv_close it */
+	uv_timer_t retry; /* reopens tcp after running out of descriptors */
+	struct udp_send *q_head; /* replies waiting for UV_WRITABLE, FIFO */
+	struct udp_send *q_tail;
 };
 
 /* Responses waiting to be written, each with its 2-octet length. */
@@ -135,6 +163,11 @@ struct worker {
 	uint8_t *pool_buf;           /* owns: their buffers */
 	size_t pool_entry;           /* octets per buffer */
 	struct udp_send *free_sends;
+	/* One recvmmsg: datagram i lands in chunk i of udp_slab, its source
+	 * in in_addr[i]. Set up once by worker_alloc. */
+	struct mmsghdr in_msgs[SERVER_UDP_BATCH];
+	struct iovec in_iov[SERVER_UDP_BATCH];
+	union udp_addr in_addr[SERVER_UDP_BATCH];
 	struct conn *lru_head; /* least recently active */
 	struct conn *lru_tail;
 	unsigned n_conns;
@@ -144,11 +177,14 @@ struct worker {
 	 * udp_flush at the end of the batch. */
 	struct mmsghdr out_msgs[SERVER_UDP_BATCH];
 	struct iovec out_iov[SERVER_UDP_BATCH];
-	struct sockaddr_storage out_addr[SERVER_UDP_BATCH];
+	union udp_addr out_addr[SERVER_UDP_BATCH];
 	uint8_t *out_buf; /* owns: SERVER_UDP_BATCH x pool_entry */
 	unsigned out_n;
 	struct listener *out_l;
-	uint64_t batch_t0_us; /* when the batch's first query arrived */
+	uint64_t batch_t0_us; /* when the batch was received */
+	/* One sendmmsg of queued replies (udp_drain). */
+	struct mmsghdr q_msgs[SERVER_UDP_BATCH];
+	struct iovec q_iov[SERVER_UDP_BATCH];
 	/* Written only by this worker's thread; read by server_get_stats. */
 	_Atomic uint64_t stats[SERVER_STAT_COUNT];
 	_Atomic uint64_t qtypes[SERVER_QTYPE_COUNT];
@@ -457,125 +493,209 @@ static size_t worker_answer(struct worker *w, const uint8_t *req, size_t len,
 
 /* ---- UDP ---------------------------------------------------------------- */
 
-static void udp_send_cb(uv_udp_send_t *req, int status)
+static socklen_t udp_addr_len(const struct sockaddr *sa)
 {
-	struct udp_send *s = SVCDNS_CONTAINER_OF(req, struct udp_send, req);
-	struct worker *w = s->w;
-
-	if (status < 0 && status != UV_ECANCELED) {
-		stat_inc(w, SERVER_STAT_UDP_SEND_LOST);
-	}
-	s->next = w->free_sends;
-	w->free_sends = s;
+	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                 : sizeof(struct sockaddr_in);
 }
 
-/* Sends resp[0..len) to addr. The fast path sends at once; when the
- * socket buffer is full (EAGAIN, or earlier replies still queued), the
- * reply is copied into the bounded pool, or dropped when that is empty. */
-static void udp_reply(struct listener *l, const struct sockaddr *addr,
-                      const uint8_t *resp, size_t len)
+/* True for the errors that mean "the socket buffer is full, try later". */
+static bool udp_err_again(int err)
 {
-	struct worker *w = l->w;
-	/* uv_udp_try_send does not write through the buffer. */
-	uv_buf_t b = uv_buf_init((char *)(uintptr_t)resp, (unsigned)len);
-	struct udp_send *s;
-	int err = uv_udp_try_send(&l->udp, &b, 1, addr);
+	/* EWOULDBLOCK is EAGAIN on Linux. */
+	return err == EAGAIN || err == ENOBUFS;
+}
 
-	if (err >= 0) {
+static void udp_poll_cb(uv_poll_t *h, int status, int events);
+
+/* Polls l's socket for what is needed now: readable while it takes
+ * queries, writable while replies wait. uv_poll_start re-registers the
+ * descriptor with epoll, so it is called only when the set changes (the
+ * queue starts or empties, the lame duck), never per batch. */
+static void udp_poll_update(struct listener *l)
+{
+	int ev = (l->udp_reading ? UV_READABLE : 0) |
+	         (l->q_head != NULL ? UV_WRITABLE : 0);
+	int err;
+
+	if (!l->udp_init || uv_is_closing((uv_handle_t *)&l->udp) ||
+	    ev == l->udp_events) {
 		return;
 	}
-	s = w->free_sends;
-	if (err != UV_EAGAIN || s == NULL || len > w->pool_entry) {
+	err = ev == 0 ? uv_poll_stop(&l->udp)
+	              : uv_poll_start(&l->udp, ev, udp_poll_cb);
+	if (err != 0) {
+		log_err("server: udp poll failed worker=%u on %s: %s", l->w->id,
+		        l->cfg->text, uv_strerror(err));
+		return;
+	}
+	l->udp_events = ev;
+}
+
+/* Appends a copy of the reply resp[0..len) to addr to l's queue and polls
+ * for writable. With the pool empty (or a reply larger than its entries,
+ * which answer_query's UDP cap rules out), the reply is dropped and
+ * counted. */
+static void udp_enqueue(struct listener *l, const struct sockaddr *addr,
+                        socklen_t alen, const uint8_t *resp, size_t len)
+{
+	struct worker *w = l->w;
+	struct udp_send *s = w->free_sends;
+
+	if (s == NULL || len > w->pool_entry || alen > sizeof(s->addr)) {
 		stat_inc(w, SERVER_STAT_UDP_SEND_LOST);
-		if (err != UV_EAGAIN && worker_log_ok(w)) {
-			log_debug("server: udp send failed worker=%u err=%s",
-			          w->id, uv_strerror(err));
-		}
 		return;
 	}
 	w->free_sends = s->next;
 	memcpy(s->buf, resp, len);
-	b = uv_buf_init((char *)s->buf, (unsigned)len);
-	err = uv_udp_send(&s->req, &l->udp, &b, 1, addr, udp_send_cb);
-	if (err != 0) {
-		s->next = w->free_sends;
-		w->free_sends = s;
-		stat_inc(w, SERVER_STAT_UDP_SEND_LOST);
+	s->len = len;
+	memcpy(&s->addr, addr, alen);
+	s->alen = alen;
+	s->next = NULL;
+	if (l->q_tail != NULL) {
+		l->q_tail->next = s;
+	} else {
+		l->q_head = s;
+	}
+	l->q_tail = s;
+	stat_inc(w, SERVER_STAT_UDP_QUEUED);
+	udp_poll_update(l);
+}
+
+/* Counts a reply the kernel refused for good (not EAGAIN). */
+static void udp_send_failed(struct worker *w, int err)
+{
+	stat_inc(w, SERVER_STAT_UDP_SEND_LOST);
+	if (worker_log_ok(w)) {
+		log_debug("server: udp send failed worker=%u err=%s", w->id,
+		          strerror(err));
+	}
+}
+
+/* Sends one reply now (a forwarded answer, or one too big for the batch
+ * buffers): one sendto, or behind the replies already queued, or into
+ * the queue when the socket buffer is full. */
+static void udp_reply(struct listener *l, const struct sockaddr *addr,
+                      const uint8_t *resp, size_t len)
+{
+	socklen_t alen = udp_addr_len(addr);
+	ssize_t r;
+
+	if (l->q_head != NULL) {
+		udp_enqueue(l, addr, alen, resp, len);
 		return;
 	}
-	stat_inc(w, SERVER_STAT_UDP_QUEUED);
+	do {
+		r = sendto(l->udp_fd, resp, len, MSG_DONTWAIT, addr, alen);
+	} while (r < 0 && errno == EINTR);
+	if (r >= 0) {
+		return;
+	}
+	if (udp_err_again(errno)) {
+		udp_enqueue(l, addr, alen, resp, len);
+	} else {
+		udp_send_failed(l->w, errno);
+	}
 }
 
-static uint16_t sockaddr_port(const struct sockaddr *sa)
+/* Sends what l's queue holds, oldest first, sendmmsg by sendmmsg, until
+ * the queue is empty or the socket full again; stops polling writable
+ * once empty. */
+static void udp_drain(struct listener *l)
 {
-	if (sa->sa_family == AF_INET) {
-		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
-	}
-	if (sa->sa_family == AF_INET6) {
-		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	}
-	return 0;
-}
-
-/* libuv calls this before each receive batch (one recvmmsg call): the one
- * place where UDP moves to a newer snapshot. Every UDP handle of the worker
- * shares one slab: a batch is answered completely inside the callbacks
- * that follow, before libuv can ask for the next buffer. */
-static void udp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct listener *l = h->data;
 	struct worker *w = l->w;
 
-	(void)suggested;
-	worker_refresh_snapshot(w);
-	*buf = uv_buf_init((char *)w->udp_slab,
-	                   SERVER_UDP_CHUNK * SERVER_UDP_BATCH);
+	while (l->q_head != NULL) {
+		struct udp_send *s = l->q_head;
+		unsigned n = 0;
+		int r;
+
+		for (; s != NULL && n < SERVER_UDP_BATCH; s = s->next, n++) {
+			struct msghdr *m = &w->q_msgs[n].msg_hdr;
+
+			w->q_iov[n].iov_base = s->buf;
+			w->q_iov[n].iov_len = s->len;
+			memset(m, 0, sizeof(*m));
+			m->msg_name = &s->addr;
+			m->msg_namelen = s->alen;
+			m->msg_iov = &w->q_iov[n];
+			m->msg_iovlen = 1;
+		}
+		r = sendmmsg(l->udp_fd, w->q_msgs, n, MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r < 0 && udp_err_again(errno)) {
+			break;
+		}
+		if (r < 0) {
+			/* The first reply is refused for good: drop it. */
+			udp_send_failed(w, errno);
+			r = 1;
+		}
+		while (r-- > 0) {
+			s = l->q_head;
+			l->q_head = s->next;
+			s->next = w->free_sends;
+			w->free_sends = s;
+		}
+	}
+	if (l->q_head == NULL) {
+		l->q_tail = NULL;
+	}
+	udp_poll_update(l);
 }
 
 /* Sends the answers of the batch just received with one sendmmsg (the
- * system call per datagram is most of a DNS server's cost: PEERS.md);
- * whatever the socket does not take now goes through udp_reply's queue. */
+ * system call per datagram is most of a DNS server's cost: PEERS.md).
+ * A partial send is continued; what the socket does not take now (EAGAIN)
+ * goes to the listener's queue, and so does everything while the queue
+ * is not empty, so that replies leave in order. */
 static void udp_flush(struct worker *w)
 {
 	struct listener *l = w->out_l;
 	unsigned n = w->out_n;
 	unsigned sent = 0;
-	unsigned i;
-	uv_os_fd_t fd;
 
 	if (n == 0) {
 		return;
 	}
 	w->out_n = 0;
-	if (uv_fileno((uv_handle_t *)&l->udp, &fd) == 0) {
-		while (sent < n) {
-			int r = sendmmsg(fd, w->out_msgs + sent, n - sent,
-					 MSG_DONTWAIT);
+	while (sent < n && l->q_head == NULL) {
+		int r = sendmmsg(l->udp_fd, w->out_msgs + sent, n - sent,
+		                 MSG_DONTWAIT);
 
-			if (r < 0) {
-				if (errno == EINTR) {
-					continue;
-				}
-				break;
-			}
+		if (r >= 0) {
 			sent += (unsigned)r;
+		} else if (errno == EINTR) {
+			continue;
+		} else if (udp_err_again(errno)) {
+			break;
+		} else {
+			/* This one is refused for good (sendmmsg reports an
+			 * error only for the first message of a call). */
+			udp_send_failed(w, errno);
+			sent++;
 		}
 	}
-	for (i = sent; i < n; i++) {
-		udp_reply(l, (const struct sockaddr *)&w->out_addr[i],
-		          w->out_iov[i].iov_base, w->out_iov[i].iov_len);
+	for (; sent < n; sent++) {
+		udp_enqueue(l, w->out_msgs[sent].msg_hdr.msg_name,
+		            w->out_msgs[sent].msg_hdr.msg_namelen,
+		            w->out_iov[sent].iov_base,
+		            w->out_iov[sent].iov_len);
 	}
 	worker_count_duration(w, worker_now_us() - w->batch_t0_us, n);
 }
 
-/* Queues the answer in w->resp[0..len) to addr for udp_flush. */
+/* Adds the answer in w->resp[0..len) to addr to the batch that udp_flush
+ * sends. */
 static void udp_queue(struct listener *l, const struct sockaddr *addr,
                       size_t len)
 {
 	struct worker *w = l->w;
+	socklen_t alen = udp_addr_len(addr);
+	struct msghdr *m;
 	unsigned i;
-	size_t alen = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-	                                          : sizeof(struct sockaddr_in);
 
 	if (w->out_n != 0 && (w->out_l != l || w->out_n == SERVER_UDP_BATCH)) {
 		udp_flush(w);
@@ -590,11 +710,23 @@ static void udp_queue(struct listener *l, const struct sockaddr *addr,
 	memcpy(&w->out_addr[i], addr, alen);
 	w->out_iov[i].iov_base = w->out_buf + (size_t)i * w->pool_entry;
 	w->out_iov[i].iov_len = len;
-	memset(&w->out_msgs[i], 0, sizeof(w->out_msgs[i]));
-	w->out_msgs[i].msg_hdr.msg_name = &w->out_addr[i];
-	w->out_msgs[i].msg_hdr.msg_namelen = (socklen_t)alen;
-	w->out_msgs[i].msg_hdr.msg_iov = &w->out_iov[i];
-	w->out_msgs[i].msg_hdr.msg_iovlen = 1;
+	m = &w->out_msgs[i].msg_hdr;
+	memset(m, 0, sizeof(*m));
+	m->msg_name = &w->out_addr[i];
+	m->msg_namelen = alen;
+	m->msg_iov = &w->out_iov[i];
+	m->msg_iovlen = 1;
+}
+
+static uint16_t sockaddr_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	}
+	if (sa->sa_family == AF_INET6) {
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	}
+	return 0;
 }
 
 /* Loopback sources are never rate limited (RELIABILITY.md 1.2: NSD's RRL
@@ -638,31 +770,16 @@ static size_t udp_rate_limit(struct worker *w, const struct sockaddr *addr,
 	}
 }
 
-static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-                        const struct sockaddr *addr, unsigned flags)
+/* Answers the datagram req[0..len) from addr, received on l: the answer
+ * joins the batch, a forwarded query replies later through
+ * worker_forward_reply. */
+static void udp_query(struct listener *l, const uint8_t *req, size_t len,
+                      const struct sockaddr *addr)
 {
-	struct listener *l = h->data;
 	struct worker *w = l->w;
-	size_t len;
+	struct forward_client cl;
+	bool fwd;
 
-	/* The end of a recvmmsg batch: send its answers. The slab is the
-	 * worker's and lives as long as it does: nothing to free. */
-	if (flags & UV_UDP_MMSG_FREE) {
-		udp_flush(w);
-		return;
-	}
-	if (nread < 0) {
-		if (worker_log_ok(w)) {
-			log_debug("server: udp receive failed worker=%u err=%s",
-			          w->id, uv_strerror((int)nread));
-		}
-		return;
-	}
-	/* nread == 0 && addr == NULL: nothing was read (EAGAIN). A datagram
-	 * cut short (over 64 KiB) cannot be a query we would answer. */
-	if (addr == NULL || (flags & UV_UDP_PARTIAL)) {
-		return;
-	}
 	/* Port 0 cannot receive; a reply would only feed a reflection
 	 * loop with a spoofed source (RELIABILITY.md 2.1, smell 5). */
 	if (sockaddr_port(addr) == 0) {
@@ -670,33 +787,108 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 		return;
 	}
 	stat_inc(w, SERVER_STAT_UDP_QUERIES);
-	if (w->out_n == 0) {
-		w->batch_t0_us = worker_now_us();
-	}
-	{
-		struct forward_client cl;
-		size_t alen = addr->sa_family == AF_INET6
-		                      ? sizeof(struct sockaddr_in6)
-		                      : sizeof(struct sockaddr_in);
-		bool fwd;
-
-		cl.ctx = l;
-		cl.tcp = false;
-		memcpy(&cl.addr, addr, alen);
-		len = worker_answer(w, (const uint8_t *)buf->base,
-		                    (size_t)nread, &cl,
-		                    worker_may_recurse(w, addr), &fwd);
-	}
+	cl.ctx = l;
+	cl.tcp = false;
+	memcpy(&cl.addr, addr, udp_addr_len(addr));
+	len = worker_answer(w, req, len, &cl, worker_may_recurse(w, addr),
+	                    &fwd);
 	if (len > 0 && w->rrl != NULL && !sockaddr_is_loopback(addr)) {
 		len = udp_rate_limit(w, addr, len);
 	}
 	if (len > 0) {
 		udp_queue(l, addr, len);
 	}
-	/* Delivered alone (not through recvmmsg): no end-of-batch call
-	 * follows, so send now. */
-	if (!(flags & UV_UDP_MMSG_CHUNK)) {
+}
+
+/* Reads and answers what l's socket holds: a batch per recvmmsg, its
+ * answers sent by one sendmmsg, another batch only if this one was full,
+ * at most SERVER_UDP_ROUNDS (see SERVER_UDP_BATCH). Each batch starts
+ * with the snapshot check (one relaxed atomic load when nothing changed):
+ * the one place where UDP moves to a newer snapshot, never inside a
+ * batch. */
+static void udp_read(struct listener *l)
+{
+	struct worker *w = l->w;
+	unsigned round;
+	int n = SERVER_UDP_BATCH;
+	int i;
+
+	for (round = 0; round < SERVER_UDP_ROUNDS && n == SERVER_UDP_BATCH &&
+	                l->udp_reading;
+	     round++) {
+		for (i = 0; i < SERVER_UDP_BATCH; i++) {
+			w->in_msgs[i].msg_hdr.msg_namelen =
+				sizeof(w->in_addr[i]);
+		}
+		n = recvmmsg(l->udp_fd, w->in_msgs, SERVER_UDP_BATCH,
+		             MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n < 0 && !udp_err_again(errno) && errno != EINTR &&
+			    worker_log_ok(w)) {
+				log_debug(
+					"server: udp receive failed worker=%u err=%s",
+					w->id, strerror(errno));
+			}
+			return;
+		}
+		worker_refresh_snapshot(w);
+		w->batch_t0_us = worker_now_us();
+		for (i = 0; i < n; i++) {
+			const struct msghdr *m = &w->in_msgs[i].msg_hdr;
+
+			/* Cut short (a datagram over 64 KiB cannot be), or
+			 * from a family we did not bind: not a query we
+			 * would answer. */
+			if ((m->msg_flags & MSG_TRUNC) ||
+			    m->msg_namelen > sizeof(w->in_addr[i]) ||
+			    (w->in_addr[i].sa.sa_family != AF_INET &&
+			     w->in_addr[i].sa.sa_family != AF_INET6)) {
+				continue;
+			}
+			udp_query(l, m->msg_iov->iov_base,
+			          w->in_msgs[i].msg_len, &w->in_addr[i].sa);
+		}
 		udp_flush(w);
+	}
+}
+
+/* The UDP socket of l is readable and/or writable. POLLERR (a pending
+ * socket error) stops the handle in libuv: clear the error and poll
+ * again, so that one ICMP error cannot stop a listener. */
+static void udp_poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct listener *l = h->data;
+
+	if (status < 0) {
+		int soerr = 0;
+		socklen_t slen = sizeof(soerr);
+
+		(void)getsockopt(l->udp_fd, SOL_SOCKET, SO_ERROR, &soerr,
+		                 &slen);
+		if (worker_log_ok(l->w)) {
+			log_debug("server: udp socket error worker=%u err=%s",
+			          l->w->id, strerror(soerr));
+		}
+		l->udp_events = 0;
+		udp_poll_update(l);
+		return;
+	}
+	if (events & UV_WRITABLE) {
+		udp_drain(l);
+	}
+	if (events & UV_READABLE) {
+		udp_read(l);
+	}
+}
+
+static void udp_close_cb(uv_handle_t *h)
+{
+	struct listener *l = h->data;
+
+	/* libuv has let go of the descriptor: now it can be closed. */
+	if (l->udp_fd >= 0) {
+		close(l->udp_fd);
+		l->udp_fd = -1;
 	}
 }
 
@@ -1386,24 +1578,27 @@ static int listener_open_udp(struct listener *l)
 		err = l->udp_fd;
 		goto out_log;
 	}
-	what = "uv_udp_init_ex";
-	err = uv_udp_init_ex(&w->loop, &l->udp, AF_UNSPEC | UV_UDP_RECVMMSG);
+	/* Best effort: the kernel caps it at net.core.rmem_max. */
+	{
+		int rcvbuf = SERVER_UDP_RCVBUF;
+
+		(void)setsockopt(l->udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		                 sizeof(rcvbuf));
+	}
+	/* The socket stays ours (closed by udp_close_cb); libuv only polls
+	 * it. */
+	what = "uv_poll_init_socket";
+	err = uv_poll_init_socket(&w->loop, &l->udp, l->udp_fd);
 	if (err != 0) {
 		goto out_log;
 	}
 	l->udp_init = true;
 	l->udp.data = l;
-	/* libuv 1.44 cannot set SO_REUSEPORT itself (its UV_UDP_REUSEADDR
-	 * is SO_REUSEADDR on Linux), hence the socket made above. */
-	what = "uv_udp_open";
-	err = uv_udp_open(&l->udp, l->udp_fd);
-	if (err != 0) {
-		goto out_log;
-	}
-	l->udp_fd = -1; /* the handle owns it now */
-	what = "uv_udp_recv_start";
-	err = uv_udp_recv_start(&l->udp, udp_alloc_cb, udp_recv_cb);
-	if (err != 0) {
+	l->udp_reading = true;
+	udp_poll_update(l);
+	if (l->udp_events == 0) {
+		what = "uv_poll_start";
+		err = -EINVAL;
 		goto out_log;
 	}
 	return 0;
@@ -1471,7 +1666,7 @@ static void worker_close_all(struct worker *w)
 		struct listener *l = &w->ls[i];
 
 		if (l->udp_init && !uv_is_closing((uv_handle_t *)&l->udp)) {
-			uv_close((uv_handle_t *)&l->udp, NULL);
+			uv_close((uv_handle_t *)&l->udp, udp_close_cb);
 		}
 		if (l->tcp_init && !uv_is_closing((uv_handle_t *)&l->tcp)) {
 			uv_close((uv_handle_t *)&l->tcp, NULL);
@@ -1502,18 +1697,33 @@ static uint64_t worker_forwards_inflight(const struct worker *w)
 	return fs[FORWARD_STAT_INFLIGHT];
 }
 
+/* True while some UDP reply of w waits for its socket to take it. */
+static bool worker_udp_backlog(const struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->srv->cfg->n_listen && w->ls != NULL; i++) {
+		if (w->ls[i].q_head != NULL) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void worker_drain_check(uv_timer_t *t)
 {
 	struct worker *w = t->data;
 
-	if ((w->lru_head == NULL && worker_forwards_inflight(w) == 0) ||
+	if ((w->lru_head == NULL && worker_forwards_inflight(w) == 0 &&
+	     !worker_udp_backlog(w)) ||
 	    uv_now(&w->loop) >= w->drain_deadline) {
 		worker_close_all(w);
 	}
 }
 
 /* The lame duck (RELIABILITY.md L19): stop taking queries, then answer
- * what is already owed (TCP answers being written, forwards in flight)
+ * what is already owed (TCP answers being written, forwards in flight,
+ * UDP replies waiting for their socket)
  * for at most --lame-duck ms, then close everything. A second stop
  * request closes at once. */
 static void worker_stop_cb(uv_async_t *a)
@@ -1535,9 +1745,9 @@ static void worker_stop_cb(uv_async_t *a)
 	for (i = 0; i < w->srv->cfg->n_listen && w->ls != NULL; i++) {
 		struct listener *l = &w->ls[i];
 
-		if (l->udp_init) {
-			uv_udp_recv_stop(&l->udp);
-		}
+		/* No more queries; replies still queued go out. */
+		l->udp_reading = false;
+		udp_poll_update(l);
 		if (l->tcp_init && !uv_is_closing((uv_handle_t *)&l->tcp)) {
 			uv_close((uv_handle_t *)&l->tcp, NULL);
 		}
@@ -1622,8 +1832,17 @@ static int worker_alloc(struct worker *w)
 	    w->out_buf == NULL || w->ls == NULL) {
 		return -ENOMEM;
 	}
+	for (i = 0; i < SERVER_UDP_BATCH; i++) {
+		struct msghdr *m = &w->in_msgs[i].msg_hdr;
+
+		w->in_iov[i].iov_base = w->udp_slab + i * SERVER_UDP_CHUNK;
+		w->in_iov[i].iov_len = SERVER_UDP_CHUNK;
+		m->msg_name = &w->in_addr[i];
+		m->msg_namelen = sizeof(w->in_addr[i]);
+		m->msg_iov = &w->in_iov[i];
+		m->msg_iovlen = 1;
+	}
 	for (i = 0; i < SERVER_UDP_POOL; i++) {
-		w->pool[i].w = w;
 		w->pool[i].buf = w->pool_buf + i * w->pool_entry;
 		w->pool[i].next = w->free_sends;
 		w->free_sends = &w->pool[i];
@@ -1830,6 +2049,7 @@ void server_stop(struct server *s)
 void server_destroy(struct server *s)
 {
 	size_t i;
+	size_t k;
 
 	if (s == NULL) {
 		return;
@@ -1840,6 +2060,14 @@ void server_destroy(struct server *s)
 
 		if (!w->started) {
 			worker_teardown(w);
+		}
+		for (k = 0; k < s->cfg->n_listen && w->ls != NULL; k++) {
+			/* Closed by udp_close_cb unless the loop never ran
+			 * it. */
+			if (w->ls[k].udp_fd >= 0) {
+				close(w->ls[k].udp_fd);
+				w->ls[k].udp_fd = -1;
+			}
 		}
 		forward_destroy(w->fwd);
 		w->fwd = NULL;
