@@ -13,6 +13,9 @@
 #include "svcdns/wire.h"
 
 #define RRL_WAYS 4u
+/* Sets of the old table moved per rrl_check during a rebuild: 16 slots,
+ * so a rebuild from 16 Ki slots spans 1,024 calls. */
+#define RRL_MOVE_SETS 4u
 /* Tokens are counted in thousandths, so that a refill after any number of
  * milliseconds is exact: rate tokens a second are rate thousandths a
  * millisecond. burst * 1000 <= 1e9 fits 32 bits. */
@@ -47,15 +50,22 @@ enum rrl_stat {
 
 struct rrl {
 	struct rrl_opts o;
-	uint32_t cap; /* burst * RRL_MILLI */
-	size_t sets;  /* a power of two */
+	uint32_t cap;    /* burst * RRL_MILLI */
+	size_t sets;     /* a power of two */
+	size_t max_sets; /* o.table's: the table grows up to it */
+	size_t live;     /* slots taken (family != 0) */
 	uint64_t seed;
 	struct rrl_slot *slots; /* owns: sets * RRL_WAYS */
-	uint32_t tick;          /* counts rrl_check calls that reach a slot */
-	uint64_t log_window;    /* now_ms / 1000 of the current log second */
+	/* During a rebuild, the table being left (see rrl_grow). */
+	struct rrl_slot *old; /* owns: old_sets * RRL_WAYS; NULL if none */
+	size_t old_sets;
+	size_t old_next;     /* sets before it have moved */
+	uint32_t tick;       /* counts rrl_check calls that reach a slot */
+	uint64_t log_window; /* now_ms / 1000 of the current log second */
 	unsigned log_count;
 	/* Written by the owner only, read by rrl_get_stats anywhere. */
 	_Atomic uint64_t st[RRL_ST_COUNT];
+	_Atomic uint64_t n_slots; /* sets * RRL_WAYS, for rrl_get_stats */
 };
 
 static const char *const rrl_class_names[RRL_CLASS_COUNT] = {
@@ -122,7 +132,12 @@ struct rrl *rrl_create(const struct rrl_opts *opts)
 	while (slots < opts->table) {
 		slots *= 2;
 	}
+	r->max_sets = slots / RRL_WAYS;
+	if (slots > RRL_TABLE_START) {
+		slots = RRL_TABLE_START;
+	}
 	r->sets = slots / RRL_WAYS;
+	atomic_store_explicit(&r->n_slots, slots, memory_order_relaxed);
 	r->slots = calloc(slots, sizeof(*r->slots));
 	if (r->slots == NULL) {
 		free(r);
@@ -144,6 +159,7 @@ void rrl_destroy(struct rrl *r)
 	if (r == NULL) {
 		return;
 	}
+	free(r->old);
 	free(r->slots);
 	free(r);
 }
@@ -235,16 +251,158 @@ static bool rrl_loopback(const uint8_t prefix[16], uint8_t family,
 
 /* ---- The table ----------------------------------------------------------- */
 
-/* Finds the slot of the key, or takes one over: a free way of its set,
- * else the way used the longest ago. */
-static struct rrl_slot *rrl_lookup(struct rrl *r, const uint8_t prefix[16],
-                                   uint8_t family, uint8_t rclass,
-                                   uint64_t name_hash, uint64_t now_ms)
+/* The hash that places a key in the table. */
+static uint64_t rrl_key_hash(const struct rrl *r, const uint8_t prefix[16],
+                             uint8_t family, uint8_t rclass, uint64_t name_hash)
 {
-	uint64_t h = rrl_mix(name_hash ^ rrl_hash(r->seed, prefix, 16) ^
-	                     ((uint64_t)family << 8 | rclass));
-	struct rrl_slot *set = &r->slots[(h & (r->sets - 1)) * RRL_WAYS];
+	return rrl_mix(name_hash ^ rrl_hash(r->seed, prefix, 16) ^
+	               ((uint64_t)family << 8 | rclass));
+}
+
+/* True if the bucket of s has refilled completely by now_ms: then the
+ * slot says nothing a fresh one would not (a full bucket, nothing limited
+ * since the last token, the log episode over), so it can be dropped. */
+static bool rrl_slot_stale(const struct rrl *r, const struct rrl_slot *s,
+                           uint64_t now_ms)
+{
+	uint64_t gap;
+
+	if (s->tokens >= r->cap) {
+		return true;
+	}
+	if (now_ms <= s->last_ms) {
+		return false;
+	}
+	gap = now_ms - s->last_ms;
+	/* gap >= cap: at least cap thousandths earned (rate >= 1); below
+	 * it, gap * rate < 1e9 * 1e6 cannot overflow. */
+	return gap >= r->cap ||
+	       gap * r->o.rate >= (uint64_t)(r->cap - s->tokens);
+}
+
+/* The way of set a new key takes: a free one, else one whose bucket has
+ * refilled (no state lost), else the least recently used one (ticks
+ * compared modulo 2^32, so the wrap does no harm). */
+static struct rrl_slot *rrl_victim(const struct rrl *r, struct rrl_slot *set,
+                                   uint64_t now_ms)
+{
 	struct rrl_slot *victim = NULL;
+	unsigned i;
+
+	for (i = 0; i < RRL_WAYS; i++) {
+		if (set[i].family == 0) {
+			return &set[i];
+		}
+	}
+	for (i = 0; i < RRL_WAYS; i++) {
+		if (rrl_slot_stale(r, &set[i], now_ms)) {
+			return &set[i];
+		}
+		if (victim == NULL ||
+		    (int32_t)(set[i].used - victim->used) < 0) {
+			victim = &set[i];
+		}
+	}
+	return victim;
+}
+
+/* Takes the way victim (of the current table) for a key: counts the key
+ * it replaces, if any (an eviction unless its bucket had refilled). */
+static void rrl_take(struct rrl *r, struct rrl_slot *victim, uint64_t now_ms)
+{
+	if (victim->family == 0) {
+		r->live++;
+	} else if (!rrl_slot_stale(r, victim, now_ms)) {
+		rrl_stat_inc(r, RRL_ST_EVICTIONS);
+	}
+}
+
+/* Moves s, a slot of the table being left, into the current one (or drops
+ * it if its bucket has refilled) and frees s. Returns where it went, or
+ * NULL. */
+static struct rrl_slot *rrl_move(struct rrl *r, struct rrl_slot *s,
+                                 uint64_t now_ms)
+{
+	struct rrl_slot *to;
+	uint64_t h;
+
+	r->live--;
+	if (rrl_slot_stale(r, s, now_ms)) {
+		s->family = 0;
+		return NULL;
+	}
+	h = rrl_key_hash(r, s->prefix, s->family, s->rclass, s->name_hash);
+	to = rrl_victim(r, &r->slots[(h & (r->sets - 1)) * RRL_WAYS], now_ms);
+	rrl_take(r, to, now_ms);
+	*to = *s;
+	s->family = 0;
+	return to;
+}
+
+/* One step of a rebuild: moves the next RRL_MOVE_SETS sets of the old
+ * table into the current one, and frees the old table after its last. */
+static void rrl_move_some(struct rrl *r, uint64_t now_ms)
+{
+	size_t end = r->old_next + RRL_MOVE_SETS;
+	size_t i;
+
+	if (end > r->old_sets) {
+		end = r->old_sets;
+	}
+	for (i = r->old_next * RRL_WAYS; i < end * RRL_WAYS; i++) {
+		if (r->old[i].family != 0) {
+			(void)rrl_move(r, &r->old[i], now_ms);
+		}
+	}
+	r->old_next = end;
+	if (end == r->old_sets) {
+		free(r->old);
+		r->old = NULL;
+	}
+}
+
+/* Starts a rebuild: a new current table, twice as large or more (or as
+ * large again when most slots hold buckets that have refilled: then it
+ * only sheds those), into which the old one moves a few sets per
+ * rrl_check (rrl_move_some), so that no call pays for the whole table
+ * (nor for faulting in all of the new one's pages at once). On OOM the
+ * table stays as it is and stops growing. */
+static void rrl_grow(struct rrl *r, uint64_t now_ms)
+{
+	size_t n = r->sets * RRL_WAYS;
+	size_t keep = 0;
+	size_t new_sets = r->sets;
+	struct rrl_slot *t;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		keep += r->slots[i].family != 0 &&
+		        !rrl_slot_stale(r, &r->slots[i], now_ms);
+	}
+	/* At most an eighth full afterwards: at least as many new keys
+	 * again before the next rebuild. */
+	while (keep * 8 >= new_sets * RRL_WAYS && new_sets < r->max_sets) {
+		new_sets *= 2;
+	}
+	t = calloc(new_sets * RRL_WAYS, sizeof(*t));
+	if (t == NULL) {
+		r->max_sets = r->sets;
+		return;
+	}
+	r->old = r->slots;
+	r->old_sets = r->sets;
+	r->old_next = 0;
+	r->slots = t;
+	r->sets = new_sets;
+	atomic_store_explicit(&r->n_slots, new_sets * RRL_WAYS,
+	                      memory_order_relaxed);
+}
+
+/* The slot of the key in set, or NULL. */
+static struct rrl_slot *rrl_find(struct rrl_slot *set, const uint8_t prefix[16],
+                                 uint8_t family, uint8_t rclass,
+                                 uint64_t name_hash)
+{
 	unsigned i;
 
 	for (i = 0; i < RRL_WAYS; i++) {
@@ -253,33 +411,55 @@ static struct rrl_slot *rrl_lookup(struct rrl *r, const uint8_t prefix[16],
 		if (s->family == family && s->rclass == rclass &&
 		    s->name_hash == name_hash &&
 		    memcmp(s->prefix, prefix, 16) == 0) {
-			s->used = r->tick++;
 			return s;
 		}
-		/* A free way, else the least recently used one (ticks
-		 * compared modulo 2^32, so the wrap does no harm). */
-		if (s->family == 0) {
-			if (victim == NULL || victim->family != 0) {
-				victim = s;
-			}
-		} else if (victim == NULL ||
-		           (victim->family != 0 &&
-		            (int32_t)(s->used - victim->used) < 0)) {
-			victim = s;
+	}
+	return NULL;
+}
+
+/* Finds the slot of the key, or takes one over (rrl_victim). During a
+ * rebuild the key may still be in the old table: it moves over now. A new
+ * key that would make the table more than a quarter full starts a rebuild
+ * (rrl_grow), as long as the table is below its cap: a table of 4-way
+ * sets fuller than that starts to push out keys still in use. */
+static struct rrl_slot *rrl_lookup(struct rrl *r, const uint8_t prefix[16],
+                                   uint8_t family, uint8_t rclass,
+                                   uint64_t name_hash, uint64_t now_ms)
+{
+	uint64_t h = rrl_key_hash(r, prefix, family, rclass, name_hash);
+	struct rrl_slot *s;
+
+	if (r->old != NULL) {
+		rrl_move_some(r, now_ms);
+	}
+	s = rrl_find(&r->slots[(h & (r->sets - 1)) * RRL_WAYS], prefix, family,
+	             rclass, name_hash);
+	if (s == NULL && r->old != NULL) {
+		s = rrl_find(&r->old[(h & (r->old_sets - 1)) * RRL_WAYS],
+		             prefix, family, rclass, name_hash);
+		if (s != NULL) {
+			s = rrl_move(r, s, now_ms);
 		}
 	}
-	if (victim->family != 0) {
-		rrl_stat_inc(r, RRL_ST_EVICTIONS);
+	if (s != NULL) {
+		s->used = r->tick++;
+		return s;
 	}
-	memset(victim, 0, sizeof(*victim));
-	victim->family = family;
-	victim->rclass = rclass;
-	victim->name_hash = name_hash;
-	memcpy(victim->prefix, prefix, 16);
-	victim->tokens = r->cap; /* a new key starts with a full bucket */
-	victim->last_ms = now_ms;
-	victim->used = r->tick++;
-	return victim;
+	if (r->old == NULL && r->sets < r->max_sets &&
+	    r->live * 4 >= r->sets * RRL_WAYS) {
+		rrl_grow(r, now_ms);
+	}
+	s = rrl_victim(r, &r->slots[(h & (r->sets - 1)) * RRL_WAYS], now_ms);
+	rrl_take(r, s, now_ms);
+	memset(s, 0, sizeof(*s));
+	s->family = family;
+	s->rclass = rclass;
+	s->name_hash = name_hash;
+	memcpy(s->prefix, prefix, 16);
+	s->tokens = r->cap; /* a new key starts with a full bucket */
+	s->last_ms = now_ms;
+	s->used = r->tick++;
+	return s;
 }
 
 /* Adds the tokens earned since the last refill, up to the burst. A clock
@@ -646,5 +826,7 @@ void rrl_get_stats(const struct rrl *r, struct rrl_stats *st)
 	for (i = 0; i < RRL_CLASS_COUNT; i++) {
 		st->classes[i] = v[RRL_ST_CLASS + i];
 	}
-	st->slots = r->sets * RRL_WAYS;
+	st->slots = (size_t)atomic_load_explicit(
+		(_Atomic uint64_t *)(uintptr_t)&r->n_slots,
+		memory_order_relaxed);
 }

@@ -21,12 +21,18 @@
  *
  * Apply it to UDP only: TCP cannot be spoofed and has its own caps.
  *
- * The table is a fixed array of slots allocated by rrl_create(): 4-way set
- * associative, indexed by a keyed hash (a random seed per table, so that a
- * client cannot aim keys at one set), with the least recently used way of a
- * full set replaced. Nothing is allocated afterwards, whatever the number
- * of sources. One table per worker, no locks: rrl_check() and rrl_slip()
- * run on the owner's thread only; rrl_get_stats() may run on any thread.
+ * The table is an array of slots, 4-way set associative, indexed by a
+ * keyed hash (a random seed per table, so that a client cannot aim keys at
+ * one set), with the least recently used way of a full set replaced. It
+ * starts at RRL_TABLE_START slots and grows as sources come, up to
+ * opts.table, whatever the number of sources: a new key that would make it
+ * more than a quarter full starts a rebuild into a table at least twice as
+ * large, on the owner's thread, a few sets per rrl_check() call (no call
+ * pays for the whole table), dropping the slots whose buckets have
+ * refilled (they hold nothing a new slot would not). So a server that
+ * sees few sources holds 48 KiB, not opts.table slots. One table per
+ * worker, no locks: rrl_check() and rrl_slip() run on the owner's thread
+ * only; rrl_get_stats() may run on any thread.
  *
  * Core layer: no libuv, no c-ares. */
 #ifndef SVCDNS_RRL_H
@@ -53,8 +59,10 @@
 #define RRL_DEFAULT_SLIP   2u
 #define RRL_DEFAULT_V4_LEN 24u
 #define RRL_DEFAULT_V6_LEN 56u
-/* Slots per worker: 48 octets each, so 3 MiB. */
+/* Slots per worker at most: 48 octets each, so 3 MiB once grown to it.
+ * The table starts at RRL_TABLE_START (48 KiB) slots. */
 #define RRL_DEFAULT_TABLE 65536u
+#define RRL_TABLE_START   1024u
 #define RRL_TABLE_MIN     64u
 #define RRL_TABLE_MAX     (16u * 1024u * 1024u)
 #define RRL_RATE_MAX      1000000u
@@ -85,7 +93,8 @@ struct rrl_opts {
 	unsigned slip;   /* 0 (drop all), 1 (slip all) .. RRL_SLIP_MAX */
 	unsigned v4_len; /* prefix lengths that make one source: 1..32 */
 	unsigned v6_len; /* and 1..128 */
-	size_t table;    /* slots; rounded up to a power of two */
+	size_t table;    /* slots at most (the table grows to it); rounded
+	                    up to a power of two */
 	bool log_only;   /* count, never limit */
 	/* 127.0.0.0/8 and ::1 are never limited (true by default; the L12
 	 * load test turns it off to flood from 127.x sources). */
@@ -108,7 +117,7 @@ struct rrl_stats {
 	uint64_t log_only;  /* of the limited: sent anyway (log-only mode) */
 	uint64_t evictions; /* slots taken over from another key */
 	uint64_t classes[RRL_CLASS_COUNT]; /* limited, by class */
-	size_t slots;                      /* the table */
+	size_t slots;                      /* the table now */
 };
 
 struct rrl;
@@ -130,7 +139,8 @@ void rrl_destroy(struct rrl *r);
  * the top of this file for which name). now_ms is a monotonic clock in
  * milliseconds (uv_now() of the worker's loop). Returns RRL_PASS,
  * RRL_SLIP or RRL_DROP; unknown families and classes pass. Owner thread;
- * no allocation. */
+ * no allocation except when the table grows (see the top of this file;
+ * out of memory, it stays as it is). */
 enum rrl_action rrl_check(struct rrl *r, const struct sockaddr *src,
                           const uint8_t *lname, size_t len, unsigned rclass,
                           uint64_t now_ms);

@@ -406,6 +406,97 @@ static void test_rrl_check_table_bound_1m_sources(void **state)
 	rrl_destroy(r);
 }
 
+/* The table starts small and grows with the sources, keeping every
+ * bucket: 20,000 sources at one instant (none has refilled), rate 1 and
+ * burst 1, so each passes once and is limited the second time, even
+ * after the rebuilds that happened in between. */
+static void test_rrl_check_table_grows_keeping_state(void **state)
+{
+	struct rrl_opts o;
+	struct rrl *r;
+	struct rrl_stats st;
+	struct sockaddr_storage src;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&src;
+	uint8_t w[DNAME_MAXLEN];
+	size_t len = wname("app.cluster.local", w);
+	unsigned pass2 = 0;
+	uint32_t i;
+
+	(void)state;
+	rrl_opts_default(&o);
+	o.rate = 1;
+	o.slip = 0;
+	o.seed = 7;
+	r = rrl_create(&o);
+	assert_non_null(r);
+	rrl_get_stats(r, &st);
+	assert_int_equal(st.slots, RRL_TABLE_START);
+	memset(&src, 0, sizeof(src));
+	s4->sin_family = AF_INET;
+	for (i = 0; i < 20000; i++) {
+		s4->sin_addr.s_addr = htonl((i + 0x01000000u) << 8);
+		assert_int_equal(
+			rrl_check(r, SA(src), w, len, RRL_CLASS_ANSWER, 1000),
+			RRL_PASS);
+	}
+	for (i = 0; i < 20000; i++) {
+		s4->sin_addr.s_addr = htonl((i + 0x01000000u) << 8);
+		pass2 += rrl_check(r, SA(src), w, len, RRL_CLASS_ANSWER,
+		                   1000) == RRL_PASS;
+	}
+	rrl_get_stats(r, &st);
+	/* Grown to the default cap (a quarter full is 16,384 keys). */
+	assert_int_equal(st.slots, RRL_DEFAULT_TABLE);
+	/* Only keys pushed out of a full set lose their bucket: a few per
+	 * cent at 30 % load, as in a table that had that size from the
+	 * start. */
+	assert_true(pass2 <= st.evictions);
+	assert_true(st.evictions < 1000);
+	rrl_destroy(r);
+}
+
+/* A few sources keep the table at its starting size; sources whose
+ * buckets have refilled are dropped when it is rebuilt, so a stream of
+ * short-lived sources does not grow it either. */
+static void test_rrl_check_table_stays_small(void **state)
+{
+	struct rrl_opts o;
+	struct rrl *r;
+	struct rrl_stats st;
+	struct sockaddr_storage src;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&src;
+	uint8_t w[DNAME_MAXLEN];
+	size_t len = wname("app.cluster.local", w);
+	uint32_t i;
+
+	(void)state;
+	rrl_opts_default(&o);
+	o.rate = 10;
+	o.seed = 9;
+	r = rrl_create(&o);
+	assert_non_null(r);
+	memset(&src, 0, sizeof(src));
+	s4->sin_family = AF_INET;
+	for (i = 0; i < 100; i++) {
+		s4->sin_addr.s_addr = htonl((i + 0x01000000u) << 8);
+		(void)rrl_check(r, SA(src), w, len, RRL_CLASS_ANSWER, 0);
+	}
+	rrl_get_stats(r, &st);
+	assert_int_equal(st.slots, RRL_TABLE_START);
+	/* 100,000 sources, 100 a second: with rate 10 each bucket refills
+	 * in 100 ms, so about 10 are live at any time. */
+	for (i = 0; i < 100000; i++) {
+		s4->sin_addr.s_addr = htonl((i + 0x02000000u) << 8);
+		assert_int_equal(rrl_check(r, SA(src), w, len, RRL_CLASS_ANSWER,
+		                           1000 + i * 10),
+		                 RRL_PASS);
+	}
+	rrl_get_stats(r, &st);
+	assert_int_equal(st.slots, RRL_TABLE_START);
+	assert_int_equal(st.evictions, 0);
+	rrl_destroy(r);
+}
+
 /* ---- classify and slip --------------------------------------------------- */
 
 /* Writes a response: header (flags, counts), question, then records
@@ -635,6 +726,8 @@ int main(void)
 		cmocka_unit_test(test_rrl_check_log_only),
 		cmocka_unit_test(test_rrl_check_unknown_family_passes),
 		cmocka_unit_test(test_rrl_check_table_bound_1m_sources),
+		cmocka_unit_test(test_rrl_check_table_grows_keeping_state),
+		cmocka_unit_test(test_rrl_check_table_stays_small),
 		cmocka_unit_test(test_rrl_classify_responses),
 		cmocka_unit_test(test_rrl_check_response_keys_nxdomain_by_zone),
 		cmocka_unit_test(test_rrl_slip_forms),
