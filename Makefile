@@ -1,7 +1,7 @@
 # svcdns — plain GNU make. `make run` and `make test` install what is missing
 # (Debian 12, apt-get) first; see README.md.
 
-CORE  := arena log diag metrics sdnotify dname wire qlog cache config k8s selector manifest bluegreen snapshot answer rrl privs kube_lines kube_store kubeconfig
+CORE  := arena log diag metrics sdnotify dname wire qlog cache config k8s selector manifest bluegreen snapshot answer rrl privs dirstamp kube_lines kube_store kubeconfig
 IO    := forward server watch http ops kube main
 comma := ,
 # SAN=address,undefined | SAN=thread; packaging may set WERROR= .

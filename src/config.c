@@ -1088,6 +1088,19 @@ static int config_set_kube_pods(struct config_state *st, const char *val)
 	                   val);
 }
 
+static int config_set_cache(struct config_state *st, const char *val)
+{
+	if (strcmp(val, "none") == 0) {
+		st->cfg->cache[0] = '\0';
+		return 0;
+	}
+	if (val[0] == '\0' || strlen(val) >= sizeof(st->cfg->cache)) {
+		return config_fail(st, "--cache: '%s' is not a file name", val);
+	}
+	strcpy(st->cfg->cache, val);
+	return 0;
+}
+
 static int config_set_check(struct config_state *st, const char *val)
 {
 	(void)val;
@@ -1149,6 +1162,7 @@ static const struct config_opt config_opts[] = {
 	{ "tcp-max-conns", REQ, NO, FILE_, config_set_tcp_conns },
 	{ "lame-duck", REQ, NO, FILE_, config_set_lame_duck },
 	{ "settle-ms", REQ, NO, FILE_, config_set_settle },
+	{ "cache", REQ, NO, FILE_, config_set_cache },
 	{ "rescan-interval", REQ, NO, FILE_, config_set_rescan },
 	{ "http", REQ, NO, FILE_, config_set_http },
 	{ "log-level", REQ, NO, FILE_, config_set_log_level },
@@ -1678,6 +1692,9 @@ void config_print_usage(FILE *out)
 	        "                         directory before reloading (default: %u)\n"
 	        "  --rescan-interval MS   rescan the directory every MS even without\n"
 	        "                         events; 0 = never (default: %u)\n"
+	        "  --cache FILE           keep the loaded zones in FILE and, while the\n"
+	        "                         manifest directory is unchanged, answer from it\n"
+	        "                         at start-up before parsing; none = off (default)\n"
 	        "  --rrl-rate N           UDP responses a second per client /24 (/56) and\n"
 	        "                         name before rate limiting; 0 = off (default: %u)\n"
 	        "  --rrl-slip N           every Nth limited response is sent truncated\n"

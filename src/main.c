@@ -11,6 +11,7 @@
 #include "svcdns/answer.h"
 #include "svcdns/config.h"
 #include "svcdns/diag.h"
+#include "svcdns/dirstamp.h"
 #include "svcdns/forward.h"
 #include "svcdns/http.h"
 #include "svcdns/k8s.h"
@@ -93,6 +94,16 @@ struct main_ctx {
 	struct snapshot *first_snap;
 	int first_err;
 	bool loading;	  /* first_load runs: the watch is the pool's */
+	/* --cache: copies for the pool thread; "" = none. */
+	char cache_path[CONFIG_PATH_MAX];
+	char cache_dir[CONFIG_PATH_MAX];
+	bool cache_served; /* the start-up cache is published */
+	bool cache_keyed;  /* cache_key holds the state the load saw */
+	uint64_t cache_key;
+	int cache_err; /* of writing it after the first load */
+	uint64_t cache_load_us;
+	uv_work_t cache_save; /* writes the first load's snapshot */
+	struct snapshot *cache_snap;
 	bool ready;	  /* the first snapshot is published */
 	bool stopping;	  /* SIGTERM/SIGINT or a fatal start-up error */
 	bool hup_pending; /* SIGHUP while loading */
@@ -665,6 +676,7 @@ static const struct main_setting main_restart_settings[] = {
 	MAIN_SET("fallthrough", upstream.n_fallthrough),
 	MAIN_SET("http", http),
 	MAIN_SET("kubernetes", kube),
+	MAIN_SET("cache", cache),
 };
 
 /* Logs each setting of next that differs from what runs and needs a
@@ -892,14 +904,163 @@ static void main_signal_cb(uv_signal_t *h, int signum)
 	main_shutdown(m, MAIN_EXIT_OK);
 }
 
+/* The start-up cache's key: the state of everything under the manifest
+ * directory, and the directory's name. */
+static int main_cache_key(const char *dir, uint64_t *key)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+	int err = dirstamp(dir, key);
+
+	for (i = 0; dir[i] != '\0'; i++) {
+		h = (h ^ (uint8_t)dir[i]) * 0x100000001b3ull;
+	}
+	*key ^= h;
+	return err;
+}
+
+/* Saves s as the start-up cache: written aside, then renamed into place,
+ * so that a reader sees the old file or the new one. */
+static int main_cache_write(const struct main_ctx *m, const struct snapshot *s,
+                            uint64_t key)
+{
+	char tmp[CONFIG_PATH_MAX + 32];
+	FILE *f;
+	int err;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", m->cache_path,
+	                     (long)getpid()) >= sizeof(tmp)) {
+		return -ENAMETOOLONG;
+	}
+	f = fopen(tmp, "wb");
+	if (f == NULL) {
+		return -errno;
+	}
+	err = snapshot_save(s, key, f);
+	if (fclose(f) != 0 && err == 0) {
+		err = -EIO;
+	}
+	if (err == 0 && rename(tmp, m->cache_path) != 0) {
+		err = -errno;
+	}
+	if (err != 0) {
+		unlink(tmp);
+	}
+	return err;
+}
+
 /* The first load runs here, on the thread pool: the main loop does not
- * touch the watch until main_first_load_done. */
+ * touch the watch until main_first_load_done. With --cache, the
+ * directory's state is taken before the load: a change made during it
+ * leaves a cache that the next start finds stale, never one that claims
+ * newer files than it holds. */
 static void main_first_load_work(uv_work_t *req)
 {
 	struct main_ctx *m = req->data;
 
+	m->cache_keyed = m->cache_path[0] != '\0' &&
+	                 main_cache_key(m->cache_dir, &m->cache_key) == 0;
 	m->first_err = watch_load_now(m->watch, &m->first_snap,
 				      &m->load_errors, &m->load_warnings);
+}
+
+/* After the first publish, on the pool: the snapshot into the cache. */
+static void main_cache_save_work(uv_work_t *req)
+{
+	struct main_ctx *m = req->data;
+
+	m->cache_err = main_cache_write(m, m->cache_snap, m->cache_key);
+}
+
+static void main_cache_save_done(uv_work_t *req, int status)
+{
+	struct main_ctx *m = req->data;
+
+	(void)status;
+	snapshot_release(m->cache_snap);
+	m->cache_snap = NULL;
+	if (m->cache_err == -ENOTSUP) {
+		log_info("main: no start-up cache with blue/green Services (their answers follow the cutover state)");
+	} else if (m->cache_err != 0) {
+		log_warn("main: cannot write the start-up cache file=%s: %s",
+		         m->cache_path, strerror(-m->cache_err));
+	} else {
+		log_debug("main: start-up cache written file=%s",
+		          m->cache_path);
+	}
+}
+
+/* Queues the cache write of what is now served. */
+static void main_cache_save(struct main_ctx *m)
+{
+	if (!m->cache_keyed) {
+		return;
+	}
+	m->cache_snap = snapshot_slot_acquire(&m->slot);
+	m->cache_save.data = m;
+	if (m->cache_snap == NULL ||
+	    uv_queue_work(&m->loop, &m->cache_save, main_cache_save_work,
+	                  main_cache_save_done) != 0) {
+		snapshot_release(m->cache_snap);
+		m->cache_snap = NULL;
+	}
+}
+
+static uint64_t main_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* --cache at start-up: when the manifest directory is as the cache says,
+ * publish the cached snapshot now; the first load replaces it. */
+static void main_cache_serve(struct main_ctx *m)
+{
+	uint64_t t0 = main_now_us();
+	struct snapshot *s = NULL;
+	struct snapshot_stats ss;
+	uint64_t key;
+	FILE *f;
+	int err = main_cache_key(m->cache_dir, &key);
+
+	if (err != 0) {
+		return; /* the load reports the directory's problems */
+	}
+	f = fopen(m->cache_path, "rb");
+	if (f == NULL) {
+		if (errno == ENOENT) {
+			log_info("main: no start-up cache yet file=%s",
+			         m->cache_path);
+		} else {
+			log_warn("main: cannot read the start-up cache file=%s: %s",
+			         m->cache_path, strerror(errno));
+		}
+		return;
+	}
+	err = snapshot_load(f, key, &m->sopts, &s);
+	fclose(f);
+	if (err == -ESTALE) {
+		log_info("main: start-up cache file=%s is stale (the manifests or the options changed); not used",
+		         m->cache_path);
+		return;
+	}
+	if (err != 0) {
+		log_warn("main: start-up cache file=%s not used: %s",
+		         m->cache_path,
+		         err == -EINVAL ? "damaged" : strerror(-err));
+		return;
+	}
+	snapshot_get_stats(s, &ss);
+	snapshot_slot_publish(&m->slot, s);
+	m->cache_served = true;
+	m->ready = true;
+	m->cache_load_us = main_now_us() - t0;
+	log_info("main: serving the start-up cache file=%s names=%zu services=%zu load_ms=%.1f while loading dir=%s",
+	         m->cache_path, ss.names, ss.services,
+	         (double)m->cache_load_us / 1000.0, m->cfg.zones.dir);
+	main_notify(m, "READY=1\nSTATUS=serving the start-up cache; loading the manifests");
 }
 
 /* Logs the start line and tells systemd. */
@@ -965,6 +1126,10 @@ static void main_first_load_done(uv_work_t *req, int status)
 		return;
 	}
 	m->ready = true;
+	main_cache_save(m);
+	if (m->cache_served) {
+		log_info("main: the manifests are loaded; they replace the start-up cache");
+	}
 	/* The parser's scratch was freed into the pool thread's heap: give
 	 * it back to the kernel (as each reload does). */
 	malloc_trim(0);
@@ -1028,6 +1193,11 @@ static int main_start(struct main_ctx *m)
 			                       : uv_strerror(err));
 		}
 		return err;
+	}
+	if (m->cfg.cache[0] != '\0') {
+		memcpy(m->cache_path, m->cfg.cache, sizeof(m->cache_path));
+		memcpy(m->cache_dir, m->cfg.zones.dir, sizeof(m->cache_dir));
+		main_cache_serve(m);
 	}
 	m->first_load.data = m;
 	m->loading = true;

@@ -163,6 +163,7 @@ struct snapshot {
 	size_t n_units;
 	uint64_t opts_fp; /* what reuse must match: zones, TTL, ... */
 	uint64_t pods_fp; /* the pod table's inputs: pod files, namespaces */
+	uint32_t neg[SNAPSHOT_MAX_ZONES + 2][2]; /* zone negative templates */
 	struct snapshot_stats stats;
 };
 
@@ -3385,6 +3386,7 @@ static void snap_finish_buffers(struct builder *b)
 			bufs[i]->cap = bufs[i]->len;
 		}
 	}
+	memcpy(s->neg, b->neg, sizeof(s->neg));
 	for (i = 0; i < s->n_zones; i++) {
 		snap_resp_view(s, b->neg[i][0], &s->zones[i].nodata);
 		snap_resp_view(s, b->neg[i][1], &s->zones[i].nxdomain);
@@ -3393,16 +3395,21 @@ static void snap_finish_buffers(struct builder *b)
 
 /* What a copied unit depends on besides its objects: the zones, the TTL,
  * the pods mode and the server's own addresses. */
-static uint64_t snap_opts_fp(const struct snapshot *s,
-			     const struct snapshot_opts *o)
+static uint64_t snap_opts_fp(const struct snapshot_opts *o)
 {
 	uint64_t h = snap_mix64(((uint64_t)o->ttl << 8) ^ (uint64_t)o->pods ^
-				((uint64_t)s->n_zones << 40));
+				((uint64_t)o->n_zones << 40));
 	size_t i;
 
-	for (i = 0; i < s->n_zones; i++) {
-		h = snap_mix64(h ^ snap_hash_name(s->zones[i].name,
-						  s->zones[i].name_len));
+	for (i = 0; i < o->n_zones && i < SNAPSHOT_MAX_ZONES; i++) {
+		uint8_t name[DNAME_MAXLEN];
+		size_t len = 0;
+
+		if (dname_from_text(o->zones[i], name, sizeof(name), &len) ==
+		    0) {
+			dname_lower(name, len);
+		}
+		h = snap_mix64(h ^ snap_hash_name(name, len));
 	}
 	for (i = 0; i < o->n_ns_addrs; i++) {
 		h = snap_mix64(h ^ snap_hash_bytes(o->ns_addrs[i].family,
@@ -3474,7 +3481,7 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 	}
 	err = snap_init_zones(&b);
 	if (err == 0) {
-		s->opts_fp = snap_opts_fp(s, opts);
+		s->opts_fp = snap_opts_fp(opts);
 		if (opts->reuse != NULL && opts->reuse->opts_fp == s->opts_fp) {
 			b.prev = opts->reuse;
 		}
@@ -3537,6 +3544,462 @@ out_fail:
 	builder_fini(&b);
 	snap_free(s);
 	return NULL;
+}
+
+/* --------------------------- start-up cache -------------------------- */
+
+/* A saved snapshot is this header and the snapshot's tables, raw: only the
+ * build that wrote it reads it back (magic, version, layout sizes). */
+#define SNAP_FILE_MAGIC	  "svcdns-snapshot"
+#define SNAP_FILE_FORMAT  1u
+#define SNAP_FILE_MAX_NS  (1u << 20)
+
+struct snap_file_hdr {
+	char magic[16];
+	char version[16]; /* SVCDNS_VERSION */
+	uint32_t format;
+	uint32_t layout; /* sizes of the raw structures, mixed */
+	uint64_t key;
+	uint64_t opts_fp;
+	uint64_t sum; /* of everything after the header */
+	uint32_t serial;
+	uint32_t ttl;
+	uint32_t pods;
+	uint32_t n_zones;
+	uint32_t n_fwd;
+	uint32_t have_pods;
+	uint64_t n_nodes;
+	uint64_t mask;
+	uint64_t nodes_len;
+	uint64_t resps_len;
+	uint64_t n_ptrs;
+	uint64_t ptr_mask;
+	uint64_t ptr_names_len;
+	uint64_t pod4_mask;
+	uint64_t pod6_mask;
+	uint64_t ns_mask;
+	uint64_t n_units;
+	uint32_t neg[SNAPSHOT_MAX_ZONES + 2][2];
+	struct snapshot_stats stats;
+};
+
+struct snap_fzone {
+	uint8_t name[DNAME_MAXLEN];
+	uint8_t name_len;
+	uint8_t labels;
+	uint8_t reverse;
+	uint8_t pad;
+};
+
+static uint32_t snap_file_layout(void)
+{
+	return (uint32_t)snap_mix64(
+		sizeof(struct snap_file_hdr) * 1000003u ^
+		sizeof(struct snapshot_node) * 10007u ^
+		sizeof(struct snap_rhdr) * 101u ^ sizeof(struct snap_ptr) ^
+		(uint64_t)sizeof(struct snap_unit) << 20 ^
+		(uint64_t)sizeof(struct snap_slot) << 28 ^
+		(uint64_t)sizeof(struct snap_pod6) << 36);
+}
+
+/* A running checksum, 8 octets at a time. */
+static uint64_t snap_sum(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, b + i, 8);
+		h = (h ^ v) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	for (; i < n; i++) {
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+struct snap_io {
+	FILE *f;
+	uint64_t sum;
+	int err;
+};
+
+static void snap_put(struct snap_io *io, const void *p, size_t n)
+{
+	if (io->err == 0 && n > 0 && fwrite(p, 1, n, io->f) != n) {
+		io->err = -EIO;
+	}
+	io->sum = snap_sum(io->sum, p, n);
+}
+
+static void snap_put_str(struct snap_io *io, const char *str)
+{
+	size_t len = str != NULL ? strlen(str) : 0;
+	uint8_t l = (uint8_t)(len > 255 ? 255 : len);
+
+	snap_put(io, &l, 1);
+	snap_put(io, str, l);
+}
+
+int snapshot_save(const struct snapshot *s, uint64_t key, FILE *f)
+{
+	struct snap_file_hdr h;
+	struct snap_io io = { .f = f };
+	size_t i;
+
+	if (s->n_bg != 0) {
+		return -ENOTSUP;
+	}
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, SNAP_FILE_MAGIC, sizeof(SNAP_FILE_MAGIC));
+	snprintf(h.version, sizeof(h.version), "%s", SVCDNS_VERSION);
+	h.format = SNAP_FILE_FORMAT;
+	h.layout = snap_file_layout();
+	h.key = key;
+	h.opts_fp = s->opts_fp;
+	h.serial = s->serial;
+	h.ttl = s->ttl;
+	h.pods = (uint32_t)s->pods;
+	h.n_zones = (uint32_t)s->n_zones;
+	h.n_fwd = (uint32_t)s->n_fwd;
+	h.have_pods = s->pod4 != NULL;
+	h.n_nodes = s->n_nodes;
+	h.mask = s->mask;
+	h.nodes_len = s->nodes.len;
+	h.resps_len = s->resps.len;
+	h.n_ptrs = s->n_ptrs;
+	h.ptr_mask = s->ptr_mask;
+	h.ptr_names_len = s->ptr_names.len;
+	h.pod4_mask = s->pod4 != NULL ? s->pod4_mask : 0;
+	h.pod6_mask = s->pod4 != NULL ? s->pod6_mask : 0;
+	h.ns_mask = s->ns_mask;
+	h.n_units = s->n_units;
+	memcpy(h.neg, s->neg, sizeof(h.neg));
+	h.stats = s->stats;
+	/* The header goes last, once the sum is known. */
+	if (fseek(f, (long)sizeof(h), SEEK_SET) != 0) {
+		return -EIO;
+	}
+	for (i = 0; i < s->n_zones; i++) {
+		struct snap_fzone z;
+
+		memset(&z, 0, sizeof(z));
+		memcpy(z.name, s->zones[i].name, sizeof(z.name));
+		z.name_len = s->zones[i].name_len;
+		z.labels = s->zones[i].labels;
+		z.reverse = s->zones[i].reverse;
+		snap_put(&io, &z, sizeof(z));
+	}
+	snap_put(&io, s->table, (s->mask + 1) * sizeof(*s->table));
+	snap_put(&io, s->nodes.p, s->nodes.len);
+	snap_put(&io, s->resps.p, s->resps.len);
+	snap_put(&io, s->ptrs, s->n_ptrs * sizeof(*s->ptrs));
+	snap_put(&io, s->ptr_index, (s->ptr_mask + 1) * sizeof(*s->ptr_index));
+	snap_put(&io, s->ptr_names.p, s->ptr_names.len);
+	if (s->pod4 != NULL) {
+		snap_put(&io, s->pod4, (s->pod4_mask + 1) * sizeof(*s->pod4));
+		snap_put(&io, s->pod6, (s->pod6_mask + 1) * sizeof(*s->pod6));
+	}
+	for (i = 0; i <= s->ns_mask; i++) {
+		snap_put_str(&io, s->ns_table[i]);
+	}
+	for (i = 0; i < s->n_units; i++) {
+		struct snap_unit u = s->units[i];
+
+		u.ns = NULL;
+		snap_put(&io, &u, sizeof(u));
+		snap_put_str(&io, s->units[i].ns);
+	}
+	h.sum = io.sum;
+	if (io.err != 0 || fseek(f, 0, SEEK_SET) != 0 ||
+	    fwrite(&h, sizeof(h), 1, f) != 1 || fflush(f) != 0) {
+		return -EIO;
+	}
+	return 0;
+}
+
+static bool snap_get(struct snap_io *io, void *p, size_t n)
+{
+	if (io->err != 0) {
+		return false;
+	}
+	if (n > 0 && fread(p, 1, n, io->f) != n) {
+		io->err = -EINVAL; /* short: truncated */
+		return false;
+	}
+	io->sum = snap_sum(io->sum, p, n);
+	return true;
+}
+
+/* A string of the file into the snapshot's arena; "" stays NULL. */
+static bool snap_get_str(struct snap_io *io, struct arena *a,
+			 const char **out)
+{
+	uint8_t l;
+	char buf[256];
+
+	*out = NULL;
+	if (!snap_get(io, &l, 1) || !snap_get(io, buf, l)) {
+		return false;
+	}
+	if (l == 0) {
+		return true;
+	}
+	*out = arena_strndup(a, buf, l);
+	if (*out == NULL) {
+		io->err = -ENOMEM;
+		return false;
+	}
+	return true;
+}
+
+static void *snap_get_alloc(struct snap_io *io, size_t n, size_t size)
+{
+	void *p;
+
+	if (io->err != 0) {
+		return NULL;
+	}
+	p = malloc(n * size + 1);
+	if (p == NULL) {
+		io->err = -ENOMEM;
+		return NULL;
+	}
+	if (!snap_get(io, p, n * size)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static bool snap_is_mask(uint64_t m, uint64_t max)
+{
+	return m >= 15 && m < max && ((m + 1) & m) == 0;
+}
+
+/* The response at off lies inside the response buffer. */
+static bool snap_resp_ok(const struct snapshot *s, uint32_t off)
+{
+	const struct snap_rhdr *h;
+	size_t narr;
+	size_t len;
+	size_t i;
+
+	if (off < 4 || (off & 3) != 0 || off + sizeof(*h) > s->resps.len) {
+		return false;
+	}
+	h = (const struct snap_rhdr *)(const void *)(s->resps.p + off);
+	narr = (size_t)h->n_glue + h->n_zptr + h->n_zcopy + h->n_rptr;
+	len = (size_t)h->an_len + h->ns_len;
+	if (off + sizeof(*h) + narr * 2 > s->resps.len) {
+		return false;
+	}
+	for (i = 0; i < h->n_glue; i++) {
+		len += h->arr[i];
+	}
+	return len <= WIRE_MSG_MAX &&
+	       off + sizeof(*h) + narr * 2 + len <= s->resps.len;
+}
+
+/* Every index slot names a node inside the node buffer whose responses
+ * are inside the response buffer; PTR and pod slots are in range. */
+static bool snap_check_loaded(const struct snapshot *s)
+{
+	size_t i;
+
+	for (i = 0; i <= s->mask; i++) {
+		const struct snapshot_node *n;
+		uint32_t off = s->table[i].off;
+		size_t k;
+
+		if (off == 0) {
+			continue;
+		}
+		if ((off & 3) != 0 || off + sizeof(*n) > s->nodes.len) {
+			return false;
+		}
+		n = (const struct snapshot_node *)(const void *)(s->nodes.p +
+								 off);
+		if (off + sizeof(*n) + n->n_types * sizeof(n->types[0]) +
+			    n->len >
+		    s->nodes.len) {
+			return false;
+		}
+		for (k = 0; k < n->n_types; k++) {
+			if (!snap_resp_ok(s, n->types[k].off)) {
+				return false;
+			}
+		}
+	}
+	for (i = 0; i < s->n_zones; i++) {
+		if (!snap_resp_ok(s, s->neg[i][0]) ||
+		    !snap_resp_ok(s, s->neg[i][1]) ||
+		    s->zones[i].name_len < 2 ||
+		    dname_len(s->zones[i].name) != s->zones[i].name_len) {
+			return false;
+		}
+	}
+	for (i = 0; i < s->n_ptrs; i++) {
+		const struct snap_ptr *e = &s->ptrs[i];
+		size_t at = e->off;
+		unsigned k;
+
+		for (k = 0; k < e->n_targets; k++) {
+			size_t j = at;
+
+			while (j < s->ptr_names.len && s->ptr_names.p[j] != 0 &&
+			       j - at < DNAME_MAXLEN) {
+				j += (size_t)s->ptr_names.p[j] + 1;
+			}
+			if (j >= s->ptr_names.len || s->ptr_names.p[j] != 0) {
+				return false;
+			}
+			at = j + 1;
+		}
+	}
+	for (i = 0; i <= s->ptr_mask; i++) {
+		if (s->ptr_index[i] > s->n_ptrs) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int snapshot_load(FILE *f, uint64_t key, const struct snapshot_opts *opts,
+		  struct snapshot **out)
+{
+	struct snap_file_hdr h;
+	struct snap_io io = { .f = f };
+	struct snapshot *s;
+	size_t i;
+
+	*out = NULL;
+	if (fread(&h, sizeof(h), 1, f) != 1) {
+		return -EINVAL;
+	}
+	if (memcmp(h.magic, SNAP_FILE_MAGIC, sizeof(SNAP_FILE_MAGIC)) != 0 ||
+	    h.format != SNAP_FILE_FORMAT || h.layout != snap_file_layout() ||
+	    strncmp(h.version, SVCDNS_VERSION, sizeof(h.version)) != 0 ||
+	    h.key != key || h.opts_fp != snap_opts_fp(opts) ||
+	    h.n_zones != opts->n_zones + 2 || h.n_fwd != opts->n_zones ||
+	    h.pods != (uint32_t)opts->pods || h.ttl != opts->ttl) {
+		return -ESTALE;
+	}
+	if (h.n_zones > SNAPSHOT_MAX_ZONES + 2 || h.n_zones < 3 ||
+	    !snap_is_mask(h.mask, SNAP_BUF_MAX) ||
+	    !snap_is_mask(h.ptr_mask, SNAP_BUF_MAX) ||
+	    !snap_is_mask(h.ns_mask, SNAP_FILE_MAX_NS) ||
+	    (h.have_pods && (!snap_is_mask(h.pod4_mask, SNAP_BUF_MAX) ||
+			     !snap_is_mask(h.pod6_mask, SNAP_BUF_MAX))) ||
+	    h.nodes_len < 4 || h.nodes_len > SNAP_BUF_MAX ||
+	    h.resps_len < 4 || h.resps_len > SNAP_BUF_MAX ||
+	    h.ptr_names_len > SNAP_BUF_MAX || h.n_ptrs > h.ptr_mask ||
+	    h.n_units > SNAP_FILE_MAX_NS || h.n_nodes > h.mask) {
+		return -EINVAL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		return -ENOMEM;
+	}
+	atomic_init(&s->refs, 1);
+	s->arena = arena_create(64 * 1024);
+	if (s->arena == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->serial = h.serial;
+	s->ttl = h.ttl;
+	s->pods = (enum snapshot_pods_mode)h.pods;
+	s->n_zones = h.n_zones;
+	s->n_fwd = h.n_fwd;
+	s->n_nodes = h.n_nodes;
+	s->opts_fp = h.opts_fp;
+	memcpy(s->neg, h.neg, sizeof(s->neg));
+	s->stats = h.stats;
+	s->zones = arena_calloc(s->arena, s->n_zones, sizeof(*s->zones));
+	if (s->zones == NULL) {
+		io.err = -ENOMEM;
+	}
+	for (i = 0; i < s->n_zones && io.err == 0; i++) {
+		struct snap_fzone z;
+
+		if (snap_get(&io, &z, sizeof(z))) {
+			memcpy(s->zones[i].name, z.name, sizeof(z.name));
+			s->zones[i].name_len = z.name_len;
+			s->zones[i].labels = z.labels;
+			s->zones[i].reverse = z.reverse != 0;
+		}
+	}
+	s->mask = h.mask;
+	s->table = arena_alloc(s->arena, (h.mask + 1) * sizeof(*s->table));
+	if (s->table == NULL && io.err == 0) {
+		io.err = -ENOMEM;
+	}
+	if (s->table != NULL) {
+		snap_get(&io, s->table, (h.mask + 1) * sizeof(*s->table));
+	}
+	s->nodes.p = snap_get_alloc(&io, h.nodes_len, 1);
+	s->nodes.len = s->nodes.cap = h.nodes_len;
+	s->resps.p = snap_get_alloc(&io, h.resps_len, 1);
+	s->resps.len = s->resps.cap = h.resps_len;
+	s->n_ptrs = h.n_ptrs;
+	s->ptrs = snap_get_alloc(&io, h.n_ptrs, sizeof(*s->ptrs));
+	s->ptr_mask = h.ptr_mask;
+	s->ptr_index = snap_get_alloc(&io, h.ptr_mask + 1,
+				      sizeof(*s->ptr_index));
+	s->ptr_names.p = snap_get_alloc(&io, h.ptr_names_len, 1);
+	s->ptr_names.len = s->ptr_names.cap = h.ptr_names_len;
+	if (h.have_pods) {
+		s->pod4_mask = h.pod4_mask;
+		s->pod6_mask = h.pod6_mask;
+		s->pod4 = snap_get_alloc(&io, h.pod4_mask + 1,
+					 sizeof(*s->pod4));
+		s->pod6 = snap_get_alloc(&io, h.pod6_mask + 1,
+					 sizeof(*s->pod6));
+	}
+	s->ns_mask = h.ns_mask;
+	s->ns_table = arena_calloc(s->arena, h.ns_mask + 1,
+				   sizeof(*s->ns_table));
+	if (s->ns_table == NULL && io.err == 0) {
+		io.err = -ENOMEM;
+	}
+	for (i = 0; i <= h.ns_mask && io.err == 0; i++) {
+		snap_get_str(&io, s->arena, &s->ns_table[i]);
+	}
+	s->units = arena_calloc(s->arena, h.n_units + 1, sizeof(*s->units));
+	if (s->units == NULL && io.err == 0) {
+		io.err = -ENOMEM;
+	}
+	for (i = 0; i < h.n_units && io.err == 0; i++) {
+		struct snap_unit *u = &s->units[i];
+
+		if (snap_get(&io, u, sizeof(*u)) &&
+		    snap_get_str(&io, s->arena, &u->ns)) {
+			/* Another process's file ids: never copied from. */
+			u->fresh = true;
+			u->fp = 0;
+			s->n_units++;
+		}
+	}
+	if (io.err == 0 && io.sum != h.sum) {
+		io.err = -EINVAL;
+	}
+	if (io.err == 0 && !snap_check_loaded(s)) {
+		io.err = -EINVAL;
+	}
+	if (io.err != 0) {
+		snap_free(s);
+		return io.err;
+	}
+	for (i = 0; i < s->n_zones; i++) {
+		snap_resp_view(s, s->neg[i][0], &s->zones[i].nodata);
+		snap_resp_view(s, s->neg[i][1], &s->zones[i].nxdomain);
+	}
+	*out = s;
+	return 0;
 }
 
 /* ----------------------------- read side --------------------------- */

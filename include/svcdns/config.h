@@ -205,6 +205,8 @@ struct config {
 	char user[CONFIG_USER_MAX];
 	struct config_http http;
 	struct config_kube kube;
+	/* --cache FILE: the start-up cache (snapshot_save); "" = none. */
+	char cache[CONFIG_PATH_MAX];
 	enum log_level log_level;
 	bool log_queries;           /* --log-queries: one line per query */
 	char file[CONFIG_PATH_MAX]; /* --config FILE; "" when none */

@@ -106,6 +106,24 @@ void snapshot_get_stats(const struct snapshot *s, struct snapshot_stats *st);
  * Returns 0 or -EIO. */
 SVCDNS_MUSTCHECK int snapshot_dump(const struct snapshot *s, FILE *out);
 
+/* The start-up cache: a snapshot saved to a file and read back by the next
+ * start, which then answers before the manifests are parsed again.
+ *
+ * snapshot_save writes s to f (a regular file, from its start) with key,
+ * the caller's fingerprint of the inputs (the manifest directory's state).
+ * Snapshots with blue/green Services are not saved (their answers follow
+ * the previous cutover state): -ENOTSUP. Returns 0 or -EIO. Any thread. */
+SVCDNS_MUSTCHECK int snapshot_save(const struct snapshot *s, uint64_t key,
+				   FILE *f);
+
+/* Reads back what this build of svcdns saved under the same key and
+ * options (zones, TTL, pods mode, server addresses): 0 and *out (one
+ * reference; later builds never copy from it). -ESTALE: another key,
+ * options or build; -EINVAL: damaged (checksum, bounds); -ENOMEM. */
+SVCDNS_MUSTCHECK int snapshot_load(FILE *f, uint64_t key,
+				   const struct snapshot_opts *opts,
+				   struct snapshot **out);
+
 /* Where the current snapshot is published. publish and acquire_current hold
  * the mutex only around the pointer swap and the refcount increment;
  * workers call acquire_current only when generation() moved, so never per

@@ -542,8 +542,11 @@ bench_peers() {
 	fi
 }
 
+# Cold: the manifests are parsed before the first answer. Cached: --cache
+# with the file the first cached start wrote (the directory unchanged), so
+# the first answer comes from the start-up cache while they are parsed.
 bench_startup() {
-	local r
+	local r cache=$RUNS/startup.cache
 	for r in $(seq "$STARTUP_REPS"); do
 		wait_quiet
 		new_port
@@ -551,6 +554,21 @@ bench_startup() {
 		say "svcdns start-up $r/$STARTUP_REPS"
 		if start_server svcdns "$SERVER_CPUS" 60 "$PROBE_NAME" 30000 "${CMD[@]}"; then
 			result startup svcdns "rep=$r quiet=$QUIET startup_ms=$STARTUP_MS rss_kib=$(rss_kib "$SPID")"
+			stop_server
+		fi
+	done
+	rm -f "$cache"
+	for r in $(seq 0 "$STARTUP_REPS"); do
+		wait_quiet
+		new_port
+		server_cmd svcdns
+		CMD+=(--cache "$cache")
+		say "svcdns start-up with --cache $r/$STARTUP_REPS"
+		if start_server svcdns "$SERVER_CPUS" 60 "$PROBE_NAME" 30000 "${CMD[@]}"; then
+			# The first start writes the cache: wait for it.
+			for _ in $(seq 100); do [ -s "$cache" ] && break; sleep 0.05; done
+			[ "$r" = 0 ] ||
+				result startup-cache svcdns "rep=$r quiet=$QUIET startup_ms=$STARTUP_MS rss_kib=$(rss_kib "$SPID")"
 			stop_server
 		fi
 	done
@@ -813,6 +831,8 @@ report() {
 	echo "== svcdns start-up with the $P_SVC-service cluster ($STARTUP_REPS starts)"
 	STARTUP=$(get startup svcdns startup_ms | median)
 	echo "exec -> first answer: median $(fmt '%s ms' "$STARTUP") (range $(get startup svcdns startup_ms | range) ms); RSS right after: $(kib_mib "$(get startup svcdns rss_kib | median)") MiB$(noisy startup svcdns)"
+	STARTUP_CACHE=$(get startup-cache svcdns startup_ms | median)
+	echo "with --cache (directory unchanged since the cache was written): median $(fmt '%s ms' "$STARTUP_CACHE") (range $(get startup-cache svcdns startup_ms | range) ms)$(noisy startup-cache svcdns)"
 	echo
 	echo "== Scale: load time and memory ($REPS reps, medians; MB = 10^6 bytes)"
 	printf '%-9s %9s %13s %12s %13s %13s %12s %12s %13s\n' pods services "build load ms" "build RSS MB" "daemon start" "daemon RSS MB" "MB/1k objs" "CoreDNS MB" "ours/CoreDNS"
@@ -893,7 +913,8 @@ targets() {
 	printf '%-62s %-20s %-10s %s\n' "svcdns queries lost at $RATE q/s (all reps)" "$lost" "0" "$(verdict "$lost" '==' 0)"
 	v=$(awk -v a="$rss_me" -v b="$rss_knot" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.1f", a - b; else print "na" }')
 	printf '%-62s %-20s %-10s %s\n' "RSS, $P_SVC-service cluster: svcdns vs Knot (MiB)" "$(kib_mib "$rss_me") vs $(kib_mib "$rss_knot")" "<= Knot" "$(verdict "$v" '<=' 0)"
-	printf '%-62s %-20s %-10s %s\n' "svcdns start-up, $P_SVC services (exec -> first answer)" "$(fmt '%s ms' "$STARTUP")" "<= 20 ms" "$(verdict "$STARTUP" '<=' 20)"
+	printf '%-62s %-20s %-10s %s\n' "svcdns start-up, $P_SVC services, --cache (exec -> first answer)" "$(fmt '%s ms' "$STARTUP_CACHE")" "<= 20 ms" "$(verdict "$STARTUP_CACHE" '<=' 20)"
+	printf '%-62s %-20s %-10s %s\n' "svcdns start-up, $P_SVC services, cold (parse first)" "$(fmt '%s ms' "$STARTUP")" "<= 20 ms" "$(verdict "$STARTUP" '<=' 20)"
 	v=$(awk -v a="$BIG_LOAD" 'BEGIN { if (a + 0 > 0) printf "%.2f", a / 1000; else print "na" }')
 	printf '%-62s %-20s %-10s %s\n' "$BIG_PODS pods loaded (daemon exec -> first answer)" "$(fmt '%s s' "$v")" "< 3 s" "$(verdict "$v" '<' 3)"
 	v=$(kib_mb "$BIG_RSS")

@@ -708,6 +708,7 @@ static void test_config_print_usage(void **state)
 		"--tcp-max-conns",
 		"--settle-ms",
 		"--rescan-interval",
+		"--cache",
 		"--http",
 		"--kubernetes",
 		"--kubeconfig",
@@ -805,6 +806,18 @@ static void test_config_parse_kube(void **state)
 	                   "--kube-pods", "sometimes");
 	assert_parse_error("--kubernetes: 'maybe' is not true or false",
 	                   "--kubernetes=maybe");
+}
+
+static void test_config_parse_cache(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(NULL), 0);
+	assert_string_equal(cfg.cache, "");
+	assert_int_equal(parse("--cache", "/var/cache/svcdns/snapshot", NULL), 0);
+	assert_string_equal(cfg.cache, "/var/cache/svcdns/snapshot");
+	assert_int_equal(parse("--cache=/x", "--cache", "none", NULL), 0);
+	assert_string_equal(cfg.cache, "");
+	assert_parse_error("--cache: '' is not a file name", "--cache=");
 }
 
 /* Applies text as the file "svcdns.yaml" on top of argv (NULL-terminated);
@@ -1040,6 +1053,7 @@ int main(void)
 		cmocka_unit_test(test_config_parse_http),
 		cmocka_unit_test(test_config_parse_log_queries),
 		cmocka_unit_test(test_config_parse_kube),
+		cmocka_unit_test(test_config_parse_cache),
 		cmocka_unit_test(test_config_file_every_key),
 		cmocka_unit_test(test_config_file_command_line_wins),
 		cmocka_unit_test(test_config_file_empty),

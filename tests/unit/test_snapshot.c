@@ -2,10 +2,12 @@
  * checked through answer_query in test_answer.c. */
 #include "unit.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "svcdns/dname.h"
 #include "svcdns/manifest.h"
@@ -661,6 +663,118 @@ static void test_snapshot_reuse_pods(void **state)
 	}
 }
 
+/* ---- The start-up cache. ---- */
+
+static struct snapshot *save_load(const struct snapshot *s, uint64_t key,
+				  uint64_t read_key, uint32_t ttl,
+				  long flip_at, long truncate_to, int *rc)
+{
+	static const char *const zones[] = { "cluster.local", "alt.test" };
+	struct snapshot_opts o = { 0 };
+	struct snapshot *out = NULL;
+	FILE *f = tmpfile();
+	long size;
+
+	assert_non_null(f);
+	assert_int_equal(snapshot_save(s, key, f), 0);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	if (flip_at >= 0) {
+		int c;
+
+		assert_int_equal(fseek(f, flip_at < size ? flip_at : size - 1,
+				       SEEK_SET),
+				 0);
+		c = fgetc(f);
+		assert_int_equal(fseek(f, flip_at < size ? flip_at : size - 1,
+				       SEEK_SET),
+				 0);
+		fputc(c ^ 0x40, f);
+	}
+	if (truncate_to >= 0) {
+		assert_int_equal(ftruncate(fileno(f), truncate_to), 0);
+	}
+	rewind(f);
+	o.zones = zones;
+	o.n_zones = 2;
+	o.pods = SNAPSHOT_PODS_VERIFIED;
+	o.ttl = ttl;
+	*rc = snapshot_load(f, read_key, &o, &out);
+	fclose(f);
+	return out;
+}
+
+static void test_snapshot_save_load(void **state)
+{
+	static const char p1[] =
+		"kind: Pod\napiVersion: v1\n"
+		"metadata: {name: p1, namespace: b}\n"
+		"spec: {containers: [{name: c}]}\n"
+		"status: {phase: Running, podIP: 10.4.0.1}\n";
+	struct k8s_file *f[5] = { load(ns_a_yaml), load(ns_b_yaml),
+				  load(ns_c_yaml), load(ns_d_yaml), load(p1) };
+	struct snapshot *s = build_reuse(f, 5, NULL, 30);
+	struct snapshot *l;
+	struct snapshot *r;
+	struct snapshot_stats st;
+	int rc;
+
+	(void)state;
+	l = save_load(s, 42, 42, 30, -1, -1, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(l);
+	check_same(s, l);
+	assert_true(exists(l, "5.0.1.10.in-addr.arpa"));
+	assert_true(pod_known(l, "10-4-0-1.b.pod.cluster.local"));
+	assert_false(pod_known(l, "10-4-0-2.b.pod.cluster.local"));
+	assert_int_equal(snapshot_serial(l), snapshot_serial(s));
+	/* A later build never copies from a loaded snapshot. */
+	r = build_reuse(f, 5, l, 30);
+	snapshot_get_stats(r, &st);
+	assert_int_equal(st.ns_reused, 0);
+	check_same(s, r);
+	snapshot_release(r);
+	snapshot_release(l);
+	/* Another key or other options: stale. */
+	assert_null(save_load(s, 42, 43, 30, -1, -1, &rc));
+	assert_int_equal(rc, -ESTALE);
+	assert_null(save_load(s, 42, 42, 60, -1, -1, &rc));
+	assert_int_equal(rc, -ESTALE);
+	/* Damage anywhere after the header, or a short file: refused. */
+	for (long at = 400; at < 6000; at += 397) {
+		assert_null(save_load(s, 42, 42, 30, at, -1, &rc));
+		assert_int_equal(rc, -EINVAL);
+	}
+	assert_null(save_load(s, 42, 42, 30, -1, 1000, &rc));
+	assert_int_equal(rc, -EINVAL);
+	assert_null(save_load(s, 42, 42, 30, -1, 10, &rc));
+	assert_int_equal(rc, -EINVAL);
+	snapshot_release(s);
+	for (size_t i = 0; i < 5; i++) {
+		k8s_file_destroy(f[i]);
+	}
+}
+
+/* Blue/green answers depend on the previous cutover: not saved. */
+static void test_snapshot_save_bluegreen(void **state)
+{
+	static const char bg[] =
+		"kind: Service\napiVersion: v1\n"
+		"metadata: {name: web, namespace: shop, annotations: "
+		"{svcdns.io/color-label: color}}\n"
+		"spec: {clusterIP: None, selector: {app: web, color: blue}}\n";
+	struct k8s_file *f = load(bg);
+	struct snapshot *s = build_reuse(&f, 1, NULL, 30);
+	FILE *out = tmpfile();
+
+	(void)state;
+	assert_non_null(out);
+	assert_int_equal(snapshot_save(s, 1, out), -ENOTSUP);
+	fclose(out);
+	snapshot_release(s);
+	k8s_file_destroy(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -674,6 +788,8 @@ int main(void)
 		cmocka_unit_test(test_snapshot_reuse_shadowed_ptr),
 		cmocka_unit_test(test_snapshot_reuse_bluegreen),
 		cmocka_unit_test(test_snapshot_reuse_pods),
+		cmocka_unit_test(test_snapshot_save_load),
+		cmocka_unit_test(test_snapshot_save_bluegreen),
 	};
 
 	return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
