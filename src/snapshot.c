@@ -251,6 +251,9 @@ struct builder {
 	bool *ns_fresh;	  /* per nss entry: never copied */
 	size_t n_nss;
 	size_t cap_nss;
+	uint32_t *ns_slots; /* malloc: open addressing, nss index + 1 */
+	size_t ns_slots_mask;
+	size_t last_ns;	    /* the nss index found last */
 	const struct snapshot *prev; /* opts->reuse, when usable */
 	struct bunit *units;	     /* malloc: by namespace */
 	size_t n_units;
@@ -831,22 +834,63 @@ static uint64_t snap_mix64(uint64_t x)
 
 /* Counts an object of namespace ns from file f: the namespace is added to
  * the distinct names, and f's id to its fingerprint. */
+/* The index of ns in b->nss, or n_nss when it is not there; *slot is
+ * where it goes in the hash table. */
+static size_t builder_ns_find(const struct builder *b, const char *ns,
+			      size_t *slot)
+{
+	size_t j;
+
+	for (j = snap_hash_str(ns) & b->ns_slots_mask; b->ns_slots[j] != 0;
+	     j = (j + 1) & b->ns_slots_mask) {
+		if (strcmp(b->nss[b->ns_slots[j] - 1], ns) == 0) {
+			*slot = j;
+			return b->ns_slots[j] - 1;
+		}
+	}
+	*slot = j;
+	return b->n_nss;
+}
+
+/* Rebuilds the namespace hash table at twice the entries' count. */
+static bool builder_ns_rehash(struct builder *b)
+{
+	size_t cap = snap_pow2(b->n_nss * 4 + 64);
+	uint32_t *v = calloc(cap, sizeof(*v));
+	size_t i;
+
+	if (v == NULL) {
+		return false;
+	}
+	free(b->ns_slots);
+	b->ns_slots = v;
+	b->ns_slots_mask = cap - 1;
+	for (i = 0; i < b->n_nss; i++) {
+		size_t j = snap_hash_str(b->nss[i]) & b->ns_slots_mask;
+
+		while (v[j] != 0) {
+			j = (j + 1) & b->ns_slots_mask;
+		}
+		v[j] = (uint32_t)i + 1;
+	}
+	return true;
+}
+
 static bool builder_add_ns(struct builder *b, const char *ns,
 			   const struct k8s_file *f)
 {
 	size_t i = b->n_nss;
+	size_t slot = 0;
 
-	/* Namespaces are few; a linear scan over distinct names is fine at
-	 * build time, but guard against many with a quick last-seen check
-	 * (the objects of one file mostly share a namespace). */
-	if (b->n_nss > 0 && strcmp(b->nss[b->n_nss - 1], ns) == 0) {
-		i = b->n_nss - 1;
+	/* The objects of one file mostly share a namespace: try the last
+	 * one first, then the hash table. */
+	if (b->n_nss > 0 && strcmp(b->nss[b->last_ns], ns) == 0) {
+		i = b->last_ns;
 	} else {
-		for (i = 0; i < b->n_nss; i++) {
-			if (strcmp(b->nss[i], ns) == 0) {
-				break;
-			}
+		if (b->ns_slots == NULL && !builder_ns_rehash(b)) {
+			return false;
 		}
+		i = builder_ns_find(b, ns, &slot);
 	}
 	if (i == b->n_nss) {
 		if (b->n_nss == b->cap_nss) {
@@ -875,9 +919,23 @@ static bool builder_add_ns(struct builder *b, const char *ns,
 		b->ns_fp[i] = 0;
 		b->ns_fresh[i] = false;
 		b->n_nss++;
+		b->ns_slots[slot] = (uint32_t)i + 1;
+		if (b->n_nss * 2 > b->ns_slots_mask && !builder_ns_rehash(b)) {
+			return false;
+		}
 	}
+	b->last_ns = i;
 	b->ns_fp[i] += snap_mix64(f->id);
 	return true;
+}
+
+/* The index of ns in b->nss (builder_collect added every namespace of
+ * every object); n_nss if absent. */
+static size_t builder_ns_index(const struct builder *b, const char *ns)
+{
+	size_t slot;
+
+	return b->ns_slots != NULL ? builder_ns_find(b, ns, &slot) : b->n_nss;
 }
 
 /* Gathers every object of every file into flat arrays. Duplicate Services
@@ -1811,10 +1869,9 @@ static void builder_mark_fresh(struct builder *b)
 					   BLUEGREEN_ANNOT_LABEL) == NULL) {
 			continue;
 		}
-		for (k = 0; k < b->n_nss; k++) {
-			if (strcmp(b->nss[k], s->meta.ns) == 0) {
-				b->ns_fresh[k] = true;
-			}
+		k = builder_ns_index(b, s->meta.ns);
+		if (k < b->n_nss) {
+			b->ns_fresh[k] = true;
 		}
 		if (!ext || s->external_name == NULL ||
 		    dname_from_text(s->external_name, t, sizeof(t), &tl) != 0) {
@@ -1827,8 +1884,13 @@ static void builder_mark_fresh(struct builder *b)
 				   &label_len, &nl)) {
 			continue;
 		}
-		for (k = 0; k < b->n_nss; k++) {
-			if (snap_label_cmp(label, label_len, b->nss[k]) == 0) {
+		if (label_len < DNAME_MAXLABEL + 1) {
+			char ns[DNAME_MAXLABEL + 1];
+
+			memcpy(ns, label, label_len);
+			ns[label_len] = '\0';
+			k = builder_ns_index(b, ns);
+			if (k < b->n_nss) {
 				b->ns_fresh[k] = true;
 			}
 		}
@@ -1861,12 +1923,10 @@ static int builder_plan_units(struct builder *b)
 		u->ns = ns;
 		u->svc_first = i;
 		u->svc_end = j;
-		for (k = 0; k < b->n_nss; k++) {
-			if (b->nss[k] == ns || strcmp(b->nss[k], ns) == 0) {
-				u->fp = b->ns_fp[k];
-				u->fresh = b->ns_fresh[k];
-				break;
-			}
+		k = builder_ns_index(b, ns);
+		if (k < b->n_nss) {
+			u->fp = b->ns_fp[k];
+			u->fresh = b->ns_fresh[k];
 		}
 		if (b->prev != NULL && !u->fresh) {
 			const struct snap_unit *pu = snap_find_unit(
@@ -3445,6 +3505,7 @@ static void builder_fini(struct builder *b)
 	free(b->nss);
 	free(b->ns_fp);
 	free(b->ns_fresh);
+	free(b->ns_slots);
 	free(b->units);
 	free(b->copied);
 	arena_destroy(b->tmp);
