@@ -24,15 +24,20 @@
  * its own SERVER_UDP_CHUNK of the worker's slab (64 KiB, the largest UDP
  * payload, so nothing is cut: 4 MiB of address space a worker, of which
  * only the pages datagrams land in are ever touched), and the answers of
- * the batch leave in one sendmmsg. A full batch means more may be waiting:
- * read again, at most SERVER_UDP_ROUNDS batches per wakeup so that TCP,
- * timers and forwards are not starved (epoll is level-triggered: what is
- * left wakes the loop again at once). A short batch means the socket is
- * (nearly) empty: back to the loop, without the recvmmsg that would only
- * say EAGAIN. */
+ * the batch leave in one sendmmsg. Then it reads again, as long as the
+ * last batch brought something, up to SERVER_UDP_BUDGET datagrams (or
+ * SERVER_UDP_ROUNDS batches) per wakeup so that TCP, timers and forwards
+ * are not starved (epoll is level-triggered: what is left wakes the loop
+ * again at once). Reading again until a recvmmsg comes back empty costs
+ * that one empty call per wakeup, but saves the epoll_wait that would
+ * otherwise precede each batch of a busy period: measured with dnsperf,
+ * 0.9 system calls per query at 60k queries/s either way (3 queries a
+ * batch), and at the client's maximum 0.25-0.30 instead of 0.27-0.44 for
+ * stopping after a short batch. */
 #define SERVER_UDP_CHUNK  (64 * 1024)
 #define SERVER_UDP_BATCH  64
-#define SERVER_UDP_ROUNDS 4
+#define SERVER_UDP_BUDGET 256
+#define SERVER_UDP_ROUNDS 16
 /* Requested receive buffer per worker socket (the kernel caps it at
  * net.core.rmem_max and doubles it for its bookkeeping): room for bursts
  * of a few thousand queries while the worker answers a batch. */
@@ -801,27 +806,31 @@ static void udp_query(struct listener *l, const uint8_t *req, size_t len,
 }
 
 /* Reads and answers what l's socket holds: a batch per recvmmsg, its
- * answers sent by one sendmmsg, another batch only if this one was full,
- * at most SERVER_UDP_ROUNDS (see SERVER_UDP_BATCH). Each batch starts
- * with the snapshot check (one relaxed atomic load when nothing changed):
- * the one place where UDP moves to a newer snapshot, never inside a
- * batch. */
+ * answers sent by one sendmmsg, until a recvmmsg finds nothing or the
+ * budget is spent (see SERVER_UDP_BATCH). Each batch starts with the
+ * snapshot check (one relaxed atomic load when nothing changed): the one
+ * place where UDP moves to a newer snapshot, never inside a batch. */
 static void udp_read(struct listener *l)
 {
 	struct worker *w = l->w;
 	unsigned round;
-	int n = SERVER_UDP_BATCH;
+	unsigned done = 0;
+	unsigned want;
+	int n;
 	int i;
 
-	for (round = 0; round < SERVER_UDP_ROUNDS && n == SERVER_UDP_BATCH &&
+	for (round = 0; round < SERVER_UDP_ROUNDS && done < SERVER_UDP_BUDGET &&
 	                l->udp_reading;
 	     round++) {
 		for (i = 0; i < SERVER_UDP_BATCH; i++) {
 			w->in_msgs[i].msg_hdr.msg_namelen =
 				sizeof(w->in_addr[i]);
 		}
-		n = recvmmsg(l->udp_fd, w->in_msgs, SERVER_UDP_BATCH,
-		             MSG_DONTWAIT, NULL);
+		want = SERVER_UDP_BUDGET - done;
+		if (want > SERVER_UDP_BATCH) {
+			want = SERVER_UDP_BATCH;
+		}
+		n = recvmmsg(l->udp_fd, w->in_msgs, want, MSG_DONTWAIT, NULL);
 		if (n <= 0) {
 			if (n < 0 && !udp_err_again(errno) && errno != EINTR &&
 			    worker_log_ok(w)) {
@@ -831,6 +840,7 @@ static void udp_read(struct listener *l)
 			}
 			return;
 		}
+		done += (unsigned)n;
 		worker_refresh_snapshot(w);
 		w->batch_t0_us = worker_now_us();
 		for (i = 0; i < n; i++) {
