@@ -882,8 +882,20 @@ static void main_hup(struct main_ctx *m)
 		main_reload_config(m);
 	}
 	log_info("main: SIGHUP, reloading dir=%s", m->cfg.zones.dir);
-	watch_trigger(m->watch, true);
-	main_notify(m, "READY=1\nSTATUS=serving; reloading the manifests");
+	/* READY=1 once the reload is served (main_reloaded), so that
+	 * `systemctl reload` returns when the new data is. */
+	if (!watch_trigger(m->watch, true)) {
+		main_notify(m, "READY=1\nSTATUS=serving; nothing reloaded");
+	}
+}
+
+/* A SIGHUP's reload is done. */
+static void main_reloaded(void *ud, bool published)
+{
+	struct main_ctx *m = ud;
+
+	main_notify(m, published ? "READY=1\nSTATUS=serving; reloaded"
+	                         : "READY=1\nSTATUS=serving; reload found nothing new to serve");
 }
 
 static void main_signal_cb(uv_signal_t *h, int signum)
@@ -1333,6 +1345,8 @@ int main(int argc, char **argv)
 	snapshot_slot_init(&m.slot);
 	memset(&wo, 0, sizeof(wo));
 	wo.dir = m.cfg.zones.dir;
+	wo.on_forced = main_reloaded;
+	wo.ud = &m;
 	if (m.cfg.kube.enabled) {
 		if (m.cfg.mode == CONFIG_MODE_CHECK ||
 		    m.cfg.mode == CONFIG_MODE_DUMP) {
@@ -1343,7 +1357,6 @@ int main(int argc, char **argv)
 		main_kube_opts(&m, &ko, kns);
 		wo.kube = &ko;
 		wo.on_first = main_kube_first;
-		wo.ud = &m;
 	}
 	wo.settle_ms = m.cfg.watch.settle_ms;
 	wo.rescan_ms = m.cfg.watch.rescan_ms;

@@ -615,7 +615,7 @@ static bool watch_sync_dirs(struct watch *w, char **dirs, size_t n)
 	return added;
 }
 
-static void watch_start_job(struct watch *w, bool force, uint64_t seen_ms);
+static bool watch_start_job(struct watch *w, bool force, uint64_t seen_ms);
 static void watch_note_change(struct watch *w, uint64_t now);
 static bool watch_alarm_due(struct watch *w, uint64_t now);
 
@@ -787,6 +787,9 @@ static void watch_job_done(uv_work_t *req, int status)
 			 job->st.files, job->st.failed,
 			 snapshot_slot_generation(w->slot));
 	}
+	if (job->force && w->opts.on_forced != NULL) {
+		w->opts.on_forced(w->opts.ud, job->built);
+	}
 	watch_job_free(job);
 	if (w->pending) {
 		bool force = w->pending_force;
@@ -799,13 +802,13 @@ static void watch_job_done(uv_work_t *req, int status)
 	}
 }
 
-static void watch_start_job(struct watch *w, bool force, uint64_t seen_ms)
+static bool watch_start_job(struct watch *w, bool force, uint64_t seen_ms)
 {
 	struct watch_job *job;
 	int err;
 
 	if (w->stopping) {
-		return;
+		return false;
 	}
 	if (w->job != NULL) {
 		/* Coalesce: one more reload after the one in flight. */
@@ -814,22 +817,22 @@ static void watch_start_job(struct watch *w, bool force, uint64_t seen_ms)
 		if (w->first_event_ms == 0) {
 			w->first_event_ms = seen_ms;
 		}
-		return;
+		return true;
 	}
 	if (w->kube != NULL && !kube_synced(w->kube)) {
-		return; /* the first full sync starts the first build */
+		return false; /* the first full sync starts the first build */
 	}
 	job = watch_job_new(w, force, seen_ms);
 	if (job == NULL) {
 		log_err("watch: out of memory; reload skipped");
-		return;
+		return false;
 	}
 	if (w->kube != NULL) {
 		job->objs = kube_objects_take(w->kube);
 		if (job->objs == NULL) {
 			log_err("watch: out of memory; reload skipped");
 			watch_job_free(job);
-			return;
+			return false;
 		}
 	}
 	w->job = job;
@@ -839,7 +842,9 @@ static void watch_start_job(struct watch *w, bool force, uint64_t seen_ms)
 		log_err("watch: cannot queue the reload: %s", uv_strerror(err));
 		w->job = NULL;
 		watch_job_free(job);
+		return false;
 	}
+	return true;
 }
 
 static void watch_settle_cb(uv_timer_t *t)
@@ -1168,7 +1173,7 @@ const struct kube *watch_kube(const struct watch *w)
 	return w->kube;
 }
 
-void watch_trigger(struct watch *w, bool force)
+bool watch_trigger(struct watch *w, bool force)
 {
 	uint64_t seen = w->first_event_ms ? w->first_event_ms : watch_now_ms();
 
@@ -1177,7 +1182,7 @@ void watch_trigger(struct watch *w, bool force)
 		uv_timer_stop(&w->settle);
 		w->first_event_ms = 0;
 	}
-	watch_start_job(w, force, seen);
+	return watch_start_job(w, force, seen);
 }
 
 static void watch_timer_closed(uv_handle_t *h)

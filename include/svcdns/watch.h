@@ -32,6 +32,9 @@ struct watch_opts {
 	/* Kube mode: called on the main loop when the first snapshot is
 	 * published. */
 	void (*on_first)(void *ud);
+	/* Called on the main loop when a reload asked with watch_trigger(w,
+	 * true) has finished; published: a new snapshot is served. */
+	void (*on_forced)(void *ud, bool published);
 	void *ud;
 };
 
@@ -101,8 +104,10 @@ SVCDNS_MUSTCHECK int watch_start_kube(struct watch *w);
 const struct kube *watch_kube(const struct watch *w);
 
 /* Asks for a reload now (SIGHUP: force re-parses every file). Reloads
- * requested while one runs are coalesced into one more. */
-void watch_trigger(struct watch *w, bool force);
+ * requested while one runs are coalesced into one more. Returns false
+ * when none will run (stopping, out of memory, kube mode before the
+ * first sync): then on_forced will not be called for it. */
+bool watch_trigger(struct watch *w, bool force);
 
 /* Stops the timers and fs events; a reload in flight completes (its result
  * is dropped). Call watch_destroy after the loop has run the closes. */

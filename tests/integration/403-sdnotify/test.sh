@@ -26,7 +26,9 @@ for sock in "@svcdns-it-403-$$" "$WORK/notify.sock"; do
 	kill -HUP "$DAEMON_PID"
 	wait_until 5 notes_have "$notes" 'RELOADING=1' || fail "$sock: no RELOADING=1 on SIGHUP"
 	expect_grep "$sock: RELOADING=1 carries MONOTONIC_USEC" 'RELOADING=1 MONOTONIC_USEC=[0-9]+$' "$notes"
-	[ "$(grep -c ' READY=1' "$notes")" -ge 2 ] || fail "$sock: no READY=1 after the reload"
+	# READY=1 again once the reloaded data is served, not when it starts.
+	wait_until 5 notes_have "$notes" ' READY=1 STATUS=serving; reloaded' ||
+		fail "$sock: no READY=1 'reloaded' after the reload: $(tail -2 "$notes")"
 	stop_daemon
 	wait "$LPID"
 	expect_grep "$sock: STOPPING=1 on SIGTERM" ' STOPPING=1$' "$notes"
