@@ -3113,7 +3113,9 @@ static int builder_merge_ptrs(struct builder *b)
 	if (out == NULL) {
 		return -ENOMEM;
 	}
-	qsort(b->bptrs + nx, ny, sizeof(*b->bptrs), bptr_cmp);
+	if (ny > 1) {
+		qsort(b->bptrs + nx, ny, sizeof(*b->bptrs), bptr_cmp);
+	}
 	while (i < nx && j < ny) {
 		out[k++] = bptr_cmp(&x[i], &y[j]) <= 0 ? x[i++] : y[j++];
 	}
@@ -3136,7 +3138,10 @@ static int builder_finish_ptrs(struct builder *b)
 	size_t cap;
 
 	if (b->reused_bptrs == 0) {
-		qsort(b->bptrs, b->n_bptrs, sizeof(*b->bptrs), bptr_cmp);
+		if (b->n_bptrs > 1) {
+			qsort(b->bptrs, b->n_bptrs, sizeof(*b->bptrs),
+			      bptr_cmp);
+		}
 	} else if (builder_merge_ptrs(b) != 0) {
 		return -ENOMEM;
 	}
