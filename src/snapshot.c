@@ -265,7 +265,10 @@ struct builder {
 	uint64_t pods_fp;    /* sum of snap_mix64(file id) over pods */
 	uint32_t same_floor; /* responses below are not shared */
 	size_t cap_bg;
-	bool pods_sorted;
+	bool pods_grouped;   /* b->pods grouped by namespace */
+	uint32_t *pod_ns;    /* malloc: per pod, its nss index (collect) */
+	size_t *ns_pods;     /* malloc: per nss entry, its first pod; n_nss+1 */
+	bool *ns_pods_sorted; /* malloc: per nss entry, pods sorted by name */
 	uint32_t neg[SNAPSHOT_MAX_ZONES + 2][2]; /* zone negative templates */
 	struct bsame *same; /* malloc: shared responses, open addressing */
 	size_t same_mask;
@@ -957,7 +960,9 @@ static int builder_collect(struct builder *b, const struct k8s_file *const *f,
 	b->svcs = calloc(ns + 1, sizeof(*b->svcs));
 	b->slices = calloc(nsl + 1, sizeof(*b->slices));
 	b->pods = calloc(np + 1, sizeof(*b->pods));
-	if (b->svcs == NULL || b->slices == NULL || b->pods == NULL) {
+	b->pod_ns = calloc(np + 1, sizeof(*b->pod_ns));
+	if (b->svcs == NULL || b->slices == NULL || b->pods == NULL ||
+	    b->pod_ns == NULL) {
 		return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
@@ -982,11 +987,12 @@ static int builder_collect(struct builder *b, const struct k8s_file *const *f,
 			}
 		}
 		for (j = 0; j < f[i]->n_pods; j++) {
-			b->pods[b->n_pods++] = &f[i]->pods[j];
+			b->pods[b->n_pods] = &f[i]->pods[j];
 			b->pods_fp += snap_mix64(f[i]->id);
 			if (!builder_add_ns(b, f[i]->pods[j].meta.ns, f[i])) {
 				return -ENOMEM;
 			}
+			b->pod_ns[b->n_pods++] = (uint32_t)b->last_ns;
 		}
 	}
 	return 0;
@@ -1079,25 +1085,61 @@ static size_t builder_first_slice(const struct builder *b, const char *ns,
 	return lo;
 }
 
+/* Groups the pods by namespace (a counting sort on their nss index: no
+ * string compare), once, for the first service that needs them. */
+static bool builder_group_pods(struct builder *b)
+{
+	const struct k8s_pod **v = malloc((b->n_pods + 1) * sizeof(*v));
+	size_t *next = malloc((b->n_nss + 1) * sizeof(*next));
+	size_t i;
+
+	b->ns_pods = calloc(b->n_nss + 1, sizeof(*b->ns_pods));
+	b->ns_pods_sorted = calloc(b->n_nss + 1, sizeof(*b->ns_pods_sorted));
+	if (v == NULL || next == NULL || b->ns_pods == NULL ||
+	    b->ns_pods_sorted == NULL) {
+		free(v);
+		free(next);
+		return false;
+	}
+	for (i = 0; i < b->n_pods; i++) {
+		b->ns_pods[b->pod_ns[i] + 1]++;
+	}
+	for (i = 0; i < b->n_nss; i++) {
+		b->ns_pods[i + 1] += b->ns_pods[i];
+	}
+	memcpy(next, b->ns_pods, (b->n_nss + 1) * sizeof(*next));
+	for (i = 0; i < b->n_pods; i++) {
+		v[next[b->pod_ns[i]]++] = b->pods[i];
+	}
+	free(next);
+	free(b->pods);
+	b->pods = v;
+	b->pods_grouped = true;
+	return true;
+}
+
+/* The first pod of namespace ns; its pods follow, sorted by name, up to
+ * the first pod of another namespace. */
 static size_t builder_first_pod(struct builder *b, const char *ns)
 {
-	size_t lo = 0;
-	size_t hi = b->n_pods;
+	size_t k = builder_ns_index(b, ns);
+	size_t first;
+	size_t end;
 
-	if (!b->pods_sorted) {
-		qsort(b->pods, b->n_pods, sizeof(*b->pods), pod_cmp);
-		b->pods_sorted = true;
+	if (k >= b->n_nss) {
+		return b->n_pods;
 	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(b->pods[mid]->meta.ns, ns) < 0) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
+	if (!b->pods_grouped && !builder_group_pods(b)) {
+		b->err = -ENOMEM;
+		return b->n_pods;
 	}
-	return lo;
+	first = b->ns_pods[k];
+	end = b->ns_pods[k + 1];
+	if (!b->ns_pods_sorted[k] && end - first > 1) {
+		qsort(b->pods + first, end - first, sizeof(*b->pods), pod_cmp);
+	}
+	b->ns_pods_sorted[k] = true;
+	return first;
 }
 
 /* Growable endpoint list (malloc), reused across services. */
@@ -3511,6 +3553,9 @@ static void builder_fini(struct builder *b)
 	free(b->ns_fp);
 	free(b->ns_fresh);
 	free(b->ns_slots);
+	free(b->pod_ns);
+	free(b->ns_pods);
+	free(b->ns_pods_sorted);
 	free(b->units);
 	free(b->copied);
 	arena_destroy(b->tmp);
