@@ -25,7 +25,7 @@ ALL_CFLAGS   = -std=c11 $(WARN) -fno-common -MMD -MP $(HARDEN) $(SANFLAGS) \
 ALL_CPPFLAGS = -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(CPPFLAGS)
 ALL_LDFLAGS  = $(HARDEN_LD) $(SANFLAGS) $(LDFLAGS)
 LIBS_CORE = -lyaml -lpthread
-LIBS_IO   = $(shell pkg-config --libs libuv libcares libcurl 2>/dev/null) -lyaml -lpthread
+LIBS_IO   = $(shell pkg-config --libs libuv libcares 2>/dev/null) -lyaml -lpthread -ldl
 
 PREFIX ?= /usr/local
 DESTDIR ?=

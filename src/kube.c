@@ -1,6 +1,9 @@
 #include "svcdns/kube.h"
 
+/* Plain prototypes: the calls below go through kc's pointers. */
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,111 @@
 #include "svcdns/kubeconfig.h"
 #include "svcdns/log.h"
 #include "svcdns/manifest.h"
+
+/* libcurl is loaded with dlopen() by the first kube_create(): a svcdns that
+ * serves a directory never maps it, nor the dozen libraries it brings
+ * (TLS, Kerberos, LDAP, SSH...: about 5 MB of resident memory). Its ABI
+ * (libcurl.so.4) has been stable since 2006. The calls keep their names
+ * through the macros below. */
+static struct {
+	void *lib;
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	char *(*easy_escape)(CURL *, const char *, int);
+	void (*free_)(void *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
+	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_socket_action)(CURLM *, curl_socket_t, int, int *);
+	CURLMsg *(*multi_info_read)(CURLM *, int *);
+	CURLMcode (*multi_assign)(CURLM *, curl_socket_t, void *);
+	CURLMcode (*multi_cleanup)(CURLM *);
+} kc;
+
+/* curl.h makes these four function-like macros checking the argument
+ * count; the calls here always pass three. */
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#undef curl_multi_setopt
+#undef curl_share_setopt
+#define curl_global_init	 (*kc.global_init)
+#define curl_easy_init		 (*kc.easy_init)
+#define curl_easy_setopt	 (*kc.easy_setopt)
+#define curl_easy_getinfo	 (*kc.easy_getinfo)
+#define curl_easy_cleanup	 (*kc.easy_cleanup)
+#define curl_easy_strerror	 (*kc.easy_strerror)
+#define curl_easy_escape	 (*kc.easy_escape)
+#define curl_free		 (*kc.free_)
+#define curl_slist_append	 (*kc.slist_append)
+#define curl_slist_free_all	 (*kc.slist_free_all)
+#define curl_multi_init		 (*kc.multi_init)
+#define curl_multi_setopt	 (*kc.multi_setopt)
+#define curl_multi_add_handle	 (*kc.multi_add_handle)
+#define curl_multi_remove_handle (*kc.multi_remove_handle)
+#define curl_multi_socket_action (*kc.multi_socket_action)
+#define curl_multi_info_read	 (*kc.multi_info_read)
+#define curl_multi_assign	 (*kc.multi_assign)
+#define curl_multi_cleanup	 (*kc.multi_cleanup)
+
+/* Loads libcurl (once; main loop). Returns false, with the reason logged,
+ * when it is not installed or lacks a function. */
+static bool kc_load(void)
+{
+	static const char *const names[] = {
+		"curl_global_init",	   "curl_easy_init",
+		"curl_easy_setopt",	   "curl_easy_getinfo",
+		"curl_easy_cleanup",	   "curl_easy_strerror",
+		"curl_easy_escape",	   "curl_free",
+		"curl_slist_append",	   "curl_slist_free_all",
+		"curl_multi_init",	   "curl_multi_setopt",
+		"curl_multi_add_handle",   "curl_multi_remove_handle",
+		"curl_multi_socket_action", "curl_multi_info_read",
+		"curl_multi_assign",	   "curl_multi_cleanup",
+	};
+	void **slots[] = {
+		(void **)&kc.global_init,	  (void **)&kc.easy_init,
+		(void **)&kc.easy_setopt,	  (void **)&kc.easy_getinfo,
+		(void **)&kc.easy_cleanup,	  (void **)&kc.easy_strerror,
+		(void **)&kc.easy_escape,	  (void **)&kc.free_,
+		(void **)&kc.slist_append,	  (void **)&kc.slist_free_all,
+		(void **)&kc.multi_init,	  (void **)&kc.multi_setopt,
+		(void **)&kc.multi_add_handle,	  (void **)&kc.multi_remove_handle,
+		(void **)&kc.multi_socket_action, (void **)&kc.multi_info_read,
+		(void **)&kc.multi_assign,	  (void **)&kc.multi_cleanup,
+	};
+	size_t i;
+
+	if (kc.lib != NULL) {
+		return true;
+	}
+	kc.lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (kc.lib == NULL) {
+		log_err("kube: --kubernetes needs libcurl (Debian: libcurl4): %s",
+			dlerror());
+		return false;
+	}
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(names); i++) {
+		/* POSIX: a data pointer from dlsym converts to a function
+		 * pointer; memcpy keeps -Wpedantic quiet about it. */
+		void *f = dlsym(kc.lib, names[i]);
+
+		if (f == NULL) {
+			log_err("kube: libcurl lacks %s", names[i]);
+			dlclose(kc.lib);
+			kc.lib = NULL;
+			return false;
+		}
+		memcpy(slots[i], &f, sizeof(f));
+	}
+	return true;
+}
 
 /* How the transfers run
  * ---------------------
@@ -981,6 +1089,9 @@ struct kube *kube_create(struct uv_loop_s *loop, const struct kube_opts *o,
 {
 	struct kube *k;
 
+	if (!kc_load()) {
+		return NULL;
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_err("kube: curl_global_init failed");
 		return NULL;
