@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -3449,23 +3451,121 @@ static bool mscan_is_unreadable(const struct mscan *sc, const char *path)
 	return false;
 }
 
-/* (Re)loads one file into slot. A failure keeps the last good objects; the
- * stamp is still recorded, so that a broken file is not parsed again (and
- * reported again) until it changes, except after running out of memory. */
-static void mset_load(struct manifest_set *s, struct mset_file *slot,
-                      const struct mstamp *stamp, struct diag *d,
-                      struct manifest_scan_stats *st)
-{
-	struct k8s_file *f;
-	struct diag fd;
+/* A file to (re)load: parsed on a loader thread, applied in order. */
+struct mset_job {
+	struct mset_file *slot;
+	const struct mstamp *stamp;
+	struct k8s_file *f; /* the result */
+	struct diag fd;	    /* its diagnostics */
 	int err;
+};
 
-	/* A diag of its own per file: each file reports up to
-	 * DIAG_MAX_KEPT entries, however many came before it. */
-	diag_init(&fd);
-	err = manifest_load_file(slot->path, slot->path, &s->lim, &f, &fd);
-	diag_move(d, &fd);
-	if (err == 0) {
+/* Parsing dominates a big (re)load (libyaml reads ~40 MB/s): files are
+ * parsed on up to this many threads when there is enough to share. */
+#define MSET_LOAD_THREADS_MAX 4
+#define MSET_LOAD_PARALLEL_OCTETS (1024 * 1024)
+
+struct mset_loader {
+	const struct manifest_set *s;
+	struct mset_job **order; /* largest file first: the threads finish
+				    together */
+	size_t n;
+	_Atomic size_t next;
+};
+
+static void mset_run_jobs(struct mset_loader *l)
+{
+	size_t i;
+
+	while ((i = atomic_fetch_add(&l->next, 1)) < l->n) {
+		struct mset_job *j = l->order[i];
+
+		diag_init(&j->fd);
+		j->err = manifest_load_file(j->slot->path, j->slot->path,
+					    &l->s->lim, &j->f, &j->fd);
+	}
+}
+
+static void *mset_loader_main(void *arg)
+{
+	mset_run_jobs(arg);
+	return NULL;
+}
+
+/* Parses the jobs' files: on this thread, or on several when they add up
+ * to more than MSET_LOAD_PARALLEL_OCTETS (any thread that cannot be
+ * started leaves its share to the others). */
+static int mset_job_size_cmp(const void *a, const void *b)
+{
+	off_t x = (*(struct mset_job *const *)a)->stamp->size;
+	off_t y = (*(struct mset_job *const *)b)->stamp->size;
+
+	return (x < y) - (x > y);
+}
+
+static void mset_load_all(const struct manifest_set *s, struct mset_job *jobs,
+			  size_t n)
+{
+	struct mset_job *one[1];
+	struct mset_loader l = { .s = s, .n = n };
+	pthread_t th[MSET_LOAD_THREADS_MAX];
+	size_t started = 0;
+	size_t want = 1;
+	off_t octets = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t i;
+
+	atomic_init(&l.next, 0);
+	l.order = n > 1 ? malloc(n * sizeof(*l.order)) : one;
+	if (l.order == NULL) {
+		l.order = one; /* one at a time, in order */
+		for (i = 0; i < n; i++) {
+			one[0] = &jobs[i];
+			l.n = 1;
+			atomic_store(&l.next, 0);
+			mset_run_jobs(&l);
+		}
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		l.order[i] = &jobs[i];
+		octets += jobs[i].stamp->size;
+	}
+	if (octets >= MSET_LOAD_PARALLEL_OCTETS && n > 1 && cpus > 1) {
+		want = (size_t)cpus < MSET_LOAD_THREADS_MAX ? (size_t)cpus
+							    : MSET_LOAD_THREADS_MAX;
+		want = want < n ? want : n;
+	}
+	if (want > 1) {
+		qsort(l.order, n, sizeof(*l.order), mset_job_size_cmp);
+	}
+	while (started + 1 < want &&
+	       pthread_create(&th[started], NULL, mset_loader_main, &l) == 0) {
+		started++;
+	}
+	mset_run_jobs(&l);
+	for (i = 0; i < started; i++) {
+		pthread_join(th[i], NULL);
+	}
+	if (l.order != one) {
+		free(l.order);
+	}
+}
+
+/* Takes over one parsed file. A failure keeps the last good objects; the
+ * stamp is still recorded, so that a broken file is not parsed again (and
+ * reported again) until it changes, except after running out of memory.
+ * Each file has had a diag of its own: it reports up to DIAG_MAX_KEPT
+ * entries, however many came before it. */
+static void mset_apply(struct mset_job *j, struct diag *d,
+		       struct manifest_scan_stats *st)
+{
+	struct mset_file *slot = j->slot;
+
+	diag_move(d, &j->fd);
+	if (j->err == 0) {
+		struct k8s_file *f = j->f;
+
 		k8s_file_destroy(slot->file);
 		slot->file = f;
 		st->loaded++;
@@ -3477,20 +3577,22 @@ static void mset_load(struct manifest_set *s, struct mset_file *slot,
 	} else {
 		st->failed++;
 	}
-	if (err != -ENOMEM) {
-		slot->stamp = *stamp;
+	if (j->err != -ENOMEM) {
+		slot->stamp = *j->stamp;
 	}
 }
 
-/* Merges the sorted scan into the sorted set. out has room for both. */
+/* Merges the sorted scan into the sorted set. out has room for both; jobs
+ * gets the files to (re)load (room for sc->n). */
 static size_t mset_merge(struct manifest_set *s, struct mscan *sc, bool force,
-                         struct mset_file *out, struct diag *d,
-                         struct manifest_scan_stats *st)
+			 struct mset_file *out, struct mset_job *jobs,
+			 size_t *n_jobs, struct manifest_scan_stats *st)
 {
 	size_t i = 0;
 	size_t j = 0;
 	size_t n = 0;
 
+	*n_jobs = 0;
 	while (i < s->n_files || j < sc->n) {
 		int c = i == s->n_files ? 1
 		        : j == sc->n    ? -1
@@ -3508,7 +3610,8 @@ static size_t mset_merge(struct manifest_set *s, struct mscan *sc, bool force,
 			out[n] = s->files[i++];
 			if (force ||
 			    !mstamp_equal(&out[n].stamp, &sc->v[j].stamp)) {
-				mset_load(s, &out[n], &sc->v[j].stamp, d, st);
+				jobs[*n_jobs].slot = &out[n];
+				jobs[(*n_jobs)++].stamp = &sc->v[j].stamp;
 			}
 			n++;
 			j++;
@@ -3516,7 +3619,8 @@ static size_t mset_merge(struct manifest_set *s, struct mscan *sc, bool force,
 			memset(&out[n], 0, sizeof(out[n]));
 			out[n].path = sc->v[j].path;
 			sc->v[j].path = NULL;
-			mset_load(s, &out[n], &sc->v[j].stamp, d, st);
+			jobs[*n_jobs].slot = &out[n];
+			jobs[(*n_jobs)++].stamp = &sc->v[j].stamp;
 			n++;
 			j++;
 		}
@@ -3530,8 +3634,10 @@ int manifest_set_scan(struct manifest_set *s, bool force, struct diag *d,
 	struct manifest_scan_stats local;
 	const struct k8s_file **good;
 	struct mset_file *files;
+	struct mset_job *jobs;
 	struct mscan sc;
 	size_t n;
+	size_t n_jobs;
 	size_t i;
 	int err;
 
@@ -3551,14 +3657,21 @@ int manifest_set_scan(struct manifest_set *s, bool force, struct diag *d,
 	qsort(sc.v, sc.n, sizeof(*sc.v), mscan_cmp);
 	files = calloc(s->n_files + sc.n + 1, sizeof(*files));
 	good = calloc(s->n_files + sc.n + 1, sizeof(*good));
-	if (files == NULL || good == NULL) {
+	jobs = calloc(sc.n + 1, sizeof(*jobs));
+	if (files == NULL || good == NULL || jobs == NULL) {
 		free(files);
 		free(good);
+		free(jobs);
 		err = -ENOMEM;
 		goto out_fini;
 	}
 	st->files = (unsigned)sc.n;
-	n = mset_merge(s, &sc, force, files, d, st);
+	n = mset_merge(s, &sc, force, files, jobs, &n_jobs, st);
+	mset_load_all(s, jobs, n_jobs);
+	for (i = 0; i < n_jobs; i++) {
+		mset_apply(&jobs[i], d, st);
+	}
+	free(jobs);
 	free(s->files);
 	free(s->good);
 	s->files = files;
