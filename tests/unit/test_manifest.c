@@ -1038,6 +1038,61 @@ static void test_manifest_set_scan_lifecycle(void **state)
 	assert_string_equal(names, "bee-three");
 }
 
+/* More than a MiB of files: parsed on several threads, taken over in path
+ * order, each file's diagnostics in that order too. */
+static void test_manifest_set_scan_parallel(void **state)
+{
+	struct set_fixture *fx = *state;
+	const struct k8s_file *const *files;
+	struct manifest_scan_stats st;
+	struct diag d;
+	char rel[32];
+	char want[512] = "";
+	char names[512];
+	const struct diag_entry *e;
+	size_t i;
+	size_t k;
+
+	for (i = 0; i < 12; i++) {
+		/* ~120 KiB each: a namespace and a comment to pad it. */
+		size_t len = 64;
+		char *big = malloc(len + 130000);
+
+		assert_non_null(big);
+		snprintf(rel, sizeof(rel), "f%02zu.yaml", i);
+		snprintf(big, len + 130000, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n%02zu\n", i);
+		for (k = strlen(big); k + 80 < 120000; k += 64) {
+			big[k] = '#';
+			memset(big + k + 1, 'x', 62);
+			big[k + 63] = '\n';
+			big[k + 64] = '\0';
+		}
+		if (i == 3 || i == 9) {
+			/* Broken: an error each, reported in path order. */
+			snprintf(big, len + 130000, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: Bad%02zu\n", i);
+		} else {
+			snprintf(want + strlen(want), sizeof(want) - strlen(want),
+			         "%sn%02zu", want[0] ? " " : "", i);
+		}
+		write_file(fx->dir, rel, big);
+		free(big);
+	}
+	scan(fx->s, false, &st, &d);
+	assert_int_equal(st.files, 12);
+	assert_int_equal(st.loaded, 10);
+	assert_int_equal(st.failed, 2);
+	assert_int_equal(d.errors, 2);
+	e = d.head;
+	assert_non_null(e);
+	assert_non_null(strstr(e->file, "f03.yaml"));
+	assert_non_null(e->next);
+	assert_non_null(strstr(e->next->file, "f09.yaml"));
+	diag_fini(&d);
+	assert_int_equal(manifest_set_files(fx->s, &files), 10);
+	set_names(fx->s, names, sizeof(names));
+	assert_string_equal(names, want);
+}
+
 /* A file that never loaded is listed nowhere and its removal changes
  * nothing. */
 static void test_manifest_set_scan_never_good(void **state)
@@ -1359,6 +1414,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_manifest_set_scan_configmap_layout, set_setup,
 			set_teardown),
+		cmocka_unit_test_setup_teardown(test_manifest_set_scan_parallel,
+		                                set_setup, set_teardown),
 		cmocka_unit_test_setup_teardown(test_manifest_set_scan_skips,
 		                                set_setup, set_teardown),
 		cmocka_unit_test_setup_teardown(test_manifest_set_scan_dir_gone,
