@@ -61,7 +61,7 @@ valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
 	"$build/svcdns" --zones "$ZONES" --listen "127.0.0.1:$PORT" \
 	--listen "[::1]:$PORT" --threads 2 --upstream "127.0.0.1:$FPORT" \
 	--allow-recursion 127.0.0.0/8 --settle-ms 20 --user "$(id -un)" \
-	--http "127.0.0.1:$HPORT" \
+	--http "127.0.0.1:$HPORT" --cache "$WORK/snapshot.cache" \
 	>"$WORK/daemon.out" 2>"$WORK/daemon.err" </dev/null &
 DAEMON_PID=$!
 PIDS+=("$DAEMON_PID")
