@@ -1,3 +1,5 @@
+/* sched_getaffinity() and CPU_COUNT() (mset_cpus). */
+#define _GNU_SOURCE 1
 #include "svcdns/manifest.h"
 
 #include <dirent.h>
@@ -5,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -3495,6 +3498,18 @@ static void *mset_loader_main(void *arg)
 /* Parses the jobs' files: on this thread, or on several when they add up
  * to more than MSET_LOAD_PARALLEL_OCTETS (any thread that cannot be
  * started leaves its share to the others). */
+/* The CPUs this process may run on (a taskset or a cgroup cpuset): more
+ * parsing threads than that only add contention. */
+static long mset_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+		return CPU_COUNT(&set);
+	}
+	return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 static int mset_job_size_cmp(const void *a, const void *b)
 {
 	off_t x = (*(struct mset_job *const *)a)->stamp->size;
@@ -3512,7 +3527,7 @@ static void mset_load_all(const struct manifest_set *s, struct mset_job *jobs,
 	size_t started = 0;
 	size_t want = 1;
 	off_t octets = 0;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long cpus = mset_cpus();
 	size_t i;
 
 	atomic_init(&l.next, 0);

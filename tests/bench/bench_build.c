@@ -135,6 +135,8 @@ int main(int argc, char **argv)
 	}
 	/* As the daemon does (main.c): large blocks from mmap, always. */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TOP_PAD, 4 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
 	manifest_limits_default(&lim);
 	set = manifest_set_create(argv[1], &lim);
 	scan = calloc((size_t)rounds, sizeof(*scan));
