@@ -1,5 +1,3 @@
-/* sched_getaffinity() and CPU_COUNT() (mset_cpus). */
-#define _GNU_SOURCE 1
 #include "svcdns/manifest.h"
 
 #include <dirent.h>
@@ -7,7 +5,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -15,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -3502,12 +3500,20 @@ static void *mset_loader_main(void *arg)
  * parsing threads than that only add contention. */
 static long mset_cpus(void)
 {
-	cpu_set_t set;
+	/* The raw call: glibc's wrapper needs _GNU_SOURCE, which would also
+	 * switch strerror_r to its GNU form. */
+	unsigned long mask[16];
+	long n = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask);
+	long cpus = 0;
+	long i;
 
-	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-		return CPU_COUNT(&set);
+	if (n <= 0) {
+		return sysconf(_SC_NPROCESSORS_ONLN);
 	}
-	return sysconf(_SC_NPROCESSORS_ONLN);
+	for (i = 0; i < n / (long)sizeof(mask[0]); i++) {
+		cpus += __builtin_popcountl(mask[i]);
+	}
+	return cpus > 0 ? cpus : 1;
 }
 
 static int mset_job_size_cmp(const void *a, const void *b)
