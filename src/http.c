@@ -261,7 +261,14 @@ static void http_handle(struct http_conn *c)
 			   "method not allowed\n", 19, false,
 			   "Allow: GET, HEAD\r\n");
 	} else if (strcmp(path, "/health") == 0) {
-		http_reply(c, 200, "OK", http_text, "OK\n", 3, head_only, NULL);
+		if (h->opts.health == NULL || h->opts.health(h->opts.arg)) {
+			http_reply(c, 200, "OK", http_text, "OK\n", 3,
+				   head_only, NULL);
+		} else {
+			http_reply(c, 503, "Service Unavailable", http_text,
+				   "a worker is stalled\n", 20, head_only,
+				   NULL);
+		}
 	} else if (strcmp(path, "/ready") == 0) {
 		if (h->opts.ready == NULL || h->opts.ready(h->opts.arg)) {
 			http_reply(c, 200, "OK", http_text, "OK\n", 3,

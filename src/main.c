@@ -107,6 +107,7 @@ struct main_ctx {
 	bool ready;	  /* the first snapshot is published */
 	bool stopping;	  /* SIGTERM/SIGINT or a fatal start-up error */
 	bool hup_pending; /* SIGHUP while loading */
+	bool stalled;	  /* a worker's loop is stuck (main_workers_live) */
 	int code;	  /* the exit status once stopped */
 	uint64_t start_unix;
 };
@@ -750,13 +751,46 @@ static void main_notify(struct main_ctx *m, const char *msg)
 	}
 }
 
+/* A worker whose loop has not stamped its liveness for this long is
+ * stalled (SERVER_BEAT_MS is 1 s). */
+#define MAIN_STALL_MS 5000
+
+/* True when every worker is live; logs a stall once when it starts. */
+static bool main_workers_live(struct main_ctx *m)
+{
+	uint64_t age = 0;
+	int id = server_stalled(m->srv, MAIN_STALL_MS, &age);
+
+	if (id < 0) {
+		if (m->stalled) {
+			log_info("main: the workers are live again");
+		}
+		m->stalled = false;
+		return true;
+	}
+	if (!m->stalled) {
+		log_err("main: worker=%d has not run its loop for %" PRIu64
+		        " ms: /health says 503 and systemd's watchdog is no longer fed",
+		        id, age);
+	}
+	m->stalled = true;
+	return false;
+}
+
 static void main_watchdog_cb(uv_timer_t *t)
 {
 	struct main_ctx *m = t->data;
 
-	/* The main loop runs (this callback proves it); a loop stuck for
-	 * WatchdogSec= gets the service restarted by systemd. */
-	main_notify(m, "WATCHDOG=1");
+	/* The main loop runs (this callback proves it) and so do the workers
+	 * (their stamps): otherwise WatchdogSec= later, systemd restarts. */
+	if (main_workers_live(m)) {
+		main_notify(m, "WATCHDOG=1");
+	}
+}
+
+static bool main_health_cb(void *arg)
+{
+	return main_workers_live(arg);
 }
 
 /* Starts the WATCHDOG=1 keep-alive at half the interval systemd asks for
@@ -818,6 +852,7 @@ static int main_http(struct main_ctx *m)
 	o.write_timeout_ms = m->cfg.server.tcp_idle_timeout_ms;
 	o.metrics = main_metrics_cb;
 	o.ready = main_ready_cb;
+	o.health = main_health_cb;
 	o.arg = m;
 	err = http_create(&m->loop, &o, &m->http);
 	if (err != 0) {

@@ -154,6 +154,12 @@ struct worker {
 	bool draining;		  /* lame duck: answering what is owed */
 	bool drain_timer_init;
 	uv_timer_t drain_timer;
+	/* Liveness: a timer on the worker's loop stamps beat_ms (monotonic)
+	 * every SERVER_BEAT_MS; the main loop reads it (server_stalled). */
+	uv_timer_t beat;
+	bool beat_init;
+	unsigned beats; /* for the stall failpoint */
+	_Atomic uint64_t beat_ms;
 	uint64_t drain_deadline; /* uv_now() at which to stop anyway */
 	struct listener *ls;   /* owns: srv->cfg->n_listen entries */
 	struct snapshot *snap; /* owns one reference; NULL before a load */
@@ -209,6 +215,9 @@ struct server {
 	unsigned n_workers;
 	bool started;
 	bool stopped;
+	/* Failpoint for the stall tests: SVCDNS_FAILPOINT_STALL_MS=N makes
+	 * worker 0 block its loop for N ms at its third beat, once. */
+	unsigned stall_ms;
 };
 
 static const char *const server_stat_names[SERVER_STAT_RCODE] = {
@@ -1692,6 +1701,35 @@ static void worker_close_all(struct worker *w)
 	if (w->async_init && !uv_is_closing((uv_handle_t *)&w->stop_async)) {
 		uv_close((uv_handle_t *)&w->stop_async, NULL);
 	}
+	if (w->beat_init && !uv_is_closing((uv_handle_t *)&w->beat)) {
+		uv_close((uv_handle_t *)&w->beat, NULL);
+	}
+}
+
+static uint64_t server_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void worker_beat_cb(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+
+	atomic_store_explicit(&w->beat_ms, server_now_ms(),
+	                      memory_order_relaxed);
+	if (w->srv->stall_ms != 0 && w->id == 0 && ++w->beats == 3) {
+		struct timespec ts = { .tv_sec = w->srv->stall_ms / 1000,
+			               .tv_nsec = (long)(w->srv->stall_ms %
+			                                 1000) *
+			                          1000000L };
+
+		log_warn("server: failpoint: worker=0 blocks for %u ms",
+		         w->srv->stall_ms);
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* Forwards of w still waiting for their upstream. */
@@ -1890,6 +1928,17 @@ static int worker_init(struct worker *w)
 	}
 	w->async_init = true;
 	w->stop_async.data = w;
+	err = uv_timer_init(&w->loop, &w->beat);
+	if (err != 0) {
+		log_err("server: uv_timer_init failed worker=%u err=%s", w->id,
+		        uv_strerror(err));
+		return err;
+	}
+	w->beat_init = true;
+	w->beat.data = w;
+	atomic_init(&w->beat_ms, server_now_ms());
+	uv_timer_start(&w->beat, worker_beat_cb, SERVER_BEAT_MS,
+	               SERVER_BEAT_MS);
 	/* Generation first, then the snapshot: a publish in between leaves
 	 * us with the newer snapshot and the older number, which only costs
 	 * one needless refresh (the other order could miss one). */
@@ -1989,6 +2038,10 @@ int server_create(const struct config_server *cfg,
 		return -ENOMEM;
 	}
 	s->cfg = cfg;
+	if (getenv("SVCDNS_FAILPOINT_STALL_MS") != NULL) {
+		s->stall_ms = (unsigned)strtoul(
+			getenv("SVCDNS_FAILPOINT_STALL_MS"), NULL, 10);
+	}
 	s->aopts = aopts;
 	s->up = up;
 	s->slot = slot;
@@ -2140,6 +2193,24 @@ void server_get_stats(const struct server *s, struct server_stats *st)
 			forward_get_stats(w->fwd, st->fwd);
 		}
 	}
+}
+
+int server_stalled(struct server *s, uint64_t max_ms, uint64_t *age_ms)
+{
+	uint64_t now = server_now_ms();
+	size_t i;
+
+	for (i = 0; s != NULL && s->started && !s->stopped && i < s->n_workers;
+	     i++) {
+		uint64_t beat = atomic_load_explicit(&s->workers[i].beat_ms,
+		                                     memory_order_relaxed);
+
+		if (now > beat && now - beat > max_ms) {
+			*age_ms = now - beat;
+			return (int)s->workers[i].id;
+		}
+	}
+	return -1;
 }
 
 unsigned server_threads(const struct server *s)

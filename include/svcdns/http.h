@@ -30,6 +30,8 @@ struct http_opts {
 	unsigned write_timeout_ms;   /* 0: 10000; the whole response */
 	http_metrics_fn metrics;
 	http_ready_fn ready;
+	/* GET /health: 503 when it returns false (NULL: always 200). */
+	http_ready_fn health;
 	void *arg;
 };
 

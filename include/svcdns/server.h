@@ -133,6 +133,13 @@ void server_destroy(struct server *s);
  * not one instant, only close to it. */
 void server_get_stats(const struct server *s, struct server_stats *st);
 
+/* Each worker stamps its liveness every SERVER_BEAT_MS from its own loop.
+ * Returns the id of a worker whose stamp is older than max_ms (a loop
+ * stuck in a callback), with the age in *age_ms, or -1 when every worker
+ * is live (or the workers are not running). Main loop. */
+#define SERVER_BEAT_MS 1000
+int server_stalled(struct server *s, uint64_t max_ms, uint64_t *age_ms);
+
 /* Number of workers. */
 unsigned server_threads(const struct server *s);
 
