@@ -50,4 +50,25 @@ wait_until 5 sh -c "[ \"\$(dig +short +norec -p $PORT @127.0.0.1 hl.shop.svc.clu
 fakeapi_ctl gone
 sleep 1
 expect_eq "hl after 410" "10.2.0.1 10.2.0.2 " "$(a hl.shop.svc.cluster.local)"
+
+# A second replica watching on its own serves the same answers.
+P1=$PORT
+D1=$DAEMON_PID
+start_kube_daemon --settle-ms 20 || return 0
+P2=$PORT
+wait_until 15 sh -c "[ \"\$(dig +short +norec -p $P2 @127.0.0.1 hl.shop.svc.cluster.local A | sort | tr '\n' ' ')\" = '10.2.0.1 10.2.0.2 ' ]" ||
+	fail "the second replica does not serve hl.shop"
+expect_eq "web.shop from the second replica" 10.96.0.10 \
+	"$(dig +short +norec -p "$P2" @127.0.0.1 web.shop.svc.cluster.local A)"
+for q in "web.shop.svc.cluster.local A" "db.other.svc.cluster.local A" \
+	"hl.shop.svc.cluster.local A" "_http._tcp.hl.shop.svc.cluster.local SRV" \
+	"nothing.shop.svc.cluster.local A"; do
+	# shellcheck disable=SC2086
+	r1=$(dig +norec +noall +answer +comments -p "$P1" @127.0.0.1 $q | grep -v -e '^;; ->>HEADER' -e '^;; Got answer' -e '^$' | sed 's/id: [0-9]*//' | sort)
+	# shellcheck disable=SC2086
+	r2=$(dig +norec +noall +answer +comments -p "$P2" @127.0.0.1 $q | grep -v -e '^;; ->>HEADER' -e '^;; Got answer' -e '^$' | sed 's/id: [0-9]*//' | sort)
+	expect_eq "replicas agree on $q" "$r1" "$r2"
+done
 stop_daemon
+kill "$D1" 2>/dev/null
+wait "$D1" 2>/dev/null
