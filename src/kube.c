@@ -76,28 +76,23 @@ static struct {
  * when it is not installed or lacks a function. */
 static bool kc_load(void)
 {
-	static const char *const names[] = {
-		"curl_global_init",	   "curl_easy_init",
-		"curl_easy_setopt",	   "curl_easy_getinfo",
-		"curl_easy_cleanup",	   "curl_easy_strerror",
-		"curl_easy_escape",	   "curl_free",
-		"curl_slist_append",	   "curl_slist_free_all",
-		"curl_multi_init",	   "curl_multi_setopt",
-		"curl_multi_add_handle",   "curl_multi_remove_handle",
-		"curl_multi_socket_action", "curl_multi_info_read",
-		"curl_multi_assign",	   "curl_multi_cleanup",
+	/* Each name beside the pointer it fills. */
+#define KC_SYM(field) { "curl_" #field, (void **)&kc.field }
+	const struct {
+		const char *name;
+		void **slot;
+	} syms[] = {
+		KC_SYM(global_init),	     KC_SYM(easy_init),
+		KC_SYM(easy_setopt),	     KC_SYM(easy_getinfo),
+		KC_SYM(easy_cleanup),	     KC_SYM(easy_strerror),
+		KC_SYM(easy_escape),	     { "curl_free", (void **)&kc.free_ },
+		KC_SYM(slist_append),	     KC_SYM(slist_free_all),
+		KC_SYM(multi_init),	     KC_SYM(multi_setopt),
+		KC_SYM(multi_add_handle),    KC_SYM(multi_remove_handle),
+		KC_SYM(multi_socket_action), KC_SYM(multi_info_read),
+		KC_SYM(multi_assign),	     KC_SYM(multi_cleanup),
 	};
-	void **slots[] = {
-		(void **)&kc.global_init,	  (void **)&kc.easy_init,
-		(void **)&kc.easy_setopt,	  (void **)&kc.easy_getinfo,
-		(void **)&kc.easy_cleanup,	  (void **)&kc.easy_strerror,
-		(void **)&kc.easy_escape,	  (void **)&kc.free_,
-		(void **)&kc.slist_append,	  (void **)&kc.slist_free_all,
-		(void **)&kc.multi_init,	  (void **)&kc.multi_setopt,
-		(void **)&kc.multi_add_handle,	  (void **)&kc.multi_remove_handle,
-		(void **)&kc.multi_socket_action, (void **)&kc.multi_info_read,
-		(void **)&kc.multi_assign,	  (void **)&kc.multi_cleanup,
-	};
+#undef KC_SYM
 	size_t i;
 
 	if (kc.lib != NULL) {
@@ -109,18 +104,18 @@ static bool kc_load(void)
 			dlerror());
 		return false;
 	}
-	for (i = 0; i < SVCDNS_ARRAY_SIZE(names); i++) {
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(syms); i++) {
 		/* POSIX: a data pointer from dlsym converts to a function
 		 * pointer; memcpy keeps -Wpedantic quiet about it. */
-		void *f = dlsym(kc.lib, names[i]);
+		void *f = dlsym(kc.lib, syms[i].name);
 
 		if (f == NULL) {
-			log_err("kube: libcurl lacks %s", names[i]);
+			log_err("kube: libcurl lacks %s", syms[i].name);
 			dlclose(kc.lib);
 			kc.lib = NULL;
 			return false;
 		}
-		memcpy(slots[i], &f, sizeof(f));
+		memcpy(syms[i].slot, &f, sizeof(f));
 	}
 	return true;
 }

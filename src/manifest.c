@@ -3474,16 +3474,19 @@ struct mset_loader {
 	_Atomic size_t next;
 };
 
+static void mset_run_one(const struct manifest_set *s, struct mset_job *j)
+{
+	diag_init(&j->fd);
+	j->err = manifest_load_file(j->slot->path, j->slot->path, &s->lim,
+				    &j->f, &j->fd);
+}
+
 static void mset_run_jobs(struct mset_loader *l)
 {
 	size_t i;
 
 	while ((i = atomic_fetch_add(&l->next, 1)) < l->n) {
-		struct mset_job *j = l->order[i];
-
-		diag_init(&j->fd);
-		j->err = manifest_load_file(j->slot->path, j->slot->path,
-					    &l->s->lim, &j->f, &j->fd);
+		mset_run_one(l->s, l->order[i]);
 	}
 }
 
@@ -3527,7 +3530,6 @@ static int mset_job_size_cmp(const void *a, const void *b)
 static void mset_load_all(const struct manifest_set *s, struct mset_job *jobs,
 			  size_t n)
 {
-	struct mset_job *one[1];
 	struct mset_loader l = { .s = s, .n = n };
 	pthread_t th[MSET_LOAD_THREADS_MAX];
 	size_t started = 0;
@@ -3537,14 +3539,10 @@ static void mset_load_all(const struct manifest_set *s, struct mset_job *jobs,
 	size_t i;
 
 	atomic_init(&l.next, 0);
-	l.order = n > 1 ? malloc(n * sizeof(*l.order)) : one;
+	l.order = malloc((n + 1) * sizeof(*l.order));
 	if (l.order == NULL) {
-		l.order = one; /* one at a time, in order */
-		for (i = 0; i < n; i++) {
-			one[0] = &jobs[i];
-			l.n = 1;
-			atomic_store(&l.next, 0);
-			mset_run_jobs(&l);
+		for (i = 0; i < n; i++) { /* one at a time, in order */
+			mset_run_one(s, &jobs[i]);
 		}
 		return;
 	}
@@ -3568,9 +3566,7 @@ static void mset_load_all(const struct manifest_set *s, struct mset_job *jobs,
 	for (i = 0; i < started; i++) {
 		pthread_join(th[i], NULL);
 	}
-	if (l.order != one) {
-		free(l.order);
-	}
+	free(l.order);
 }
 
 /* Takes over one parsed file. A failure keeps the last good objects; the
