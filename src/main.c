@@ -1406,7 +1406,9 @@ int main(int argc, char **argv)
 	wo.print = true;
 	m.watch = watch_create(&m.loop, &wo, &m.sopts, &m.slot);
 	if (m.watch == NULL) {
-		log_err("main: out of memory");
+		/* With --kubernetes, kube_create has logged why. */
+		log_err(wo.kube != NULL ? "main: cannot start the API server watch"
+					: "main: out of memory");
 		code = MAIN_EXIT_ERROR;
 	} else if (m.cfg.mode == CONFIG_MODE_CHECK) {
 		code = main_check(&m);

@@ -78,7 +78,8 @@ struct watch_cutover {
 struct watch;
 
 /* Creates the watcher of dir. sopts is copied (its pointers must stay
- * valid); snapshots are published into slot. Returns NULL on OOM. */
+ * valid); snapshots are published into slot. Returns NULL on OOM, or
+ * when opts->kube is set and kube_create fails (it logs why). */
 struct watch *watch_create(struct uv_loop_s *loop,
 			   const struct watch_opts *opts,
 			   const struct snapshot_opts *sopts,
