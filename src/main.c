@@ -104,6 +104,13 @@ struct main_ctx {
 	uint64_t cache_load_us;
 	uv_work_t cache_save; /* writes the first load's snapshot */
 	struct snapshot *cache_snap;
+	/* Reloads rewrite the cache (main_cache_reloaded): the key of the
+	 * latest cacheable snapshot served, written when the timer fires. */
+	uv_timer_t cache_timer;
+	bool cache_timer_on;
+	bool cache_pending;
+	uint64_t cache_pending_key;
+	bool cache_bg_said; /* the blue/green "no cache" line was logged */
 	bool ready;	  /* the first snapshot is published */
 	bool stopping;	  /* SIGTERM/SIGINT or a fatal start-up error */
 	bool hup_pending; /* SIGHUP while loading */
@@ -886,6 +893,10 @@ static void main_shutdown(struct main_ctx *m, int code)
 		uv_close((uv_handle_t *)&m->watchdog, NULL);
 		m->watchdog_on = false;
 	}
+	if (m->cache_timer_on) {
+		uv_close((uv_handle_t *)&m->cache_timer, NULL);
+		m->cache_timer_on = false;
+	}
 	http_close(m->http);
 	m->http = NULL;
 	if (!m->loading) {
@@ -1027,7 +1038,10 @@ static void main_cache_save_done(uv_work_t *req, int status)
 	snapshot_release(m->cache_snap);
 	m->cache_snap = NULL;
 	if (m->cache_err == -ENOTSUP) {
-		log_info("main: no start-up cache with blue/green Services (their answers follow the cutover state)");
+		if (!m->cache_bg_said) {
+			log_info("main: no start-up cache with blue/green Services (their answers follow the cutover state)");
+			m->cache_bg_said = true;
+		}
 	} else if (m->cache_err != 0) {
 		log_warn("main: cannot write the start-up cache file=%s: %s",
 		         m->cache_path, strerror(-m->cache_err));
@@ -1051,6 +1065,73 @@ static void main_cache_save(struct main_ctx *m)
 		snapshot_release(m->cache_snap);
 		m->cache_snap = NULL;
 	}
+}
+
+/* A reload is served: the cache is rewritten MAIN_CACHE_REWRITE_MS later
+ * with whatever is served then (one write for a burst of reloads), so
+ * that the next start finds a cache that matches the directory. Not for
+ * a snapshot that keeps the last good data of a broken file (a fresh
+ * start would not serve it), nor one whose scan has no key: then the
+ * cache on disk stays as it was, and the next start finds it stale. */
+#define MAIN_CACHE_REWRITE_MS 2000
+
+static void main_cache_timer_cb(uv_timer_t *t)
+{
+	struct main_ctx *m = t->data;
+
+	if (!m->cache_pending || m->stopping) {
+		return;
+	}
+	if (m->cache_snap != NULL) { /* a write is running: after it */
+		uv_timer_start(&m->cache_timer, main_cache_timer_cb,
+		               MAIN_CACHE_REWRITE_MS, 0);
+		return;
+	}
+	m->cache_pending = false;
+	m->cache_key = m->cache_pending_key;
+	m->cache_keyed = true;
+	log_debug("main: rewriting the start-up cache after a reload");
+	main_cache_save(m);
+}
+
+static void main_cache_reloaded(void *ud, bool stamped, uint64_t key,
+                                bool clean)
+{
+	struct main_ctx *m = ud;
+
+	if (m->cache_path[0] == '\0') {
+		return;
+	}
+	m->cache_pending = stamped && clean;
+	m->cache_pending_key = key;
+	if (!clean) {
+		log_info("main: start-up cache not rewritten: a manifest failed to load, and a new start would not serve its last good data");
+	}
+	if (!m->cache_pending || m->stopping) {
+		return;
+	}
+	if (!m->cache_timer_on) {
+		uv_timer_init(&m->loop, &m->cache_timer);
+		m->cache_timer.data = m;
+		m->cache_timer_on = true;
+	}
+	if (!uv_is_active((uv_handle_t *)&m->cache_timer)) {
+		uv_timer_start(&m->cache_timer, main_cache_timer_cb,
+		               MAIN_CACHE_REWRITE_MS, 0);
+	}
+}
+
+/* Runs on the pool before a reload's scan (watch_opts.stamp): reads only
+ * cache_path and cache_dir, set before the first load is queued (reloads
+ * come after it). */
+static int main_cache_stamp(void *ud, uint64_t *key)
+{
+	const struct main_ctx *m = ud;
+
+	if (m->cache_path[0] == '\0') {
+		return -ENOENT; /* no --cache: no key needed */
+	}
+	return main_cache_key(m->cache_dir, key);
 }
 
 static uint64_t main_now_us(void)
@@ -1387,6 +1468,8 @@ int main(int argc, char **argv)
 	memset(&wo, 0, sizeof(wo));
 	wo.dir = m.cfg.zones.dir;
 	wo.on_forced = main_reloaded;
+	wo.stamp = main_cache_stamp;
+	wo.on_published = main_cache_reloaded;
 	wo.ud = &m;
 	if (m.cfg.kube.enabled) {
 		if (m.cfg.mode == CONFIG_MODE_CHECK ||

@@ -3110,6 +3110,7 @@ struct mset_file {
 	char *path;            /* owns: dir "/" relative path */
 	struct k8s_file *file; /* owns: last good load, NULL if none */
 	struct mstamp stamp;
+	bool broken; /* the last load of this file failed */
 };
 
 struct manifest_set {
@@ -3585,6 +3586,7 @@ static void mset_apply(struct mset_job *j, struct diag *d,
 
 		k8s_file_destroy(slot->file);
 		slot->file = f;
+		slot->broken = false;
 		st->loaded++;
 		st->changed = true;
 		log_debug(
@@ -3592,6 +3594,7 @@ static void mset_apply(struct mset_job *j, struct diag *d,
 			slot->path, f->n_services, f->n_slices, f->n_pods,
 			f->n_namespaces, f->n_unknown);
 	} else {
+		slot->broken = true;
 		st->failed++;
 	}
 	if (j->err != -ENOMEM) {
@@ -3695,10 +3698,12 @@ int manifest_set_scan(struct manifest_set *s, bool force, struct diag *d,
 	s->n_files = n;
 	s->good = good;
 	s->n_good = 0;
+	st->broken = 0;
 	for (i = 0; i < n; i++) {
 		if (files[i].file != NULL) {
 			good[s->n_good++] = files[i].file;
 		}
+		st->broken += files[i].broken;
 	}
 	qsort(sc.dirs, sc.n_dirs, sizeof(*sc.dirs), mstr_cmp);
 	mstrv_free(s->dirs, s->n_dirs);

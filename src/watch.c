@@ -68,6 +68,8 @@ struct watch_job {
 	struct kube_objects *objs; /* kube mode: the objects, frozen */
 	bool force;
 	uint64_t seen_ms; /* first change this job answers, monotonic */
+	bool stamped;	  /* opts.stamp succeeded before the scan */
+	uint64_t stamp_key;
 	/* Results, written by the pool thread. */
 	int err;
 	bool emptied;
@@ -418,6 +420,7 @@ static int watch_scan_settled(struct watch *w, struct watch_job *job)
 		job->st.files = st.files;
 		job->st.loaded += st.loaded;
 		job->st.failed = st.failed;
+		job->st.broken = st.broken;
 		job->st.removed += st.removed;
 		job->st.changed |= st.changed;
 		watch_stamp_dirs(w, after, n, (const char *const *)paths);
@@ -521,8 +524,12 @@ static void watch_run_job(struct watch *w, struct watch_job *job)
 static void watch_job_work(uv_work_t *req)
 {
 	struct watch_job *job = SVCDNS_CONTAINER_OF(req, struct watch_job, req);
+	struct watch *w = job->w;
 
-	watch_run_job(job->w, job);
+	if (job->objs == NULL && w->opts.stamp != NULL) {
+		job->stamped = w->opts.stamp(w->opts.ud, &job->stamp_key) == 0;
+	}
+	watch_run_job(w, job);
 }
 
 /* -------------------------- the main loop -------------------------- */
@@ -713,7 +720,7 @@ static void watch_job_done(uv_work_t *req, int status)
 	w->stats.scans++;
 	diag_log(&job->diag);
 	w->stats.reload_failures += job->st.failed;
-	w->stats.failed_files = job->st.failed;
+	w->stats.failed_files = job->st.broken;
 	if (job->err < 0) {
 		if (watch_alarm_due(w, now)) {
 			log_err("watch: cannot load dir=%s err=%s; still serving the last good data gen=%" PRIu64,
@@ -772,6 +779,11 @@ static void watch_job_done(uv_work_t *req, int status)
 			 job->objects, job->serial, (double)ss.build_us / 1000.0,
 			 now - job->seen_ms);
 		watch_log_bluegreen(w, now - job->seen_ms);
+		if (job->objs == NULL && w->opts.on_published != NULL) {
+			w->opts.on_published(w->opts.ud, job->stamped,
+					     job->stamp_key,
+					     job->st.broken == 0);
+		}
 		if (w->kube != NULL && !w->kube_published) {
 			w->kube_published = true;
 			if (w->opts.on_first != NULL) {
@@ -1081,7 +1093,7 @@ int watch_load_now(struct watch *w, struct snapshot **out, unsigned *errors,
 	err = job->err;
 	w->stats.scans++;
 	w->stats.files = job->files;
-	w->stats.failed_files = job->st.failed;
+	w->stats.failed_files = job->st.broken;
 	w->stats.objects = job->objects;
 	memcpy(w->stats.kinds, job->kinds, sizeof(w->stats.kinds));
 	if (err == 0 && job->built) {

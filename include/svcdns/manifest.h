@@ -70,6 +70,7 @@ struct manifest_scan_stats {
 	unsigned files;	  /* manifest files seen */
 	unsigned loaded;  /* (re)parsed successfully this scan */
 	unsigned failed;  /* failed this scan (last good kept) */
+	unsigned broken;  /* after this scan: files whose last load failed */
 	unsigned removed; /* gone since the last scan (objects dropped) */
 	bool changed;	  /* the set of good objects changed */
 };

@@ -35,6 +35,15 @@ struct watch_opts {
 	/* Called on the main loop when a reload asked with watch_trigger(w,
 	 * true) has finished; published: a new snapshot is served. */
 	void (*on_forced)(void *ud, bool published);
+	/* Directory mode, optional: called on the pool before each reload's
+	 * scan, to take a key of the state the scan is about to read (0 on
+	 * success). Not for the first load (watch_load_now). */
+	int (*stamp)(void *ud, uint64_t *key);
+	/* Directory mode: a reload's snapshot is served. stamped: stamp
+	 * succeeded for its scan, key its result; clean: every file loaded,
+	 * so that the snapshot holds no last good data of a broken file
+	 * (what a fresh start would not serve). */
+	void (*on_published)(void *ud, bool stamped, uint64_t key, bool clean);
 	void *ud;
 };
 

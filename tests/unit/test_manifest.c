@@ -997,6 +997,7 @@ static void test_manifest_set_scan_lifecycle(void **state)
 	scan(fx->s, false, &st, &d);
 	assert_int_equal(st.loaded, 0);
 	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.broken, 1);
 	assert_false(st.changed);
 	assert_int_equal(d.errors, 1);
 	snprintf(path, sizeof(path), "%s/b.yaml", fx->dir);
@@ -1007,9 +1008,10 @@ static void test_manifest_set_scan_lifecycle(void **state)
 	set_names(fx->s, names, sizeof(names));
 	assert_string_equal(names, "bee-two ay");
 
-	/* A broken file is not read again until it changes... */
+	/* A broken file is not read again until it changes (still broken)... */
 	scan(fx->s, false, &st, &d);
 	assert_int_equal(st.failed, 0);
+	assert_int_equal(st.broken, 1);
 	assert_int_equal(d.errors, 0);
 	diag_fini(&d);
 	/* ...unless forced, which rereads everything. */
@@ -1022,6 +1024,7 @@ static void test_manifest_set_scan_lifecycle(void **state)
 	put_ns(fx->dir, "b.yaml", "bee-three");
 	scan(fx->s, false, &st, &d);
 	assert_int_equal(st.loaded, 1);
+	assert_int_equal(st.broken, 0);
 	diag_fini(&d);
 	set_names(fx->s, names, sizeof(names));
 	assert_string_equal(names, "bee-three ay");

@@ -55,7 +55,41 @@ start_daemon --cache "$cache" || return
 log_has 'serving the start-up cache' || fail "the rewritten cache was not served"
 stop_daemon
 
-# 6. Blue/green Services: no cache.
+# 6. A change while svcdns runs: the reload rewrites the cache (once
+# things are quiet), so the next start serves the new data from it.
+start_daemon --cache "$cache" || return
+wait_until 10 grep -q 'they replace the start-up cache' "$DAEMON_ERR" ||
+	fail "step 6: the manifests did not replace the cache"
+before=$(md5sum <"$cache")
+sed -i 's/10\.96\.0\.99\b/10.96.0.77/g' "$ZONES/shop/frontend.yaml"
+wait_until 10 sh -c "dig +short +norec -p $PORT @127.0.0.1 frontend.shop.svc.cluster.local A | grep -qx 10.96.0.77" ||
+	fail "the change was not served"
+wait_until 10 sh -c "[ \"\$(md5sum <'$cache')\" != '$before' ]" ||
+	fail "the reload did not rewrite the cache"
+stop_daemon
+start_daemon --cache "$cache" || return
+log_has 'serving the start-up cache' || fail "the cache rewritten after a reload was not served: $(grep cache "$DAEMON_ERR" | head -2)"
+expect_eq "frontend from the rewritten cache" "frontend.shop.svc.cluster.local. 5 IN A 10.96.0.77" \
+	"$(dig_answers frontend.shop.svc.cluster.local A)"
+
+# 7. A reload while a manifest is broken: the snapshot could hold that
+# file's last good data, which a new start would not serve, so the cache
+# is left as it was (and the next start finds it stale).
+before=$(md5sum <"$cache")
+printf 'kind: Service\nmetadata: {name: broken\n' >"$ZONES/shop/broken.yaml"
+wait_until 10 grep -q 'broken.yaml' "$DAEMON_ERR" || fail "the broken manifest was not reported"
+# A change elsewhere: a snapshot is built and served, the broken file's
+# problem still there.
+sed -i 's/10\.96\.0\.30\b/10.96.0.31/g' "$ZONES/web/api.yaml"
+wait_until 10 sh -c "dig +short +norec -p $PORT @127.0.0.1 api.web.svc.cluster.local A | grep -qx 10.96.0.31" ||
+	fail "the change next to a broken manifest was not served"
+wait_until 10 grep -q 'start-up cache not rewritten' "$DAEMON_ERR" ||
+	fail "no 'start-up cache not rewritten' line after a broken manifest"
+expect_eq "the cache after a broken manifest" "$before" "$(md5sum <"$cache")"
+stop_daemon
+rm -f "$ZONES/shop/broken.yaml"
+
+# 8. Blue/green Services: no cache.
 cp -a "$SVCDNS_ROOT/zones/store" "$ZONES/"
 rm -f "$cache"
 start_daemon --cache "$cache" || return

@@ -153,6 +153,20 @@ wait_until 10 sh -c "curl -s http://127.0.0.1:$HP/metrics | grep -q '^svcdns_blu
 	fail "the cutover to green does not show in svcdns_bluegreen_active"
 curl -s "http://127.0.0.1:$HP/metrics" >"$m"
 ge "cutovers of store/web" 'svcdns_bluegreen_cutovers_total{namespace="store",service="web"}' 1
+# A broken manifest counts in svcdns_manifest_files_failed for as long as
+# it stays broken, other reloads included; fixed, it leaves the gauge.
+metric() { curl -s "http://127.0.0.1:$HP/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+printf 'kind: Service\nmetadata: {name: broken\n' >"$ZONES/store/broken.yaml"
+wait_until 10 sh -c "curl -s http://127.0.0.1:$HP/metrics | grep -qx 'svcdns_manifest_files_failed 1'" ||
+	fail "a broken manifest: svcdns_manifest_files_failed $(metric svcdns_manifest_files_failed), want 1"
+gen=$(metric svcdns_snapshot_generation)
+sed -i 's/color: green/color: blue/' "$ZONES/store/web.yaml"
+wait_until 10 sh -c "[ \"\$(curl -s http://127.0.0.1:$HP/metrics | awk '\$1 == \"svcdns_snapshot_generation\" { print \$2 }')\" -gt $gen ]" ||
+	fail "no reload after a change next to the broken manifest"
+expect_eq "failed files after another file's reload" 1 "$(metric svcdns_manifest_files_failed)"
+rm -f "$ZONES/store/broken.yaml"
+wait_until 10 sh -c "curl -s http://127.0.0.1:$HP/metrics | grep -qx 'svcdns_manifest_files_failed 0'" ||
+	fail "the broken manifest removed: svcdns_manifest_files_failed $(metric svcdns_manifest_files_failed), want 0"
 
 # ---- a busy --http address stops the start-up ----------------------------
 run_svcdns --user "$(id -un)" --zones "$ZONES" --listen "127.0.0.1:$(it_pick_port)" --upstream none --http "127.0.0.1:$HP"
