@@ -193,6 +193,7 @@ struct worker {
 	unsigned out_n;
 	struct listener *out_l;
 	uint64_t batch_t0_us; /* when the batch was received */
+	unsigned fp_sends;    /* UDP send calls, for the EAGAIN failpoint */
 	/* One sendmmsg of queued replies (udp_drain). */
 	struct mmsghdr q_msgs[SERVER_UDP_BATCH];
 	struct iovec q_iov[SERVER_UDP_BATCH];
@@ -218,6 +219,10 @@ struct server {
 	/* Failpoint for the stall tests: SVCDNS_FAILPOINT_STALL_MS=N makes
 	 * worker 0 block its loop for N ms at its third beat, once. */
 	unsigned stall_ms;
+	/* Failpoint for the send queue: SVCDNS_FAILPOINT_UDP_AGAIN=N (N >= 2)
+	 * makes every Nth UDP send call of a worker fail with EAGAIN, as
+	 * when the socket buffer is full, which loopback never is. */
+	unsigned udp_again;
 };
 
 static const char *const server_stat_names[SERVER_STAT_RCODE] = {
@@ -513,6 +518,19 @@ static socklen_t udp_addr_len(const struct sockaddr *sa)
 	                                 : sizeof(struct sockaddr_in);
 }
 
+/* The EAGAIN failpoint (server.udp_again): true, with errno EAGAIN, for
+ * every Nth UDP send call; off, one predictable branch. */
+static bool udp_fp_again(struct worker *w)
+{
+	unsigned every = w->srv->udp_again;
+
+	if (every == 0 || ++w->fp_sends % every != 0) {
+		return false;
+	}
+	errno = EAGAIN;
+	return true;
+}
+
 /* True for the errors that mean "the socket buffer is full, try later". */
 static bool udp_err_again(int err)
 {
@@ -600,7 +618,10 @@ static void udp_reply(struct listener *l, const struct sockaddr *addr,
 		return;
 	}
 	do {
-		r = sendto(l->udp_fd, resp, len, MSG_DONTWAIT, addr, alen);
+		r = udp_fp_again(l->w)
+		            ? -1
+		            : sendto(l->udp_fd, resp, len, MSG_DONTWAIT, addr,
+		                     alen);
 	} while (r < 0 && errno == EINTR);
 	if (r >= 0) {
 		return;
@@ -635,7 +656,9 @@ static void udp_drain(struct listener *l)
 			m->msg_iov = &w->q_iov[n];
 			m->msg_iovlen = 1;
 		}
-		r = sendmmsg(l->udp_fd, w->q_msgs, n, MSG_DONTWAIT);
+		r = udp_fp_again(w) ? -1
+		                    : sendmmsg(l->udp_fd, w->q_msgs, n,
+		                               MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR) {
 			continue;
 		}
@@ -676,8 +699,10 @@ static void udp_flush(struct worker *w)
 	}
 	w->out_n = 0;
 	while (sent < n && l->q_head == NULL) {
-		int r = sendmmsg(l->udp_fd, w->out_msgs + sent, n - sent,
-		                 MSG_DONTWAIT);
+		int r = udp_fp_again(w)
+		                ? -1
+		                : sendmmsg(l->udp_fd, w->out_msgs + sent,
+		                           n - sent, MSG_DONTWAIT);
 
 		if (r >= 0) {
 			sent += (unsigned)r;
@@ -2078,6 +2103,15 @@ int server_create(const struct config_server *cfg,
 	if (getenv("SVCDNS_FAILPOINT_STALL_MS") != NULL) {
 		s->stall_ms = (unsigned)strtoul(
 			getenv("SVCDNS_FAILPOINT_STALL_MS"), NULL, 10);
+	}
+	if (getenv("SVCDNS_FAILPOINT_UDP_AGAIN") != NULL) {
+		s->udp_again = (unsigned)strtoul(
+			getenv("SVCDNS_FAILPOINT_UDP_AGAIN"), NULL, 10);
+		if (s->udp_again < 2) {
+			s->udp_again = 0; /* 1 would never send */
+		}
+		log_warn("server: failpoint SVCDNS_FAILPOINT_UDP_AGAIN=%u: every %uth UDP send fails with EAGAIN",
+		         s->udp_again, s->udp_again);
 	}
 	s->aopts = aopts;
 	s->up = up;
