@@ -712,27 +712,46 @@ static int ytree_build(struct mload *m, yaml_parser_t *p, struct ytree *t)
 
 /* --- walking the tree: paths, errors, scalars --------------------------- */
 
+/* Appends ".name" (or "[i]", or name at the start) to the error path;
+ * a path too long for m->path is cut there. Runs for every field the
+ * walker visits: plain copies, no printf. */
 static size_t w_push(struct mload *m, const char *name)
 {
 	size_t old = m->plen;
-	const char *dot = (m->plen == 0 || name[0] == '[') ? "" : ".";
-	int n = snprintf(m->path + m->plen, sizeof(m->path) - m->plen, "%s%s",
-	                 dot, name);
+	size_t room = sizeof(m->path) - 1 - m->plen;
+	size_t len = strlen(name);
+	char *p = m->path + m->plen;
 
-	if (n < 0 || (size_t)n >= sizeof(m->path) - m->plen) {
-		m->plen = sizeof(m->path) - 1;
-	} else {
-		m->plen += (size_t)n;
+	if (m->plen != 0 && name[0] != '[') {
+		if (room == 0) {
+			return old;
+		}
+		*p++ = '.';
+		room--;
+		m->plen++;
 	}
+	if (len > room) {
+		len = room;
+	}
+	memcpy(p, name, len);
+	p[len] = '\0';
+	m->plen += len;
 	return old;
 }
 
 static size_t w_push_index(struct mload *m, size_t i)
 {
 	char idx[32];
+	char *p = idx + sizeof(idx);
 
-	snprintf(idx, sizeof(idx), "[%zu]", i);
-	return w_push(m, idx);
+	*--p = '\0';
+	*--p = ']';
+	do {
+		*--p = (char)('0' + i % 10);
+		i /= 10;
+	} while (i != 0);
+	*--p = '[';
+	return w_push(m, p);
 }
 
 static void w_pop(struct mload *m, size_t old)
@@ -870,7 +889,9 @@ static void map_fields(const struct ynode *map, const char *const *names,
 			continue;
 		}
 		for (i = 0; i < n_names; i++) {
-			if (strlen(names[i]) == key->len &&
+			/* The first octet rules out most names at once. */
+			if (names[i][0] == key->text[0] &&
+			    strlen(names[i]) == key->len &&
 			    memcmp(names[i], key->text, key->len) == 0) {
 				out[i] = k->next;
 				break;
