@@ -230,9 +230,9 @@ check-packaging: deps deb-deps
 # the worker threads, against the SAN=thread build (TSAN_CASES).
 # `make check-valgrind`: the optimised daemon under valgrind through a
 # short load, a reload and SIGTERM: 0 errors, nothing lost.
-TSAN_CASES ?= 100-pipelined-tcp 135-reload 150-watch 160-cutover \
-              200-forward 301-tcp-session 302-tcp-many 303-lame-duck \
-              401-http 420-rrl
+TSAN_CASES ?= 100-pipelined-tcp 135-reload 136-startup-cache 150-watch \
+              160-cutover 200-forward 301-tcp-session 302-tcp-many \
+              303-lame-duck 401-http 420-rrl 500-udp-batch 501-udp-sendqueue
 TSAN_SUPP := $(CURDIR)/tests/soak/tsan.supp
 
 .PHONY: soak check-tsan check-valgrind

@@ -6,7 +6,8 @@
 #     cache), and the same names again (cache hits);
 #   - TCP: one dig process sending VG_TCP (500) queries over a kept-open
 #     connection, plus single-query connections;
-#   - a reload (a new file, then SIGHUP), SIGUSR1 (stats), and GET
+#   - a reload (a new file, the blue/green Service removed, then SIGHUP),
+#     after which the start-up cache is written, SIGUSR1 (stats), and GET
 #     /metrics, /ready and /health on the HTTP endpoint;
 #   - SIGTERM: exit status 0.
 # Passes when valgrind reports 0 errors and nothing definitely or
@@ -101,9 +102,16 @@ spec:
   clusterIP: 10.96.77.7
   ports: [{name: http, port: 80}]
 YAML
+	# Without the blue/green Service (store/), the reloaded snapshot can
+	# be cached: the first load's could not.
+	rm -rf "$ZONES/store"
+	cache_sum=$( (md5sum <"$WORK/snapshot.cache") 2>/dev/null)
 	kill -HUP "$DAEMON_PID"
 	wait_until 30 sh -c "[ \"\$(dig +short +norec +time=2 +tries=1 -p $PORT @127.0.0.1 vg.default.svc.cluster.local A)\" = 10.96.77.7 ]" ||
 		fail "the reload under valgrind was not served"
+	# The start-up cache is rewritten after the reload (on the pool).
+	wait_until 30 sh -c "[ \"\$( (md5sum <'$WORK/snapshot.cache') 2>/dev/null)\" != '$cache_sum' ]" ||
+		fail "the start-up cache was not rewritten after the reload"
 	kill -USR1 "$DAEMON_PID"
 	# The HTTP endpoint: /metrics and /ready.
 	for path in metrics ready health; do
