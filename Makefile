@@ -132,7 +132,7 @@ integration: all tools
 	@tests/integration/run.sh $(BUILD)
 
 # Every test: unit tests plain and under ASan+UBSan, then the integration
-# tests against the real daemon. Ends with "N passed, M failed".
+# tests against the real daemon. Ends with "N passed, M failed, K skipped".
 test: deps
 	@$(MAKE) --no-print-directory unit-bins
 	@$(MAKE) --no-print-directory SAN=address,undefined CFLAGS="-O1 -g" unit-bins

@@ -122,7 +122,7 @@ kube_stop_helpers()
 start_kube_daemon()
 {
 	if ! "$SVCDNS_BUILD/svcdns" --help 2>&1 | grep -q -- '--kubernetes'; then
-		note "skip: this svcdns has no --kubernetes option yet"
+		it_skip "this svcdns has no --kubernetes option yet"
 		return 1
 	fi
 	PORT=$(it_pick_port) || return 1

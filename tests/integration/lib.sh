@@ -29,7 +29,8 @@
 # one run shows every failure of a case.
 #
 # Helpers for test.sh: expect_dig, dig_answers, expect_cares (c-ares client),
-# expect_eq, expect_match, expect_grep, wait_until, soa_serial, fail, note;
+# expect_eq, expect_match, expect_grep, wait_until, soa_serial, fail, note,
+# it_skip;
 # start_daemon, stop_daemon, restart_daemon, run_svcdns (--check, --dump);
 # raw messages: it_query, it_tcp_frame, it_tcp_read, it_udp_exchange,
 # it_header. Variables: PORT, DAEMON_PID, DAEMON_ERR, ZONES (the temp copy
@@ -71,6 +72,15 @@ fail()
 note()
 {
 	echo "$*"
+}
+
+# it_skip REASON: the case cannot run on this machine (a privilege or a
+# kernel feature it needs is missing); run.sh reports it as skipped, not
+# passed. The caller returns after it.
+it_skip()
+{
+	echo "$*" >>"$WORK/skipped"
+	note "SKIP: $*"
 }
 
 # expect_eq LABEL EXPECTED ACTUAL

@@ -11,8 +11,10 @@
 #                                   under valgrind or slow sanitizers)
 #   SVCDNS_TEST_KEEP=1              keep each case's temp directory
 #   SVCDNS_TEST_VERBOSE=1           print every check, not only failures
-# Prints "ok NNN-topic" or "FAIL NNN-topic: why" per case and, last,
-# "integration: N passed, M failed"; exits non-zero if any case failed.
+# Prints "ok NNN-topic", "FAIL NNN-topic: why" or "skip NNN-topic: why" (a
+# case that cannot run on this machine: it_skip) per case and, last,
+# "integration: N passed, M failed, K skipped"; exits non-zero if any case
+# failed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -31,6 +33,7 @@ export SVCDNS_TEST_TIMEOUT_MULTIPLIER=${SVCDNS_TEST_TIMEOUT_MULTIPLIER:-1}
 
 pass=0
 fail=0
+skip=0
 tmproot=$(mktemp -d "${TMPDIR:-/tmp}/svcdns-it.XXXXXX")
 trap 'rm -rf "$tmproot"' EXIT
 
@@ -78,6 +81,10 @@ for dir in "$here"/[0-9][0-9][0-9]-*/; do
 		if [ "${SVCDNS_TEST_KEEP:-0}" = 1 ]; then
 			echo "# kept $work"
 		fi
+	elif [ -s "$work/skipped" ]; then
+		# it_skip: could not run here (not a pass).
+		echo "skip $name: $(head -1 "$work/skipped")"
+		skip=$((skip + 1))
 	else
 		if [ "${SVCDNS_TEST_VERBOSE:-0}" = 1 ]; then
 			sed 's/^/# /' "$work/case.out"
@@ -90,5 +97,5 @@ for dir in "$here"/[0-9][0-9][0-9]-*/; do
 	fi
 done
 
-echo "integration: $pass passed, $fail failed"
+echo "integration: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

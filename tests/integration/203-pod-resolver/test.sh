@@ -10,7 +10,7 @@
 
 NS=svcdns-it-$$
 if ! ip netns add "$NS" 2>"$WORK/netns.err"; then
-	note "SKIP 203-pod-resolver: cannot create a network namespace: $(cat "$WORK/netns.err")"
+	it_skip "cannot create a network namespace: $(cat "$WORK/netns.err")"
 	return 0
 fi
 POD_PID=

@@ -5,7 +5,7 @@
 tool=$SVCDNS_BUILD/tests/tools/cutover_load
 n=5000
 if ! ulimit -n $((n + 200)) 2>/dev/null; then
-	note "SKIP 302-tcp-many: cannot raise this shell's descriptor limit to $((n + 200))"
+	it_skip "cannot raise this shell's descriptor limit to $((n + 200))"
 	return 0
 fi
 fds=()

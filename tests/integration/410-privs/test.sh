@@ -13,15 +13,15 @@ it_privs_field() { # PID KEY -> the value column(s) of /proc/PID/status
 }
 
 if ! "$SVCDNS_BUILD/svcdns" --help 2>&1 | grep -q -- '--user'; then
-	note "SKIP 410-privs: svcdns --help does not mention --user yet (privs_drop not wired into main.c)"
+	it_skip "svcdns --help does not mention --user yet (privs_drop not wired into main.c)"
 	return 0
 fi
 if [ "$(id -u)" != 0 ]; then
-	note "SKIP 410-privs: needs root (the test starts svcdns as root)"
+	it_skip "needs root (the test starts svcdns as root)"
 	return 0
 fi
 pw_uid=$(id -u nobody 2>/dev/null) || {
-	note "SKIP 410-privs: no user nobody"
+	it_skip "no user nobody"
 	return 0
 }
 pw_gid=$(id -g nobody)

@@ -10,7 +10,7 @@ SRV=svcdns-rrl-s-$$
 CLI=svcdns-rrl-c-$$
 tool=$SVCDNS_BUILD/tests/tools/cutover_load
 if ! ip netns add "$SRV" 2>"$WORK/netns.err"; then
-	note "SKIP 420-rrl: cannot create a network namespace: $(cat "$WORK/netns.err")"
+	it_skip "cannot create a network namespace: $(cat "$WORK/netns.err")"
 	return 0
 fi
 RRL_PID=
@@ -34,7 +34,7 @@ if ! ip netns add "$CLI" ||
 	! ip link add "rrl$$a" type veth peer name "rrl$$b" ||
 	! ip link set "rrl$$a" netns "$SRV" ||
 	! ip link set "rrl$$b" netns "$CLI"; then
-	note "SKIP 420-rrl: cannot make the veth pair"
+	it_skip "cannot make the veth pair"
 	rrl_cleanup
 	return 0
 fi

@@ -4,7 +4,7 @@
 trap kube_stop_helpers EXIT
 
 if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
-	note "SKIP 516-kube-nolibcurl: needs root and unshare -m"
+	it_skip "needs root and unshare -m"
 	return 0
 fi
 LIB=$(ldconfig -p | awk '$1 == "libcurl.so.4" && /x86-64|x86_64|64bit/ { print $NF; exit }')
