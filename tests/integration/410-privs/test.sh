@@ -4,18 +4,12 @@
 # (CapEff 0000000000000000), no_new_privs, and still answer, over UDP and
 # TCP, on 53 and on a high port; a reload (done as the new user) must
 # work; SIGTERM must end it with status 0. As root on a high port without
-# --user it must refuse to start.
-#
-# Enabled once `svcdns --help` mentions --user; until then a SKIP note.
+# --user it must refuse to start. Skipped when not run as root.
 
 it_privs_field() { # PID KEY -> the value column(s) of /proc/PID/status
 	sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr -s ' \t' ' '
 }
 
-if ! "$SVCDNS_BUILD/svcdns" --help 2>&1 | grep -q -- '--user'; then
-	it_skip "svcdns --help does not mention --user yet (privs_drop not wired into main.c)"
-	return 0
-fi
 if [ "$(id -u)" != 0 ]; then
 	it_skip "needs root (the test starts svcdns as root)"
 	return 0
