@@ -839,40 +839,6 @@ static void udp_query(struct listener *l, const uint8_t *req, size_t len,
 	}
 }
 
-/* Warms the caches for the n queries just received (see
- * snapshot_prefetch_slot): the index slots of all of them, then their
- * nodes, then their responses, so that the batch waits for about three
- * cache misses instead of three per query. A hint only: the queries are
- * parsed and answered afterwards as if this had not run. */
-static void udp_prefetch(const struct worker *w, unsigned n)
-{
-	uint32_t hash[SERVER_UDP_BATCH];
-	uint16_t qtype[SERVER_UDP_BATCH];
-	const struct snapshot_node *node[SERVER_UDP_BATCH];
-	uint8_t lname[DNAME_MAXLEN];
-	bool ok[SERVER_UDP_BATCH];
-	unsigned i;
-
-	for (i = 0; i < n; i++) {
-		size_t len = wire_peek_question(w->in_msgs[i].msg_hdr.msg_iov->iov_base,
-		                                w->in_msgs[i].msg_len, lname,
-		                                &qtype[i]);
-
-		ok[i] = len != 0;
-		if (ok[i]) {
-			hash[i] = snapshot_prefetch_slot(w->snap, lname, len);
-		}
-	}
-	for (i = 0; i < n; i++) {
-		node[i] = ok[i] ? snapshot_prefetch_node(w->snap, hash[i]) : NULL;
-	}
-	for (i = 0; i < n; i++) {
-		if (node[i] != NULL) {
-			snapshot_prefetch_resp(w->snap, node[i], qtype[i]);
-		}
-	}
-}
-
 /* Reads and answers what l's socket holds: a batch per recvmmsg, its
  * answers sent by one sendmmsg, until a recvmmsg finds nothing or the
  * budget is spent (see SERVER_UDP_BATCH). Each batch starts with the
@@ -911,9 +877,6 @@ static void udp_read(struct listener *l)
 		done += (unsigned)n;
 		worker_refresh_snapshot(w);
 		w->batch_t0_us = worker_now_us();
-		if (n > 1 && w->snap != NULL) {
-			udp_prefetch(w, (unsigned)n);
-		}
 		for (i = 0; i < n; i++) {
 			const struct msghdr *m = &w->in_msgs[i].msg_hdr;
 

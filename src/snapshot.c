@@ -4198,49 +4198,6 @@ const struct snapshot_node *snapshot_lookup(const struct snapshot *s,
 	return NULL;
 }
 
-uint32_t snapshot_prefetch_slot(const struct snapshot *s,
-				const uint8_t *lname, size_t len)
-{
-	uint32_t h = snap_hash_name(lname, len);
-
-	__builtin_prefetch(&s->table[h & s->mask]);
-	return h;
-}
-
-const struct snapshot_node *snapshot_prefetch_node(const struct snapshot *s,
-						   uint32_t hash)
-{
-	size_t j = hash & s->mask;
-	const struct snapshot_node *n;
-
-	while (s->table[j].off != 0 && s->table[j].hash != hash) {
-		j = (j + 1) & s->mask;
-	}
-	if (s->table[j].off == 0) {
-		return NULL;
-	}
-	n = (const struct snapshot_node *)(const void *)(s->nodes.p +
-							 s->table[j].off);
-	__builtin_prefetch(n);
-	return n;
-}
-
-void snapshot_prefetch_resp(const struct snapshot *s,
-			    const struct snapshot_node *n, uint16_t qtype)
-{
-	uint8_t i;
-
-	for (i = 0; i < n->n_types; i++) {
-		if (n->types[i].qtype == qtype || qtype == DNS_TYPE_ANY) {
-			const uint8_t *r = s->resps.p + n->types[i].off;
-
-			__builtin_prefetch(r);
-			__builtin_prefetch(r + 64);
-			return;
-		}
-	}
-}
-
 bool snapshot_node_resp(const struct snapshot *s,
 			const struct snapshot_node *n, uint16_t qtype,
 			struct snapshot_resp *out)

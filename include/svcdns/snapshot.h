@@ -206,23 +206,6 @@ bool snapshot_node_resp(const struct snapshot *s,
 			const struct snapshot_node *n, uint16_t qtype,
 			struct snapshot_resp *out);
 
-/* Cache warming for a batch of lookups. A lookup costs three dependent
- * memory reads (index slot, node, response header), each a cache miss
- * when the snapshot is larger than the caches; server.c issues the reads
- * of a whole UDP batch stage by stage so that their misses overlap:
- * snapshot_prefetch_slot for every query, then snapshot_prefetch_node,
- * then snapshot_prefetch_resp, then answers them. These are hints: they
- * take any name and type, change nothing, and the answer never depends
- * on them. snapshot_prefetch_slot returns the name's index hash;
- * snapshot_prefetch_node returns the node the first slot of that hash
- * points to (unchecked: maybe another name) or NULL. */
-uint32_t snapshot_prefetch_slot(const struct snapshot *s,
-				const uint8_t *lname, size_t len);
-const struct snapshot_node *snapshot_prefetch_node(const struct snapshot *s,
-						   uint32_t hash);
-void snapshot_prefetch_resp(const struct snapshot *s,
-			    const struct snapshot_node *n, uint16_t qtype);
-
 /* Pod names <a-b-c-d>.<ns>.pod.<zone> (CLUSTER-DNS row 17). Given lname
  * in zone z (suffix at suffix_off), decides: returns false if lname is not
  * of that form or is not served by the pods mode (NXDOMAIN); otherwise

@@ -468,17 +468,6 @@ static void test_wire_parse_query_fixtures(void **state)
 		print_message("%s\n", f->id);
 		assert_int_equal(st, f->st);
 		assert_int_equal(q.question_ok, f->qok);
-		if (st == WIRE_Q_OK) {
-			/* The UDP batch's first look agrees. */
-			uint8_t lname[DNAME_MAXLEN];
-			uint16_t qtype = 0;
-
-			assert_int_equal(wire_peek_question(pkt, len, lname,
-			                                    &qtype),
-			                 q.qname_len);
-			assert_memory_equal(lname, q.lname, q.qname_len);
-			assert_int_equal(qtype, q.qtype);
-		}
 		assert_int_equal(q.opt_ok, f->ook);
 		assert_int_equal(q.header_ok, len >= WIRE_HEADER_LEN);
 		if (q.question_ok) {
@@ -589,37 +578,6 @@ static void test_wire_parse_query_truncations(void **state)
 			}
 		}
 	}
-}
-
-/* wire_peek_question lower-cases and takes no compressed or cut-short
- * name (it agrees with the parser on every fixture: above). */
-static void test_wire_peek_question(void **state)
-{
-	static const uint8_t mixed[] = {
-		0xab, 0xcd, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
-		0x00, 0x00, 0x03, 'W',  'e',  'B',  0x01, 'A',  0x00, 0x00,
-		0x1c, 0x00, 0x01,
-	};
-	static const uint8_t compressed[] = {
-		0xab, 0xcd, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
-		0x00, 0x00, 0x00, 0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01,
-	};
-	uint8_t lname[DNAME_MAXLEN];
-	uint16_t qtype = 0;
-
-	(void)state;
-	assert_int_equal(wire_peek_question(mixed, sizeof(mixed), lname,
-	                                    &qtype),
-	                 7);
-	assert_memory_equal(lname, "\003web\001a", 7);
-	assert_int_equal(qtype, DNS_TYPE_AAAA);
-	/* Cut anywhere before QTYPE is whole: nothing. */
-	for (size_t n = 0; n < sizeof(mixed) - 2; n++) {
-		assert_int_equal(wire_peek_question(mixed, n, lname, &qtype), 0);
-	}
-	assert_int_equal(wire_peek_question(compressed, sizeof(compressed),
-	                                    lname, &qtype),
-	                 0);
 }
 
 /* --- wire_rd ----------------------------------------------------------- */
@@ -1258,7 +1216,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_wire_parse_query_fixtures),
 		cmocka_unit_test(test_wire_parse_query_fields),
 		cmocka_unit_test(test_wire_parse_query_truncations),
-		cmocka_unit_test(test_wire_peek_question),
 		cmocka_unit_test(test_wire_rd_latch),
 		cmocka_unit_test(test_wire_rd_name_compressed),
 		cmocka_unit_test(test_wire_rd_name_bad),
