@@ -856,6 +856,18 @@ static int config_set_tcp_io(struct config_state *st, const char *val)
 	return err;
 }
 
+static int config_set_udp_rcvbuf(struct config_state *st, const char *val)
+{
+	unsigned long v;
+	int err = config_set_uint(st, "--udp-rcvbuf", val, 0,
+	                          CONFIG_UDP_RCVBUF_MAX, &v);
+
+	if (err == 0) {
+		st->cfg->server.udp_rcvbuf = (unsigned)v;
+	}
+	return err;
+}
+
 static int config_set_tcp_conns(struct config_state *st, const char *val)
 {
 	unsigned long v;
@@ -1160,6 +1172,7 @@ static const struct config_opt config_opts[] = {
 	{ "tcp-idle-timeout", REQ, NO, FILE_, config_set_tcp_idle },
 	{ "tcp-io-timeout", REQ, NO, FILE_, config_set_tcp_io },
 	{ "tcp-max-conns", REQ, NO, FILE_, config_set_tcp_conns },
+	{ "udp-rcvbuf", REQ, NO, FILE_, config_set_udp_rcvbuf },
 	{ "lame-duck", REQ, NO, FILE_, config_set_lame_duck },
 	{ "settle-ms", REQ, NO, FILE_, config_set_settle },
 	{ "cache", REQ, NO, FILE_, config_set_cache },
@@ -1237,6 +1250,7 @@ void config_defaults(struct config *cfg)
 	cfg->server.lame_duck_ms = CONFIG_DEFAULT_LAME_DUCK_MS;
 	cfg->watch.rescan_ms = CONFIG_DEFAULT_RESCAN_MS;
 	cfg->server.tcp_max_conns = CONFIG_DEFAULT_TCP_MAX_CONNS;
+	cfg->server.udp_rcvbuf = CONFIG_DEFAULT_UDP_RCVBUF;
 	cfg->upstream.forward = true;
 	cfg->upstream.mode = CONFIG_UPSTREAM_RESOLV_CONF;
 	memcpy(cfg->upstream.resolv_conf, CONFIG_RESOLV_CONF,
@@ -1685,6 +1699,9 @@ void config_print_usage(FILE *out)
 	        "                         (default: %u)\n"
 	        "  --tcp-max-conns N      TCP connections per thread; when full, the oldest\n"
 	        "                         idle one is closed (default: %u)\n"
+	        "  --udp-rcvbuf BYTES     receive buffer of each UDP socket, for bursts; set\n"
+	        "                         past net.core.rmem_max when started as root\n"
+	        "                         (default: %u; 0 = the kernel's default)\n"
 	        "  --lame-duck MS         on SIGTERM, stop taking queries and answer those\n"
 	        "                         already received for up to MS (default: "
 	        SVCDNS_STR(CONFIG_DEFAULT_LAME_DUCK_MS) ")\n"
@@ -1738,6 +1755,7 @@ void config_print_usage(FILE *out)
 	        CONFIG_DEFAULT_CACHE_SIZE, CONFIG_DEFAULT_CACHE_MAX_TTL,
 	        CONFIG_THREADS_MAX, CONFIG_DEFAULT_TCP_IDLE_MS,
 	        CONFIG_DEFAULT_TCP_IO_MS, CONFIG_DEFAULT_TCP_MAX_CONNS,
+	        CONFIG_DEFAULT_UDP_RCVBUF,
 	        CONFIG_DEFAULT_SETTLE_MS, CONFIG_DEFAULT_RESCAN_MS,
 	        CONFIG_DEFAULT_RRL_RATE, CONFIG_DEFAULT_RRL_SLIP,
 	        CONFIG_DEFAULT_RRL_TABLE);

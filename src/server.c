@@ -38,10 +38,6 @@
 #define SERVER_UDP_BATCH  64
 #define SERVER_UDP_BUDGET 256
 #define SERVER_UDP_ROUNDS 16
-/* Requested receive buffer per worker socket (the kernel caps it at
- * net.core.rmem_max and doubles it for its bookkeeping): room for bursts
- * of a few thousand queries while the worker answers a batch. */
-#define SERVER_UDP_RCVBUF (1024 * 1024)
 /* Replies the socket did not take (sendmmsg/sendto said EAGAIN) wait in a
  * FIFO per listener until it polls writable; they come from a pool of this
  * many per worker. When the pool is empty, replies are dropped and counted
@@ -1611,6 +1607,34 @@ static int server_probe(const struct config_listen *l)
 	return 0;
 }
 
+/* Best effort: --udp-rcvbuf. SO_RCVBUF is capped at net.core.rmem_max
+ * (208 KiB on a stock kernel); SO_RCVBUFFORCE is not, and works because
+ * the sockets are opened before privileges are dropped, as root or with
+ * CAP_NET_ADMIN. Otherwise the capped size stands, and the first listener
+ * of worker 0 says so once (the others get the same). */
+static void udp_set_rcvbuf(struct listener *l)
+{
+	unsigned want = l->w->srv->cfg->udp_rcvbuf;
+	int v = (int)want;
+	int got = 0;
+	socklen_t len = sizeof(got);
+
+	if (want == 0 || setsockopt(l->udp_fd, SOL_SOCKET, SO_RCVBUFFORCE, &v,
+	                            sizeof(v)) == 0) {
+		return;
+	}
+	(void)setsockopt(l->udp_fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	/* The kernel reports twice what it grants (its bookkeeping). */
+	if (l->w->id == 0 && l == &l->w->ls[0] &&
+	    getsockopt(l->udp_fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 &&
+	    (unsigned)got / 2 < want) {
+		log_info("server: udp receive buffer %d octets, not %u: "
+		         "net.core.rmem_max caps it without CAP_NET_ADMIN, "
+		         "and a larger burst is dropped",
+		         got / 2, want);
+	}
+}
+
 static int listener_open_udp(struct listener *l)
 {
 	struct worker *w = l->w;
@@ -1622,13 +1646,7 @@ static int listener_open_udp(struct listener *l)
 		err = l->udp_fd;
 		goto out_log;
 	}
-	/* Best effort: the kernel caps it at net.core.rmem_max. */
-	{
-		int rcvbuf = SERVER_UDP_RCVBUF;
-
-		(void)setsockopt(l->udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-		                 sizeof(rcvbuf));
-	}
+	udp_set_rcvbuf(l);
 	/* The socket stays ours (closed by udp_close_cb); libuv only polls
 	 * it. */
 	what = "uv_poll_init_socket";

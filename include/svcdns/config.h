@@ -46,6 +46,8 @@
 #define CONFIG_DEFAULT_TCP_IDLE_MS   10000u
 #define CONFIG_DEFAULT_TCP_IO_MS     2000u
 #define CONFIG_DEFAULT_TCP_MAX_CONNS 1024u
+#define CONFIG_DEFAULT_UDP_RCVBUF    1048576u
+#define CONFIG_UDP_RCVBUF_MAX        (256u * 1024u * 1024u)
 #define CONFIG_DEFAULT_SETTLE_MS     20u
 #define CONFIG_DEFAULT_LAME_DUCK_MS  2500
 #define CONFIG_DEFAULT_RESCAN_MS     10000u
@@ -126,6 +128,7 @@ struct config_server {
 	unsigned tcp_idle_timeout_ms; /* no complete query for this: close */
 	unsigned tcp_io_timeout_ms;   /* a message incomplete for this: close */
 	unsigned tcp_max_conns; /* per worker; the oldest idle is evicted */
+	unsigned udp_rcvbuf;    /* octets per UDP socket; 0 = the kernel's */
 	unsigned lame_duck_ms;	/* on SIGTERM, answer what is owed this long */
 	struct config_rrl rrl;
 };

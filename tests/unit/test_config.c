@@ -99,6 +99,7 @@ static void test_config_parse_defaults(void **state)
 	assert_int_equal(cfg.server.tcp_idle_timeout_ms, 10000);
 	assert_int_equal(cfg.server.tcp_io_timeout_ms, 2000);
 	assert_int_equal(cfg.server.tcp_max_conns, 1024);
+	assert_int_equal(cfg.server.udp_rcvbuf, 1048576);
 	assert_true(cfg.upstream.forward);
 	assert_int_equal(cfg.upstream.mode, CONFIG_UPSTREAM_RESOLV_CONF);
 	assert_string_equal(cfg.upstream.resolv_conf, "/etc/resolv.conf");
@@ -138,6 +139,7 @@ static void test_config_parse_both_forms(void **state)
 		{ "--tcp-idle-timeout", "5000" },
 		{ "--tcp-io-timeout", "500" },
 		{ "--tcp-max-conns", "64" },
+		{ "--udp-rcvbuf", "8388608" },
 		{ "--log-level", "debug" },
 	};
 	struct config sep;
@@ -163,7 +165,8 @@ static void test_config_parse_each_option(void **state)
 	                       "--ttl", "0", "--upstream", "none", "--threads",
 	                       "64", "--tcp-idle-timeout", "1",
 	                       "--tcp-io-timeout", "3600000", "--tcp-max-conns",
-	                       "65536", "--log-level", "warn", NULL),
+	                       "65536", "--udp-rcvbuf", "0", "--log-level",
+	                       "warn", NULL),
 	                 0);
 	assert_int_equal(cfg.mode, CONFIG_MODE_SERVE);
 	assert_string_equal(cfg.zones.dir, "/srv/z");
@@ -178,6 +181,7 @@ static void test_config_parse_each_option(void **state)
 	assert_int_equal(cfg.server.tcp_idle_timeout_ms, 1);
 	assert_int_equal(cfg.server.tcp_io_timeout_ms, 3600000);
 	assert_int_equal(cfg.server.tcp_max_conns, 65536);
+	assert_int_equal(cfg.server.udp_rcvbuf, 0);
 	assert_int_equal(cfg.log_level, LOG_LEVEL_WARN);
 }
 
@@ -451,6 +455,11 @@ static void test_config_parse_numbers(void **state)
 	assert_parse_error(
 		"--tcp-max-conns: 'many' is not a number in 1..65536",
 		"--tcp-max-conns=many");
+	assert_parse_error(
+		"--udp-rcvbuf: '268435457' is not a number in 0..268435456",
+		"--udp-rcvbuf", "268435457");
+	assert_parse_error("--udp-rcvbuf: '1M' is not a number in 0..268435456",
+	                   "--udp-rcvbuf=1M");
 }
 
 static void test_config_parse_upstream(void **state)
@@ -706,6 +715,7 @@ static void test_config_print_usage(void **state)
 		"--tcp-idle-timeout",
 		"--tcp-io-timeout",
 		"--tcp-max-conns",
+		"--udp-rcvbuf",
 		"--settle-ms",
 		"--rescan-interval",
 		"--cache",
@@ -879,6 +889,7 @@ static void test_config_file_every_key(void **state)
 		"tcp-idle-timeout: 5000\n"
 		"tcp-io-timeout: 500\n"
 		"tcp-max-conns: 64\n"
+		"udp-rcvbuf: 4194304\n"
 		"settle-ms: 100\n"
 		"rescan-interval: 0\n"
 		"http: \"[::1]:9154\"\n"
@@ -914,6 +925,7 @@ static void test_config_file_every_key(void **state)
 	assert_int_equal(cfg.server.tcp_idle_timeout_ms, 5000);
 	assert_int_equal(cfg.server.tcp_io_timeout_ms, 500);
 	assert_int_equal(cfg.server.tcp_max_conns, 64);
+	assert_int_equal(cfg.server.udp_rcvbuf, 4194304);
 	assert_int_equal(cfg.watch.settle_ms, 100);
 	assert_int_equal(cfg.watch.rescan_ms, 0);
 	assert_true(cfg.http.enabled);
