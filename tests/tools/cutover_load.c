@@ -1219,8 +1219,10 @@ static void detail_flip(struct run *r, unsigned long k, const char *what)
 	if (!detail_ok(r, &r->flip_lines)) {
 		return;
 	}
-	fprintf(stderr, "%s: flip %lu to %s %s start_ms=%.3f\n", PROG, k,
-	        color_names[f->color], what, ms_since(r->t0, f->start_ns));
+	fprintf(stderr, "%s: flip %lu to %s %s start_ms=%.3f exit_ms=%.3f\n",
+	        PROG, k, color_names[f->color], what,
+	        ms_since(r->t0, f->start_ns),
+	        f->exited ? ms_since(r->t0, f->exit_ns) : -1.0);
 }
 
 /* Closes the books on flip k once no later answer can count for it. */
@@ -1390,7 +1392,14 @@ static void wait_events(struct run *r, int sig_rfd)
  * SIGINT/SIGTERM. Returns false if interrupted. */
 static bool run_loop(struct run *r, int sig_rfd)
 {
+	struct timespec wall;
+
 	r->t0 = now_ns();
+	/* t0 on the wall clock, to match the times on stderr with a
+	 * server's log. */
+	(void)clock_gettime(CLOCK_REALTIME, &wall);
+	fprintf(stderr, "%s: t0 unix=%lld.%06ld\n", PROG,
+	        (long long)wall.tv_sec, wall.tv_nsec / 1000);
 	r->stop_ns = r->o->flips > 0 ? UINT64_MAX
 	                             : r->t0 + r->o->duration_ms * NS_PER_MS;
 	r->flips[0].seen = true;
