@@ -144,6 +144,12 @@ static bool kc_load(void)
 #define KUBE_HEALTHY_MS	    30000 /* a watch up this long resets back-off */
 #define KUBE_TOKEN_MS	    60000 /* re-read of a token file */
 #define KUBE_CONNECT_MS	    10000
+/* The API server sends a BOOKMARK on an idle watch about every minute
+ * (its watch cache's bookmark frequency): a stream silent for longer is
+ * dead, or held by a proxy that lost the server. Resuming costs one
+ * request (no LIST), so a server that sends no bookmarks only sees its
+ * idle watches re-opened this often. */
+#define KUBE_WATCH_SILENT_S 90
 
 enum kres_state {
 	KRES_OFF,
@@ -207,6 +213,7 @@ struct kube {
 	char *labels;	    /* owns: escaped for the URL, or NULL */
 	enum kube_pods pods;
 	bool print;
+	unsigned silent_s; /* see KUBE_WATCH_SILENT_S */
 	bool synced;
 	bool dirty; /* objects changed since on_change was last called */
 	void (*on_change)(void *ud);
@@ -519,11 +526,12 @@ static void kres_start_watch(struct kres *r)
 		 secs, rv ? rv : "");
 	curl_free(rv);
 	kres_url(r, query);
-	/* A stream that stalls is caught by the overall time limit: the
-	 * server ends a healthy one at timeoutSeconds. */
+	/* The server ends a healthy stream at timeoutSeconds; one that
+	 * brings nothing (not even a bookmark) for k->silent_s is given up
+	 * earlier (kres_done), and one that trickles, at the time limit. */
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (secs + 30) * 1000L);
-	curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, 0L);
-	curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, 0L);
+	curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, (long)k->silent_s);
 	r->watch_start_ms = uv_now(k->loop);
 	if (kres_submit(r) != 0) {
 		kres_fail(r, "out of memory");
@@ -811,6 +819,19 @@ static void kres_done(struct kres *r, CURLcode rc)
 		}
 		return;
 	}
+	if (rc == CURLE_OPERATION_TIMEDOUT && r->state == KRES_WATCHING &&
+	    status == 200) {
+		/* Silent (or past the time limit): resume from the last
+		 * resourceVersion on a new connection, as after the
+		 * server's own end of the watch. Not an error. */
+		k->st.silent++;
+		log_info("kube: %s watch: nothing received for %u s (or "
+			 "past its time limit); resuming on a new connection",
+			 kube_kind_resource(r->kind), k->silent_s);
+		r->backoff_ms = 0;
+		kres_backoff(r);
+		return;
+	}
 	if (rc != CURLE_OK || status != 200) {
 		kres_error_text(r, status, rc, why, sizeof(why));
 		kres_fail(r, why);
@@ -989,6 +1010,8 @@ static int kube_copy_opts(struct kube *k, const struct kube_opts *o)
 
 	k->pods = o->pods;
 	k->print = o->print;
+	k->silent_s = o->watch_silent_s ? o->watch_silent_s
+					: KUBE_WATCH_SILENT_S;
 	if (o->n_namespaces != 0) {
 		k->namespaces = calloc(o->n_namespaces, sizeof(char *));
 		if (k->namespaces == NULL) {

@@ -406,6 +406,9 @@ static void ops_kube(struct metrics_buf *b, const struct kube *k)
 		"BOOKMARK events received.", ks.bookmarks);
 	ops_one(b, "svcdns_kube_list_pages_total", "counter",
 		"LIST pages fetched.", ks.lists);
+	ops_one(b, "svcdns_kube_watch_silences_total", "counter",
+		"Watches dropped and resumed after receiving nothing for 90 s.",
+		ks.silent);
 	ops_one(b, "svcdns_kube_relists_total", "counter",
 		"LISTs after the first (410 Gone, broken streams).",
 		ks.relists);

@@ -56,6 +56,10 @@ struct kube_opts {
 	/* In-cluster only: the service account directory, NULL for
 	 * KUBECONFIG_SA_DIR. (Addition, for tests.) */
 	const char *sa_dir;
+	/* A watch that receives nothing for this long is dropped and
+	 * resumed from its resourceVersion (a half-open connection, a
+	 * wedged proxy); 0 = KUBE_WATCH_SILENT_S. (For tests.) */
+	unsigned watch_silent_s;
 };
 
 /* Reads the kubeconfig (or the in-cluster files) and prepares the
@@ -95,6 +99,7 @@ struct kube_stats {
 	uint64_t errors;    /* failed transfers and refused objects */
 	uint64_t bookmarks; /* BOOKMARK events */
 	uint64_t lists;	    /* LIST pages fetched */
+	uint64_t silent;    /* watches dropped after a silence */
 	unsigned connected; /* resources with a watch stream open now */
 	unsigned resources; /* resources watched */
 	bool synced;

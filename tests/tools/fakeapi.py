@@ -31,6 +31,10 @@ reply (JSON). Commands:
                       with an ERROR 410 event
   gone-status         the same, but the next watches get HTTP 410
   drop                cut every open watch connection (no final chunk)
+  wedge               every open watch goes silent, as behind a proxy that
+                      lost the server: nothing more is sent on it (no
+                      event, no bookmark) until the client hangs up;
+                      later watches are served as usual
   slow MS             write each event in 3 pieces, MS apart (0: off)
   bookmark            send a BOOKMARK on every open watch now
   fail N              answer the next N API requests with HTTP 500
@@ -40,6 +44,7 @@ reply (JSON). Commands:
 """
 import base64
 import json
+import select
 import socket
 import ssl
 import sys
@@ -76,6 +81,7 @@ class State:
         self.gone_status = False
         self.epoch = 0  # bumped to end every open watch
         self.drop_epoch = 0
+        self.wedge_epoch = 0
         self.slow_ms = 0
         self.fail = 0
         self.expire_continue = False
@@ -324,6 +330,7 @@ class Api(BaseHTTPRequestHandler):
                 return self.status(410, "Expired", "too old resource version")
             gone = since < st.compacted
             epoch, drop_epoch = st.epoch, st.drop_epoch
+            wedge_epoch = st.wedge_epoch
             bm_epoch = st.bookmark_epoch
             st.open_watches += 1
         self.send_response(200)
@@ -354,12 +361,16 @@ class Api(BaseHTTPRequestHandler):
                     cur_rv = st.rv
                     ended = st.epoch != epoch
                     dropped = st.drop_epoch != drop_epoch
+                    wedged = st.wedge_epoch != wedge_epoch
                     want_bm = st.bookmark_epoch != bm_epoch
                     bm_epoch = st.bookmark_epoch
                     compacted = st.compacted
                 if dropped:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if wedged:
+                    self.wait_hangup(deadline)
                     return
                 for rv, _, typ, o in evs:
                     if not label_match(json.loads(o), sel):
@@ -392,6 +403,19 @@ class Api(BaseHTTPRequestHandler):
         finally:
             with st.lock:
                 st.open_watches -= 1
+
+    def wait_hangup(self, deadline):
+        """Sends nothing until the client closes (or the deadline)."""
+        self.close_connection = True
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([self.connection], [], [], 0.2)
+            if not r:
+                continue
+            try:
+                if not self.connection.recv(4096):
+                    return
+            except (ssl.SSLError, OSError):
+                return
 
     def chunk_end(self):
         self.wfile.write(b"0\r\n\r\n")
@@ -440,6 +464,9 @@ class Ctl(BaseHTTPRequestHandler):
                     st.lock.notify_all()
                 elif op == "drop":
                     st.drop_epoch += 1
+                    st.lock.notify_all()
+                elif op == "wedge":
+                    st.wedge_epoch += 1
                     st.lock.notify_all()
                 elif op == "slow":
                     st.slow_ms = int(cmd["ms"])

@@ -3,7 +3,7 @@
  *
  *   kube_probe [--kubeconfig FILE] [--namespaces a,b] [--labels SEL]
  *              [--pods never|auto|always] [--dump FILE] [--stats FILE]
- *              [--exit-after-sync] [--duration-ms MS]
+ *              [--exit-after-sync] [--duration-ms MS] [--watch-silent-s S]
  *
  * --dump FILE: after the first sync and after every change (coalesced for
  *   20 ms), FILE is rewritten (aside, then renamed) with one line per
@@ -15,8 +15,9 @@
  *   ("!" marks a not-ready endpoint), taken from a frozen view
  *   (kube_objects_take), as a snapshot build would read it.
  * --stats FILE: rewritten with the same cadence: "synced=1 objects=N
- *   events=N relists=N bookmarks=N errors=N lists=N connected=N pages=N
- *   store_bytes=N rss_kb=N".
+ *   events=N relists=N bookmarks=N errors=N lists=N silent=N connected=N
+ *   pages=N store_bytes=N rss_kb=N".
+ * --watch-silent-s S: kube_opts.watch_silent_s (default 90).
  * --exit-after-sync: prints the stats line on stdout once synced, exits 0.
  * Runs until SIGTERM/SIGINT, or --duration-ms. Exit 1 if kube_create
  * fails. */
@@ -202,11 +203,12 @@ static void probe_stats_line(struct probe *p, char *out, size_t cap)
 
 	kube_get_stats(p->k, &st);
 	snprintf(out, cap,
-		 "synced=%d objects=%zu events=%llu relists=%llu bookmarks=%llu errors=%llu lists=%llu connected=%u pages=%zu store_bytes=%zu rss_kb=%ld",
+		 "synced=%d objects=%zu events=%llu relists=%llu bookmarks=%llu errors=%llu lists=%llu silent=%llu connected=%u pages=%zu store_bytes=%zu rss_kb=%ld",
 		 st.synced, st.objects, (unsigned long long)st.events,
 		 (unsigned long long)st.relists,
 		 (unsigned long long)st.bookmarks,
 		 (unsigned long long)st.errors, (unsigned long long)st.lists,
+		 (unsigned long long)st.silent,
 		 st.connected, st.pages, st.store_bytes, probe_rss_kb());
 }
 
@@ -348,10 +350,12 @@ int main(int argc, char **argv)
 			p.stats = argv[++i];
 		} else if (strcmp(argv[i], "--duration-ms") == 0 && v) {
 			duration = atol(argv[++i]);
+		} else if (strcmp(argv[i], "--watch-silent-s") == 0 && v) {
+			o.watch_silent_s = (unsigned)atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--exit-after-sync") == 0) {
 			p.exit_after_sync = true;
 		} else {
-			fprintf(stderr, "usage: kube_probe [--kubeconfig FILE] [--namespaces a,b] [--labels SEL] [--pods never|auto|always] [--dump FILE] [--stats FILE] [--exit-after-sync] [--duration-ms MS]\n");
+			fprintf(stderr, "usage: kube_probe [--kubeconfig FILE] [--namespaces a,b] [--labels SEL] [--pods never|auto|always] [--dump FILE] [--stats FILE] [--exit-after-sync] [--duration-ms MS] [--watch-silent-s S]\n");
 			return 2;
 		}
 	}

@@ -110,3 +110,32 @@ $svc" "$(cat "$WORK/dump")"
 kill "$PROBE_PID"
 wait "$PROBE_PID"
 it_check_sanitizers "$WORK/probe.err" "kube_probe (filtered)"
+
+# A watch that goes silent (a half-open connection, a proxy that lost the
+# server; no bookmarks here) is dropped after --watch-silent-s and resumed
+# from its resourceVersion on a new connection, with no re-list: what
+# changed meanwhile is seen. Without the limit it would wait for the
+# watch's time limit, minutes.
+rm -f "$WORK/dump" "$WORK/stats"
+probe_start --kubeconfig "$WORK/kubeconfig" --pods never --watch-silent-s 2
+wait_until 15 dump_has "$svc" || fail "silence probe: first sync"
+wait_until 5 sh -c "grep -q 'connected=3' '$WORK/stats'" ||
+	fail "silence probe: watches not open: $(cat "$WORK/stats")"
+lists_before=$(fakeapi_stat lists.services)
+dump_has 'Service shop/api ips=10.96.0.12 selector=' ||
+	fail "silence probe: shop/api not as the last change left it"
+fakeapi_ctl wedge
+fakeapi_ctl apply "$WORK/api.json"
+wait_until 12 dump_has 'Service shop/api ips=10.96.0.11 selector=' ||
+	fail "change behind a silent watch not seen: $(cat "$WORK/stats")"
+wait_until 5 sh -c "grep -q 'silent=[1-9]' '$WORK/stats'" ||
+	fail "silence not counted: $(cat "$WORK/stats")"
+expect_grep "silence logged" 'services watch: nothing received for 2 s' "$WORK/probe.err"
+expect_eq "no re-list after a silence" "$lists_before" \
+	"$(fakeapi_stat lists.services)"
+if grep -q 'watch failed' "$WORK/probe.err"; then
+	fail "a silence reported as a failure: $(grep -m1 'watch failed' "$WORK/probe.err")"
+fi
+kill "$PROBE_PID"
+wait "$PROBE_PID"
+it_check_sanitizers "$WORK/probe.err" "kube_probe (silence)"
