@@ -223,7 +223,8 @@ check-packaging: deps deb-deps
 	@tests/packaging/run.sh
 
 # Hardening checks (not part of `make test`; see tests/soak/run.sh).
-# `make soak`: the long load and fault tests (L3 reload storm, L21 soak,
+# `make soak`: the long load and fault tests (L3 reload storm, L20 the same
+# on ::1, L21 soak,
 # L10 a million names, L11 fd exhaustion, L19 signals); SOAK_MINUTES and
 # the other knobs are read from the environment.
 # `make check-tsan`: every unit test and the integration cases that drive

@@ -9,6 +9,8 @@
 #        file, temp + rename), while tests/tools/cutover_load queries at
 #        L3_RATE (3000) q/s: 0 lost, 0 mixed, 0 empty, 0 errors, 0
 #        regressions, every reload seen; the daemon logged every reload.
+#   L20  IPv6 parity: L3 again, with the daemon also on [::1] and the
+#        queries sent there.
 #   L21  soak: SOAK_MINUTES (10) at SOAK_RATE (2000) q/s, a reload every
 #        10 s (another file rewritten) and a blue/green flip every minute:
 #        0 lost, 0 mixed...; RSS at the end within 5% of RSS after a
@@ -47,7 +49,7 @@ export SVCDNS_TEST_TIMEOUT_MULTIPLIER=${SVCDNS_TEST_TIMEOUT_MULTIPLIER:-1}
 # shellcheck source=../integration/lib.sh
 . "$root/tests/integration/lib.sh"
 
-SOAK_ONLY=${SOAK_ONLY:-"L3 L21 L10 L11 L19"}
+SOAK_ONLY=${SOAK_ONLY:-"L3 L20 L21 L10 L11 L19"}
 SOAK_MINUTES=${SOAK_MINUTES:-10}
 SOAK_RATE=${SOAK_RATE:-2000}
 L3_RELOADS=${L3_RELOADS:-1000}
@@ -194,18 +196,21 @@ SH
 	chmod +x "$WORK/flip.sh"
 }
 
+# Where soak_load and soak_blue_served send their queries (L20: ::1).
+SOAK_SERVER=127.0.0.1
+
 soak_blue_served()
 {
-	[ "$(dig +short +norec +time=1 +tries=1 -p "$PORT" @127.0.0.1 "$NAME" A |
+	[ "$(dig +short +norec +time=1 +tries=1 -p "$PORT" "@$SOAK_SERVER" "$NAME" A |
 		sort | tr '\n' ' ')" = '10.1.0.1 10.1.0.2 ' ]
 }
 
-soak_start_web() # blue web.soak served by a new daemon
+soak_start_web() # [ARGS...]: blue web.soak served by a new daemon
 {
 	soak_write_web blue
 	soak_write_other 0
 	soak_flip_script
-	start_daemon --settle-ms 20 --rescan-interval 0 --threads 2 ||
+	start_daemon --settle-ms 20 --rescan-interval 0 --threads 2 "$@" ||
 		return 1
 	wait_until 10 soak_blue_served || {
 		fail "$NAME not served blue after start"
@@ -218,7 +223,7 @@ soak_load()
 {
 	local out=$1
 	shift
-	"$LOAD" --server 127.0.0.1 --port "$PORT" --name "$NAME" \
+	"$LOAD" --server "$SOAK_SERVER" --port "$PORT" --name "$NAME" \
 		--blue "$BLUE" --green "$GREEN" --timeout-ms 1000 "$@" \
 		>"$out" 2>"$out.err"
 }
@@ -239,20 +244,33 @@ soak_field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; 
 
 # ---- L3: reload storm ----------------------------------------------------
 
-soak_l3()
+# soak_storm ID [DAEMON_ARGS...]: L3's run, on $SOAK_SERVER.
+soak_storm()
 {
-	local rc n line
-	soak_begin L3
-	soak_start_web || { soak_end L3 "no daemon"; return; }
+	local id=$1 rc n line
+	shift
+	soak_begin "$id"
+	soak_start_web "$@" || { soak_end "$id" "no daemon"; return; }
 	soak_load "$WORK/load.out" --rate "$L3_RATE" --flips "$L3_RELOADS" \
 		--interval-ms 100 --settle-ms 300 --flip-cmd "$WORK/flip.sh %s"
 	rc=$?
-	soak_check_load "L3" "$WORK/load.out" $rc
+	soak_check_load "$id" "$WORK/load.out" $rc
 	line=$SOAK_LAST
 	n=$(grep -c 'watch: reload ok' "$DAEMON_ERR")
 	[ "$n" -ge "$L3_RELOADS" ] ||
-		fail "L3: $n reloads logged, expected >= $L3_RELOADS"
-	soak_end L3 "reloads=$n sent=$(soak_field "$line" sent) timeout=$(soak_field "$line" timeout) mixed=$(soak_field "$line" mixed) regressions=$(soak_field "$line" regressions) lag_p99=$(soak_field "$line" lag_ms_p99)ms"
+		fail "$id: $n reloads logged, expected >= $L3_RELOADS"
+	soak_end "$id" "reloads=$n sent=$(soak_field "$line" sent) timeout=$(soak_field "$line" timeout) mixed=$(soak_field "$line" mixed) regressions=$(soak_field "$line" regressions) lag_p99=$(soak_field "$line" lag_ms_p99)ms"
+}
+
+soak_l3() { soak_storm L3; }
+
+# ---- L20: IPv6 parity: L3 on ::1 -------------------------------------------
+
+soak_l20()
+{
+	SOAK_SERVER=::1
+	soak_storm L20 --listen "[::1]:@PORT@"
+	SOAK_SERVER=127.0.0.1
 }
 
 # ---- L21: soak -----------------------------------------------------------
@@ -457,11 +475,12 @@ soak_l19()
 for t in $SOAK_ONLY; do
 	case $t in
 	L3) soak_l3 ;;
+	L20) soak_l20 ;;
 	L21) soak_l21 ;;
 	L10) soak_l10 ;;
 	L11) soak_l11 ;;
 	L19) soak_l19 ;;
-	*) echo "soak: unknown test $t (L3 L21 L10 L11 L19)" ;;
+	*) echo "soak: unknown test $t (L3 L20 L21 L10 L11 L19)" ;;
 	esac
 	[ -s "$WORK/fails" ] && sed 's/^/  FAIL: /' "$WORK/fails"
 done
