@@ -527,6 +527,92 @@ static void test_snapshot_reuse_unchanged(void **state)
 	}
 }
 
+/* Namespace ns-<ns>: a headless Service with 8 slices of 700 IPv4
+ * endpoints, the last octets 1 + shift .. 250 + shift (shift <= 5). */
+static struct k8s_file *big_ns(unsigned ns, unsigned shift)
+{
+	size_t cap = 8 * 700 * 40 + 8 * 256 + 256;
+	char *y = malloc(cap);
+	size_t n;
+	unsigned sl;
+	unsigned i;
+	struct k8s_file *f;
+
+	assert_non_null(y);
+	n = (size_t)snprintf(y, cap,
+			     "kind: Service\napiVersion: v1\n"
+			     "metadata: {name: big, namespace: ns-%u}\n"
+			     "spec: {clusterIP: None}\n",
+			     ns);
+	for (sl = 0; sl < 8; sl++) {
+		n += (size_t)snprintf(
+			y + n, cap - n,
+			"---\nkind: EndpointSlice\n"
+			"apiVersion: discovery.k8s.io/v1\n"
+			"metadata: {name: big-%u, namespace: ns-%u, labels: "
+			"{kubernetes.io/service-name: big}}\n"
+			"addressType: IPv4\nendpoints:\n",
+			sl, ns);
+		for (i = 0; i < 700; i++) {
+			n += (size_t)snprintf(y + n, cap - n,
+					      "- addresses: ['10.%u.%u.%u']\n",
+					      ns, sl * 3 + i / 250,
+					      i % 250 + 1 + shift);
+		}
+	}
+	f = load(y);
+	free(y);
+	return f;
+}
+
+/* Past SNAP_BUF_MAP_MIN the buffers are mappings, and a rebuild presizes
+ * them to the last snapshot's size: a one-namespace change still gives
+ * the answers of a build from scratch. */
+static void test_snapshot_reuse_large(void **state)
+{
+	struct k8s_file *f[10];
+	struct snapshot *s1;
+	struct snapshot *s2;
+	struct snapshot *full;
+	struct snapshot_stats st;
+	char *ta;
+	char *tb;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 10; i++) {
+		f[i] = big_ns((unsigned)i, 0);
+	}
+	s1 = build_reuse(f, 10, NULL, 30);
+	snapshot_get_stats(s1, &st);
+	assert_true(st.bytes > 2 * 4 * 1024 * 1024);
+	assert_int_equal(st.endpoints, 10 * 8 * 700);
+	k8s_file_destroy(f[3]);
+	f[3] = big_ns(3, 5);
+	s2 = build_reuse(f, 10, s1, 30);
+	full = build_reuse(f, 10, NULL, 30);
+	snapshot_get_stats(s2, &st);
+	assert_int_equal(st.ns_built, 1);
+	assert_int_equal(st.ns_reused, 9);
+	ta = dump_text(full);
+	tb = dump_text(s2);
+	assert_string_equal(ta, tb);
+	free(ta);
+	free(tb);
+	same_responses(full, s2, "big.ns-3.svc.cluster.local");
+	same_responses(full, s2, "10-3-0-8.big.ns-3.svc.cluster.local");
+	same_responses(full, s2, "10-9-20-250.big.ns-9.svc.alt.test");
+	assert_true(exists(s2, "10-3-0-255.big.ns-3.svc.cluster.local"));
+	assert_false(exists(s2, "10-3-0-1.big.ns-3.svc.cluster.local"));
+	assert_true(exists(s1, "10-3-0-1.big.ns-3.svc.cluster.local"));
+	snapshot_release(full);
+	snapshot_release(s1);
+	snapshot_release(s2);
+	for (i = 0; i < 10; i++) {
+		k8s_file_destroy(f[i]);
+	}
+}
+
 /* A removed ClusterIP that hid an endpoint name of an unchanged namespace
  * (row 15): the endpoint's PTR comes back. */
 static void test_snapshot_reuse_shadowed_ptr(void **state)
@@ -785,6 +871,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_ptr_names),
 		cmocka_unit_test(test_snapshot_slot_publish),
 		cmocka_unit_test(test_snapshot_reuse_unchanged),
+		cmocka_unit_test(test_snapshot_reuse_large),
 		cmocka_unit_test(test_snapshot_reuse_shadowed_ptr),
 		cmocka_unit_test(test_snapshot_reuse_bluegreen),
 		cmocka_unit_test(test_snapshot_reuse_pods),
