@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "svcdns/arena.h"
@@ -29,9 +28,6 @@
 #define SNAP_DICT_MAX	   512 /* compression dictionary entries */
 #define SNAP_SCHEMA_VERSION "1.1.0"
 #define SNAP_BUF_MAX	   (256u * 1024 * 1024) /* octets per buffer */
-/* A buffer this large or larger is mapped by snap_buf itself, in
- * transparent huge pages where the kernel gives them (see snap_buf_map). */
-#define SNAP_BUF_MAP_MIN (4u * 1024 * 1024)
 
 /* A node in the node buffer, at a 4-aligned offset: its answer types with
  * the offsets of their responses in the response buffer, then its name
@@ -107,13 +103,11 @@ struct snap_slot {
 	uint32_t off;
 };
 
-/* A growable byte buffer, 4-aligned appends: malloc'ed, or mapped once
- * it reaches SNAP_BUF_MAP_MIN. */
+/* A growable byte buffer (malloc), 4-aligned appends. */
 struct snap_buf {
 	uint8_t *p;
 	size_t len;
 	size_t cap;
-	bool mapped; /* p is an mmap of cap octets */
 };
 
 /* A (namespace, address) pair of a live pod, for pods verified mode, as
@@ -2471,53 +2465,6 @@ static void tb_glue(struct tb *t, struct builder *b,
 	}
 }
 
-/* Moves buf to a mapping of cap octets (cap > buf->cap: a power of two,
- * so a multiple of 2 MiB), marked MADV_HUGEPAGE. A rebuild writes its
- * buffers once, so the cost of a fresh buffer is largely its page faults,
- * one per 4 KiB page (perf: about a third of a one-file rebuild of a
- * 10,000-service cluster), against one per 2 MiB in a huge page. Measured
- * there (bench_build): build 35 -> 26 ms, with the buffers also presized
- * to the last snapshot's (snap_buf_presize); either alone changed nothing.
- * Without THP it is an ordinary mapping. Returns false (buf unchanged)
- * on failure. */
-static bool snap_buf_map(struct snap_buf *buf, size_t cap)
-{
-	uint8_t *p = mmap(NULL, cap, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED) {
-		return false;
-	}
-#ifdef MADV_HUGEPAGE
-	(void)madvise(p, cap, MADV_HUGEPAGE);
-#endif
-	if (buf->p != NULL) {
-		memcpy(p, buf->p, buf->len);
-	}
-	if (buf->mapped) {
-		(void)munmap(buf->p, buf->cap);
-	} else {
-		free(buf->p);
-	}
-	buf->p = p;
-	buf->cap = cap;
-	buf->mapped = true;
-	return true;
-}
-
-static void snap_buf_free(struct snap_buf *buf)
-{
-	if (buf->mapped) {
-		(void)munmap(buf->p, buf->cap);
-	} else {
-		free(buf->p);
-	}
-	buf->p = NULL;
-	buf->len = 0;
-	buf->cap = 0;
-	buf->mapped = false;
-}
-
 /* Makes room for more octets at the end of buf. */
 static bool snap_buf_grow(struct snap_buf *buf, size_t more)
 {
@@ -2535,18 +2482,6 @@ static bool snap_buf_grow(struct snap_buf *buf, size_t more)
 		while (cap < need) {
 			cap *= 2;
 		}
-		if (cap >= SNAP_BUF_MAP_MIN) {
-			bool fresh = buf->p == NULL;
-
-			if (!snap_buf_map(buf, cap)) {
-				return false;
-			}
-			if (fresh) {
-				memset(buf->p, 0, 4);
-				buf->len = 4;
-			}
-			return true;
-		}
 		p = realloc(buf->p, cap);
 		if (p == NULL) {
 			return false;
@@ -2560,12 +2495,6 @@ static bool snap_buf_grow(struct snap_buf *buf, size_t more)
 		buf->cap = cap;
 	}
 	return true;
-}
-
-/* Room in buf (empty) for what was in last, and an eighth more. */
-static bool snap_buf_presize(struct snap_buf *buf, const struct snap_buf *last)
-{
-	return last->len == 0 || snap_buf_grow(buf, last->len + last->len / 8);
 }
 
 /* As snap_buf_grow, and pads the end to a multiple of 4 so that a record
@@ -3557,20 +3486,8 @@ static void snap_finish_buffers(struct builder *b)
 	size_t i;
 
 	for (i = 0; i < SVCDNS_ARRAY_SIZE(bufs); i++) {
-		uint8_t *p;
+		uint8_t *p = realloc(bufs[i]->p, bufs[i]->len);
 
-		if (bufs[i]->mapped) {
-			/* Whole pages past the end go back (in place). */
-			size_t keep = (bufs[i]->len + 4095) & ~(size_t)4095;
-
-			if (keep < bufs[i]->cap &&
-			    munmap(bufs[i]->p + keep, bufs[i]->cap - keep) ==
-				    0) {
-				bufs[i]->cap = keep;
-			}
-			continue;
-		}
-		p = realloc(bufs[i]->p, bufs[i]->len);
 		if (p != NULL) {
 			bufs[i]->p = p;
 			bufs[i]->cap = bufs[i]->len;
@@ -3611,13 +3528,13 @@ static uint64_t snap_opts_fp(const struct snapshot_opts *o)
 static void snap_free(struct snapshot *s)
 {
 	arena_destroy(s->arena);
-	snap_buf_free(&s->nodes);
-	snap_buf_free(&s->resps);
+	free(s->nodes.p);
+	free(s->resps.p);
 	free(s->ptrs);
 	free(s->ptr_index);
 	free(s->pod4);
 	free(s->pod6);
-	snap_buf_free(&s->ptr_names);
+	free(s->ptr_names.p);
 	free(s);
 }
 
@@ -3679,19 +3596,7 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 		if (opts->reuse != NULL && opts->reuse->opts_fp == s->opts_fp) {
 			b.prev = opts->reuse;
 		}
-		/* The next snapshot is about the size of the last: room for
-		 * it at once, not by doublings that copy and fault it in
-		 * again. */
-		if (opts->reuse != NULL &&
-		    (!snap_buf_presize(&s->nodes, &opts->reuse->nodes) ||
-		     !snap_buf_presize(&s->resps, &opts->reuse->resps) ||
-		     !snap_buf_presize(&s->ptr_names,
-				       &opts->reuse->ptr_names))) {
-			err = -ENOMEM;
-		}
-		if (err == 0) {
-			err = builder_collect(&b, files, n);
-		}
+		err = builder_collect(&b, files, n);
 	}
 	b.t[0] = snap_now_us();
 	if (err == 0 && !builder_grow_index(&b, builder_estimate(&b))) {

@@ -565,9 +565,9 @@ static struct k8s_file *big_ns(unsigned ns, unsigned shift)
 	return f;
 }
 
-/* Past SNAP_BUF_MAP_MIN the buffers are mappings, and a rebuild presizes
- * them to the last snapshot's size: a one-namespace change still gives
- * the answers of a build from scratch. */
+/* A cluster of 56,000 endpoints (buffers of megabytes, grown many times)
+ * rebuilt after a one-namespace change: the answers of a build from
+ * scratch. */
 static void test_snapshot_reuse_large(void **state)
 {
 	struct k8s_file *f[10];
