@@ -35,6 +35,7 @@
  * batch), and at the client's maximum 0.25-0.30 instead of 0.27-0.44 for
  * stopping after a short batch. */
 #define SERVER_UDP_CHUNK  (64 * 1024)
+#define SERVER_UDP_TOUCH  4096 /* see worker_alloc */
 #define SERVER_UDP_BATCH  64
 #define SERVER_UDP_BUDGET 256
 #define SERVER_UDP_ROUNDS 16
@@ -1923,6 +1924,17 @@ static int worker_alloc(struct worker *w)
 	    w->out_buf == NULL || w->ls == NULL) {
 		return -ENOMEM;
 	}
+	/* Touched now, not by the first burst that reaches them: the page
+	 * where each chunk starts (a query fits in it) and the batch's reply
+	 * buffers. Otherwise each bigger batch than any before faults pages
+	 * in on the query path, and RSS creeps up to the high-water mark for
+	 * as long as the bursts keep growing (make soak's L21 saw +56 kB in
+	 * 4 minutes from the slab alone). 64 pages for the slab, of its 4 MiB
+	 * of address space. */
+	for (i = 0; i < SERVER_UDP_BATCH; i++) {
+		memset(w->udp_slab + i * SERVER_UDP_CHUNK, 0, SERVER_UDP_TOUCH);
+	}
+	memset(w->out_buf, 0, SERVER_UDP_BATCH * w->pool_entry);
 	for (i = 0; i < SERVER_UDP_BATCH; i++) {
 		struct msghdr *m = &w->in_msgs[i].msg_hdr;
 
