@@ -55,22 +55,34 @@ enum ytype {
 	YNODE_ALIAS,
 };
 
+/* 48 octets: a 150,000-pod manifest set is some 13 million nodes, and the
+ * walk reads them back, so the tree is kept small. What only an open
+ * collection needs (its parent, its last child) lives on ytree's stack. */
 struct ynode {
-	struct ynode *next;   /* next sibling */
-	struct ynode *parent; /* enclosing collection, while open */
-	struct ynode *first;  /* children; a map alternates key, value */
-	struct ynode *last;
-	const struct ynode *target; /* alias: the anchored node */
-	const char *text;           /* scalar: NUL-terminated copy */
-	size_t len;                 /* scalar: length, NULs included */
-	size_t n;                   /* collection: number of children */
+	struct ynode *next; /* next sibling */
+	union {
+		struct ynode *first;        /* collection: children; a map
+		                             * alternates key, value */
+		const char *text;           /* scalar: NUL-terminated copy */
+		const struct ynode *target; /* alias: the anchored node */
+	};
+	union {
+		size_t len; /* scalar: length, NULs included */
+		size_t n;   /* collection: number of children */
+	};
 	size_t expanded; /* nodes with aliases expanded (saturated) */
 	unsigned line;   /* 1-based */
 	unsigned col;
 	unsigned height; /* collection levels, this one included */
-	enum ytype type;
-	bool plain;    /* scalar: may be null, a boolean or an integer */
-	bool complete; /* collection: end event seen */
+	uint8_t type;    /* enum ytype */
+	bool plain;      /* scalar: may be null, a boolean or an integer */
+	bool complete;   /* collection: end event seen */
+};
+
+/* An open collection: the node and its last child so far. */
+struct yopen {
+	struct ynode *node;
+	struct ynode *last;
 };
 
 struct yanchor {
@@ -83,8 +95,10 @@ struct yanchor {
 struct ytree {
 	struct arena *a;
 	struct ynode *root;
-	struct ynode *open;       /* innermost open collection */
+	struct yopen *open;       /* owns (malloc): the open collections,
+	                           * outermost first */
 	unsigned depth;           /* open collections */
+	unsigned open_cap;
 	struct yanchor **buckets; /* owns (malloc); chained hash of anchors */
 	size_t n_buckets;
 	size_t n_anchors;
@@ -348,6 +362,7 @@ static int anchor_put(struct ytree *t, const char *name, struct ynode *node)
 
 static void ytree_fini(struct ytree *t)
 {
+	free(t->open);
 	free(t->buckets);
 	arena_destroy(t->a);
 	memset(t, 0, sizeof(*t));
@@ -373,28 +388,48 @@ static bool ytree_charge(struct mload *m, size_t weight, unsigned line,
 static struct ynode *ytree_add(struct mload *m, struct ytree *t,
                                enum ytype type, const yaml_event_t *ev)
 {
-	struct ynode *n = arena_calloc(t->a, 1, sizeof(*n));
+	struct ynode *n = arena_alloc(t->a, sizeof(*n));
 
 	if (n == NULL) {
 		mload_nomem(m);
 		return NULL;
 	}
-	n->type = type;
-	n->line = (unsigned)ev->start_mark.line + 1;
-	n->col = (unsigned)ev->start_mark.column + 1;
-	n->expanded = 1;
-	if (t->open == NULL) {
+	*n = (struct ynode){
+		.type = (uint8_t)type,
+		.line = (unsigned)ev->start_mark.line + 1,
+		.col = (unsigned)ev->start_mark.column + 1,
+		.expanded = 1,
+	};
+	if (t->depth == 0) {
 		t->root = n;
 	} else {
-		if (t->open->last != NULL) {
-			t->open->last->next = n;
+		struct yopen *o = &t->open[t->depth - 1];
+
+		if (o->last != NULL) {
+			o->last->next = n;
 		} else {
-			t->open->first = n;
+			o->node->first = n;
 		}
-		t->open->last = n;
-		t->open->n++;
+		o->last = n;
+		o->node->n++;
 	}
 	return n;
+}
+
+/* A finished child (scalar, alias or closed collection) adds its size and
+ * height to the collection that holds it. */
+static void ytree_count(struct ytree *t, const struct ynode *c)
+{
+	struct ynode *p;
+
+	if (t->depth == 0) {
+		return;
+	}
+	p = t->open[t->depth - 1].node;
+	p->expanded = sat_add(p->expanded, c->expanded);
+	if (c->height + 1 > p->height) {
+		p->height = c->height + 1;
+	}
 }
 
 static bool ytree_anchor(struct mload *m, struct ytree *t, struct ynode *n,
@@ -451,6 +486,7 @@ static void ytree_scalar(struct mload *m, struct ytree *t,
 	}
 	n->plain = ytree_scalar_plain(ev);
 	n->complete = true;
+	ytree_count(t, n);
 	ytree_anchor(m, t, n, ev->data.scalar.anchor);
 }
 
@@ -472,13 +508,24 @@ static void ytree_start(struct mload *m, struct ytree *t, enum ytype type,
 	if (!ytree_charge(m, 1, line, col)) {
 		return;
 	}
+	if (t->depth == t->open_cap) {
+		unsigned cap = t->open_cap ? t->open_cap * 2 : 16;
+		struct yopen *o = realloc(t->open, cap * sizeof(*o));
+
+		if (o == NULL) {
+			mload_nomem(m);
+			return;
+		}
+		t->open = o;
+		t->open_cap = cap;
+	}
 	n = ytree_add(m, t, type, ev);
 	if (n == NULL) {
 		return;
 	}
-	n->parent = t->open;
 	n->height = 1;
-	t->open = n;
+	t->open[t->depth].node = n;
+	t->open[t->depth].last = NULL;
 	t->depth++;
 	ytree_anchor(m, t, n, anchor);
 }
@@ -521,6 +568,7 @@ static void ytree_alias(struct mload *m, struct ytree *t,
 	n->expanded = e->node->expanded;
 	n->height = e->node->height;
 	n->complete = true;
+	ytree_count(t, n);
 }
 
 static const struct ynode *yderef(const struct ynode *n)
@@ -552,18 +600,57 @@ static int ykey_cmp(const void *pa, const void *pb)
 	return a->at->col < b->at->col ? -1 : (a->at->col > b->at->col);
 }
 
+/* True when map plainly has neither duplicate nor merge keys: the common
+ * small mapping, checked pair by pair without allocating. False sends it
+ * to ytree_check_keys(), which also reports what it finds. */
+#define YTREE_KEYS_PAIRWISE 16
+
+static bool ytree_keys_plain(const struct ynode *map)
+{
+	const struct ynode *k;
+
+	if (map->n > 2 * YTREE_KEYS_PAIRWISE) {
+		return false;
+	}
+	for (k = map->first; k != NULL && k->next != NULL; k = k->next->next) {
+		const struct ynode *key = yderef(k);
+		const struct ynode *j;
+
+		if (key->type != YNODE_SCALAR) {
+			continue;
+		}
+		if (key->plain && key->text[0] == '<') {
+			return false;
+		}
+		for (j = map->first; j != k; j = j->next->next) {
+			const struct ynode *other = yderef(j);
+
+			if (other != NULL && other->type == YNODE_SCALAR &&
+			    other->len == key->len &&
+			    memcmp(other->text, key->text, key->len) == 0) {
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
 /* Rejects duplicate keys (YAML requires unique keys, and Kubernetes'
  * strict decoding refuses them) and merge keys, which libyaml does not
  * apply: silently ignoring "<<: *defaults" would drop fields. Sorting
  * keeps this O(n log n) for huge mappings. */
 static void ytree_check_keys(struct mload *m, const struct ynode *map)
 {
-	struct ykey *keys = calloc(map->n / 2 + 1, sizeof(*keys));
+	struct ykey *keys;
 	char q[MANIFEST_QUOTE_CAP];
 	const struct ynode *k;
 	size_t n = 0;
 	size_t i;
 
+	if (ytree_keys_plain(map)) {
+		return;
+	}
+	keys = calloc(map->n / 2 + 1, sizeof(*keys));
 	if (keys == NULL) {
 		mload_nomem(m);
 		return;
@@ -597,21 +684,15 @@ static void ytree_check_keys(struct mload *m, const struct ynode *map)
 
 static void ytree_end(struct mload *m, struct ytree *t)
 {
-	struct ynode *n = t->open;
-	const struct ynode *c;
+	struct ynode *n;
 
-	if (n == NULL) {
+	if (t->depth == 0) {
 		return;
 	}
-	for (c = n->first; c != NULL; c = c->next) {
-		n->expanded = sat_add(n->expanded, c->expanded);
-		if (c->height + 1 > n->height) {
-			n->height = c->height + 1;
-		}
-	}
+	n = t->open[t->depth - 1].node;
 	n->complete = true;
-	t->open = n->parent;
 	t->depth--;
+	ytree_count(t, n);
 	if (n->type == YNODE_MAP) {
 		ytree_check_keys(m, n);
 	}
@@ -848,11 +929,11 @@ static const char *ytype_name(const struct ynode *n)
 	}
 }
 
-/* YAML 1.1 null: absent, "~", "null" in three spellings, or empty. */
+/* YAML 1.1 null: absent, "~", "null" in three spellings, or empty (as C
+ * strings: a "!!null" tag can make a quoted scalar with a NUL plain). */
 static bool ynode_is_null(const struct ynode *n)
 {
-	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
-	size_t i;
+	const char *t;
 
 	n = yderef(n);
 	if (n == NULL) {
@@ -861,12 +942,13 @@ static bool ynode_is_null(const struct ynode *n)
 	if (n->type != YNODE_SCALAR || !n->plain) {
 		return false;
 	}
-	for (i = 0; i < SVCDNS_ARRAY_SIZE(nulls); i++) {
-		if (strcmp(n->text, nulls[i]) == 0) {
-			return true;
-		}
+	t = n->text;
+	if (t[0] == '\0' || (t[0] == '~' && t[1] == '\0')) {
+		return true;
 	}
-	return false;
+	return n->len >= 4 && (t[0] == 'n' || t[0] == 'N') &&
+	       (strcmp(t, "null") == 0 || strcmp(t, "Null") == 0 ||
+		strcmp(t, "NULL") == 0);
 }
 
 /* Looks up the values of the keys in names (NULL when absent). Each key

@@ -1329,6 +1329,32 @@ static void test_manifest_load_values_errors(void **state)
 		  "c.yaml:3:1: error: more than one document\n" },
 		{ "color: green\ncolor: blue\n",
 		  "c.yaml:2:1: error: duplicate key \"color\"\n" },
+		/* More keys than are compared pair by pair: sorted instead. */
+		{ "k0: v\n"
+		  "k1: v\n"
+		  "k2: v\n"
+		  "k3: v\n"
+		  "k4: v\n"
+		  "k5: v\n"
+		  "k6: v\n"
+		  "k7: v\n"
+		  "k8: v\n"
+		  "k9: v\n"
+		  "k10: v\n"
+		  "k11: v\n"
+		  "k12: v\n"
+		  "k13: v\n"
+		  "k14: v\n"
+		  "k15: v\n"
+		  "k16: v\n"
+		  "k17: v\n"
+		  "k18: v\n"
+		  "k19: v\n"
+		  "k3: again\n",
+		  "c.yaml:21:1: error: duplicate key \"k3\"\n" },
+		{ "a: 1\nb: 2\na: 3\nc: 4\nb: 5\n",
+		  "c.yaml:3:1: error: duplicate key \"a\"\n"
+		  "c.yaml:5:1: error: duplicate key \"b\"\n" },
 		{ "color: [\n",
 		  "c.yaml:2:1: error: did not find expected node content while parsing a flow node\n" },
 	};
