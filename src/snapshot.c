@@ -132,6 +132,17 @@ struct snap_pod6 {
 	uint8_t addr[16];
 };
 
+/* The snapshot's malloc blocks besides its snap_bufs, which a later build
+ * can write again (snapshot_slot's recycling). */
+enum snap_blk {
+	SNAP_BLK_TABLE, /* table */
+	SNAP_BLK_PTRS,	/* ptrs */
+	SNAP_BLK_PTR_INDEX,
+	SNAP_BLK_POD4,
+	SNAP_BLK_POD6,
+	SNAP_BLK_N,
+};
+
 struct snapshot {
 	_Atomic unsigned refs;
 	struct arena *arena; /* owns the small things below */
@@ -143,7 +154,7 @@ struct snapshot {
 	size_t n_fwd;	       /* forward zones come first */
 	struct snap_buf nodes; /* owns: every node */
 	struct snap_buf resps; /* owns: every response */
-	struct snap_slot *table;
+	struct snap_slot *table; /* malloc */
 	size_t mask;
 	size_t n_nodes;
 	const char **ns_table; /* namespace names, open addressing */
@@ -165,6 +176,11 @@ struct snapshot {
 	uint64_t pods_fp; /* the pod table's inputs: pod files, namespaces */
 	uint32_t neg[SNAPSHOT_MAX_ZONES + 2][2]; /* zone negative templates */
 	struct snapshot_stats stats;
+	size_t blk[SNAP_BLK_N]; /* octets allocated for each block */
+	/* Where the snapshot goes when its last reference is released
+	 * (opts.recycle), or NULL; dead_next links it there. */
+	struct snapshot_slot *recycle;
+	struct snapshot *dead_next;
 };
 
 /* ------------------------------------------------------------------ */
@@ -277,6 +293,10 @@ struct builder {
 	size_t n_bptrs;
 	size_t cap_bptrs;
 	uint64_t t[6]; /* phase times, for SVCDNS_DEBUG_BUILD */
+	/* Blocks of a dead snapshot, to write again (their pages are
+	 * mapped already); what is left at the end is freed. */
+	void *kept[SNAP_BLK_N];
+	size_t kept_len[SNAP_BLK_N];
 	int err;
 };
 
@@ -2510,8 +2530,36 @@ static bool snap_buf_reserve(struct snap_buf *buf, size_t more)
 	return true;
 }
 
-/* Appends the template under construction to the response buffer and
- * returns its offset, or 0 on OOM (offset 0 is never a response). */
+/* A block of n * size octets for k, zeroed if zero: the dead snapshot's
+ * (builder_take_dead) when it is at least that large and not a quarter
+ * larger, else a new one. NULL on OOM or past SNAP_BUF_MAX. */
+static void *builder_blk(struct builder *b, enum snap_blk k, size_t n,
+			 size_t size, bool zero)
+{
+	void *p = b->kept[k];
+	size_t len;
+
+	if (size != 0 && n > SNAP_BUF_MAX / size) {
+		return NULL;
+	}
+	len = n * size;
+	if (p != NULL && b->kept_len[k] >= len &&
+	    b->kept_len[k] - len <= len / 4) {
+		b->kept[k] = NULL;
+		if (zero) {
+			memset(p, 0, len);
+		}
+		len = b->kept_len[k];
+	} else {
+		len = len != 0 ? len : 1;
+		p = zero ? calloc(1, len) : malloc(len);
+	}
+	if (p != NULL) {
+		b->snap->blk[k] = len;
+	}
+	return p;
+}
+
 /* A response already in the buffer whose bytes equal the one being
  * finished, or 0. Only responses with glue are shared: they are the large
  * ones (SRV), and the bare service name and its _port._proto name often
@@ -3053,7 +3101,7 @@ static int builder_finish(struct builder *b)
 	size_t i;
 	int err;
 
-	s->table = arena_calloc(s->arena, cap, sizeof(*s->table));
+	s->table = builder_blk(b, SNAP_BLK_TABLE, cap, sizeof(*s->table), true);
 	s->units = arena_calloc(s->arena, b->n_units + 1, sizeof(*s->units));
 	if (s->table == NULL || s->units == NULL) {
 		return -ENOMEM;
@@ -3187,7 +3235,8 @@ static int builder_finish_ptrs(struct builder *b)
 	} else if (builder_merge_ptrs(b) != 0) {
 		return -ENOMEM;
 	}
-	s->ptrs = calloc(b->n_bptrs + 1, sizeof(*s->ptrs));
+	s->ptrs = builder_blk(b, SNAP_BLK_PTRS, b->n_bptrs + 1, sizeof(*s->ptrs),
+			      true);
 	if (s->ptrs == NULL) {
 		return -ENOMEM;
 	}
@@ -3227,7 +3276,8 @@ static int builder_finish_ptrs(struct builder *b)
 		i = j;
 	}
 	cap = snap_pow2(s->n_ptrs * 2 + 2);
-	s->ptr_index = calloc(cap, sizeof(*s->ptr_index));
+	s->ptr_index = builder_blk(b, SNAP_BLK_PTR_INDEX, cap,
+				   sizeof(*s->ptr_index), true);
 	if (s->ptr_index == NULL) {
 		return -ENOMEM;
 	}
@@ -3290,8 +3340,8 @@ static int builder_finish_pods(struct builder *b)
 		size_t b4 = (b->prev->pod4_mask + 1) * sizeof(*s->pod4);
 		size_t b6 = (b->prev->pod6_mask + 1) * sizeof(*s->pod6);
 
-		s->pod4 = malloc(b4);
-		s->pod6 = malloc(b6);
+		s->pod4 = builder_blk(b, SNAP_BLK_POD4, b4, 1, false);
+		s->pod6 = builder_blk(b, SNAP_BLK_POD6, b6, 1, false);
 		if (s->pod4 == NULL || s->pod6 == NULL) {
 			return -ENOMEM;
 		}
@@ -3316,12 +3366,13 @@ static uint32_t snap_pod_hash(uint32_t ns, uint8_t family,
 }
 
 /* Sizes a table for n entries, at most 3/4 full: probes stay short. */
-static void *snap_pod_alloc(size_t n, size_t size, size_t *mask)
+static void *snap_pod_alloc(struct builder *b, enum snap_blk k, size_t n,
+			    size_t size, size_t *mask)
 {
 	size_t cap = snap_pow2(n + n / 3 + 2);
 
 	*mask = cap - 1;
-	return calloc(cap, size);
+	return builder_blk(b, k, cap, size, true);
 }
 
 static void snap_pod_put(struct snapshot *s, const struct snap_podip *e)
@@ -3394,8 +3445,10 @@ static int builder_pod_tables(struct builder *b, size_t n_ips)
 			n4 += e->family == 4;
 		}
 	}
-	s->pod4 = snap_pod_alloc(n4, sizeof(*s->pod4), &s->pod4_mask);
-	s->pod6 = snap_pod_alloc(n - n4, sizeof(*s->pod6), &s->pod6_mask);
+	s->pod4 = snap_pod_alloc(b, SNAP_BLK_POD4, n4, sizeof(*s->pod4),
+				 &s->pod4_mask);
+	s->pod6 = snap_pod_alloc(b, SNAP_BLK_POD6, n - n4, sizeof(*s->pod6),
+				 &s->pod6_mask);
 	if (s->pod4 == NULL || s->pod6 == NULL) {
 		free(v);
 		return -ENOMEM;
@@ -3482,11 +3535,16 @@ static size_t builder_estimate(const struct builder *b)
 static void snap_finish_buffers(struct builder *b)
 {
 	struct snapshot *s = b->snap;
-	struct snap_buf *bufs[] = { &s->nodes, &s->resps };
+	struct snap_buf *bufs[] = { &s->nodes, &s->resps, &s->ptr_names };
 	size_t i;
 
 	for (i = 0; i < SVCDNS_ARRAY_SIZE(bufs); i++) {
-		uint8_t *p = realloc(bufs[i]->p, bufs[i]->len);
+		uint8_t *p;
+
+		if (bufs[i]->p == NULL || bufs[i]->len == bufs[i]->cap) {
+			continue;
+		}
+		p = realloc(bufs[i]->p, bufs[i]->len);
 
 		if (p != NULL) {
 			bufs[i]->p = p;
@@ -3528,6 +3586,7 @@ static uint64_t snap_opts_fp(const struct snapshot_opts *o)
 static void snap_free(struct snapshot *s)
 {
 	arena_destroy(s->arena);
+	free(s->table);
 	free(s->nodes.p);
 	free(s->resps.p);
 	free(s->ptrs);
@@ -3540,6 +3599,8 @@ static void snap_free(struct snapshot *s)
 
 static void builder_fini(struct builder *b)
 {
+	size_t i;
+
 	free(b->same);
 	free(b->bptrs);
 	free(b->nodes);
@@ -3559,6 +3620,95 @@ static void builder_fini(struct builder *b)
 	free(b->units);
 	free(b->copied);
 	arena_destroy(b->tmp);
+	for (i = 0; i < SNAP_BLK_N; i++) {
+		free(b->kept[i]);
+	}
+}
+
+/* Frees a list of dead snapshots (linked by dead_next); returns the
+ * octets they held. */
+static size_t snap_free_dead(struct snapshot *d)
+{
+	size_t bytes = 0;
+
+	while (d != NULL) {
+		struct snapshot *next = d->dead_next;
+
+		bytes += d->stats.bytes;
+		snap_free(d);
+		d = next;
+	}
+	return bytes;
+}
+
+static void *snap_blk_take(struct snapshot *s, enum snap_blk k)
+{
+	void *p = NULL;
+
+	switch (k) {
+	case SNAP_BLK_TABLE:
+		p = s->table;
+		s->table = NULL;
+		break;
+	case SNAP_BLK_PTRS:
+		p = s->ptrs;
+		s->ptrs = NULL;
+		break;
+	case SNAP_BLK_PTR_INDEX:
+		p = s->ptr_index;
+		s->ptr_index = NULL;
+		break;
+	case SNAP_BLK_POD4:
+		p = s->pod4;
+		s->pod4 = NULL;
+		break;
+	case SNAP_BLK_POD6:
+		p = s->pod6;
+		s->pod6 = NULL;
+		break;
+	case SNAP_BLK_N:
+		break;
+	}
+	return p;
+}
+
+/* Takes the memory of the snapshot that died last in slot (older ones are
+ * freed): the new snapshot writes into pages that are mapped already. At
+ * 10,000 services a one-file rebuild otherwise spends a third of its time
+ * faulting in and zeroing fresh pages for the copied namespaces. */
+static void builder_take_dead(struct builder *b, struct snapshot_slot *slot)
+{
+	struct snapshot *d =
+		atomic_exchange_explicit(&slot->dead, NULL, memory_order_acquire);
+	struct snapshot *s = b->snap;
+	struct snap_buf *from[3];
+	struct snap_buf *to[] = { &s->nodes, &s->resps, &s->ptr_names };
+	size_t i;
+
+	if (d == NULL) {
+		return;
+	}
+	snap_free_dead(d->dead_next);
+	from[0] = &d->nodes;
+	from[1] = &d->resps;
+	from[2] = &d->ptr_names;
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(to); i++) {
+		if (from[i]->p == NULL || from[i]->cap < 4) {
+			continue;
+		}
+		/* As snap_buf_grow starts a buffer: offset 0 means none. */
+		*to[i] = *from[i];
+		memset(to[i]->p, 0, 4);
+		to[i]->len = 4;
+		from[i]->p = NULL;
+		s->stats.recycled += to[i]->cap;
+	}
+	for (i = 0; i < SNAP_BLK_N; i++) {
+		b->kept[i] = snap_blk_take(d, (enum snap_blk)i);
+		b->kept_len[i] = b->kept[i] != NULL ? d->blk[i] : 0;
+		s->stats.recycled += b->kept_len[i];
+	}
+	snap_free(d);
 }
 
 struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
@@ -3569,6 +3719,7 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 	struct snapshot *s = calloc(1, sizeof(*s));
 	uint64_t t0 = snap_now_us();
 	int err = -ENOMEM;
+	size_t i;
 
 	if (s == NULL) {
 		return NULL;
@@ -3584,6 +3735,10 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 	b.snap = s;
 	b.opts = opts;
 	b.diag = d;
+	if (opts->recycle != NULL) {
+		s->recycle = opts->recycle;
+		builder_take_dead(&b, opts->recycle);
+	}
 	b.tmp = arena_create(256 * 1024);
 	b.tb = malloc(sizeof(*b.tb));
 	if (s->arena == NULL || b.tmp == NULL || b.tb == NULL ||
@@ -3637,12 +3792,10 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 	}
 	builder_fini(&b);
 	s->stats.bytes = arena_footprint(s->arena) + sizeof(*s) +
-			 s->nodes.cap + s->resps.cap + s->ptr_names.cap +
-			 s->n_ptrs * sizeof(*s->ptrs) +
-			 (s->ptr_mask + 1) * sizeof(*s->ptr_index) +
-			 (s->pod4 ? (s->pod4_mask + 1) * sizeof(*s->pod4) +
-					    (s->pod6_mask + 1) * sizeof(*s->pod6)
-				  : 0);
+			 s->nodes.cap + s->resps.cap + s->ptr_names.cap;
+	for (i = 0; i < SNAP_BLK_N; i++) {
+		s->stats.bytes += s->blk[i];
+	}
 	s->stats.build_us = snap_now_us() - t0;
 	return s;
 
@@ -4045,13 +4198,7 @@ int snapshot_load(FILE *f, uint64_t key, const struct snapshot_opts *opts,
 		}
 	}
 	s->mask = h.mask;
-	s->table = arena_alloc(s->arena, (h.mask + 1) * sizeof(*s->table));
-	if (s->table == NULL && io.err == 0) {
-		io.err = -ENOMEM;
-	}
-	if (s->table != NULL) {
-		snap_get(&io, s->table, (h.mask + 1) * sizeof(*s->table));
-	}
+	s->table = snap_get_alloc(&io, h.mask + 1, sizeof(*s->table));
 	s->nodes.p = snap_get_alloc(&io, h.nodes_len, 1);
 	s->nodes.len = s->nodes.cap = h.nodes_len;
 	s->resps.p = snap_get_alloc(&io, h.resps_len, 1);
@@ -4125,9 +4272,24 @@ void snapshot_release(struct snapshot *s)
 	if (s == NULL) {
 		return;
 	}
-	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
-		snap_free(s);
+	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) {
+		return;
 	}
+	if (s->recycle != NULL) {
+		/* To the slot, for the next build: lock-free, no syscall (a
+		 * worker may be the last reader). */
+		struct snapshot_slot *slot = s->recycle;
+		struct snapshot *head =
+			atomic_load_explicit(&slot->dead, memory_order_relaxed);
+
+		do {
+			s->dead_next = head;
+		} while (!atomic_compare_exchange_weak_explicit(
+			&slot->dead, &head, s, memory_order_release,
+			memory_order_relaxed));
+		return;
+	}
+	snap_free(s);
 }
 
 size_t snapshot_bluegreen(const struct snapshot *s,
@@ -4399,12 +4561,20 @@ void snapshot_slot_init(struct snapshot_slot *slot)
 	pthread_mutex_init(&slot->mu, NULL);
 	slot->cur = NULL;
 	atomic_init(&slot->generation, 0);
+	atomic_init(&slot->dead, NULL);
+}
+
+size_t snapshot_slot_trim(struct snapshot_slot *slot)
+{
+	return snap_free_dead(
+		atomic_exchange_explicit(&slot->dead, NULL, memory_order_acquire));
 }
 
 void snapshot_slot_fini(struct snapshot_slot *slot)
 {
 	snapshot_release(slot->cur);
 	slot->cur = NULL;
+	snapshot_slot_trim(slot);
 	pthread_mutex_destroy(&slot->mu);
 }
 

@@ -33,6 +33,10 @@
 #define WATCH_MAX_WRITERS 256
 /* "cannot load" while the directory stays missing: once, then this often. */
 #define WATCH_ALARM_EVERY_MS 60000
+/* A replaced snapshot's memory is kept for the next build to write into
+ * (snapshot_opts.recycle) until this long after the last publish; checked
+ * this often, since a worker with no queries lets go of it only later. */
+#define WATCH_KEEP_DEAD_MS 10000
 
 /* The inotify events that can change what the directory holds. IN_MODIFY
  * without a later IN_CLOSE_WRITE means a writer is still at work: libuv's
@@ -100,6 +104,8 @@ struct watch {
 	struct watch_colors colors; /* of the published snapshot */
 	uv_timer_t settle;
 	uv_timer_t rescan;
+	uv_timer_t trim; /* frees the slot's dead snapshots */
+	uint64_t last_publish_ms;
 	int ifd; /* inotify, -1 when not started */
 	uv_poll_t ipoll;
 	struct watch_writer writers[WATCH_MAX_WRITERS];
@@ -705,6 +711,34 @@ static void watch_log_bluegreen(struct watch *w, uint64_t lag_ms)
 }
 
 /* Takes over a finished job's results: publish, log, re-aim watches. */
+/* Frees the replaced snapshots once reloads have been quiet for a while:
+ * until then the next build writes into their memory. */
+static void watch_trim_cb(uv_timer_t *t)
+{
+	struct watch *w = t->data;
+	size_t bytes;
+
+	if (w->job != NULL ||
+	    watch_now_ms() - w->last_publish_ms < WATCH_KEEP_DEAD_MS) {
+		return;
+	}
+	bytes = snapshot_slot_trim(w->slot);
+	if (bytes != 0) {
+		malloc_trim(0);
+		log_debug("watch: freed the replaced snapshots kib=%zu",
+			  bytes / 1024);
+	}
+}
+
+/* Publishes s, the new current snapshot (the slot takes the reference). */
+static void watch_publish(struct watch *w, struct snapshot *s)
+{
+	snapshot_slot_publish(w->slot, s);
+	w->last_publish_ms = watch_now_ms();
+	uv_timer_start(&w->trim, watch_trim_cb, WATCH_KEEP_DEAD_MS,
+		       WATCH_KEEP_DEAD_MS);
+}
+
 static void watch_job_done(uv_work_t *req, int status)
 {
 	struct watch_job *job = SVCDNS_CONTAINER_OF(req, struct watch_job, req);
@@ -755,7 +789,7 @@ static void watch_job_done(uv_work_t *req, int status)
 		struct snapshot_stats ss;
 
 		snapshot_get_stats(job->snap, &ss);
-		snapshot_slot_publish(w->slot, job->snap);
+		watch_publish(w, job->snap);
 		job->snap = NULL;
 		w->serial = job->serial;
 		bluegreen_state_destroy(w->bg);
@@ -790,9 +824,10 @@ static void watch_job_done(uv_work_t *req, int status)
 				w->opts.on_first(w->opts.ud);
 			}
 		}
-		/* The build's scratch (parser arenas, the old snapshot once
-		 * its readers let go) was freed into the heap: hand it back to
-		 * the kernel, or RSS keeps the peak of the largest reload. */
+		/* The build's scratch (parser arenas) was freed into the
+		 * heap: hand it back to the kernel, or RSS keeps the peak of
+		 * the largest reload. The replaced snapshot waits in the slot
+		 * for watch_trim_cb. */
 		malloc_trim(0);
 	} else if (job->err == 0 && job->force) {
 		log_info("watch: reload unchanged files=%u failed=%u gen=%" PRIu64,
@@ -1045,6 +1080,7 @@ struct watch *watch_create(uv_loop_t *loop, const struct watch_opts *opts,
 	w->ifd = -1;
 	w->opts = *opts;
 	w->sopts = *sopts;
+	w->sopts.recycle = slot;
 	w->slot = slot;
 	w->dir = strdup(opts->dir != NULL ? opts->dir : ".");
 	manifest_limits_default(&lim);
@@ -1065,8 +1101,10 @@ struct watch *watch_create(uv_loop_t *loop, const struct watch_opts *opts,
 	w->opts.dir = w->dir;
 	uv_timer_init(loop, &w->settle);
 	uv_timer_init(loop, &w->rescan);
+	uv_timer_init(loop, &w->trim);
 	w->settle.data = w;
 	w->rescan.data = w;
+	w->trim.data = w;
 	return w;
 }
 
@@ -1154,7 +1192,7 @@ int watch_start(struct watch *w, struct snapshot *s)
 {
 	int err;
 
-	snapshot_slot_publish(w->slot, s);
+	watch_publish(w, s);
 	w->stats.reloads++;
 	w->stats.last_reload_unix = (uint64_t)time(NULL);
 	err = watch_start_inotify(w);
@@ -1223,9 +1261,10 @@ void watch_stop(struct watch *w)
 		kube_stop(w->kube);
 	}
 	watch_sync_dirs(w, NULL, 0);
-	w->closing += 2;
+	w->closing += 3;
 	uv_close((uv_handle_t *)&w->settle, watch_timer_closed);
 	uv_close((uv_handle_t *)&w->rescan, watch_timer_closed);
+	uv_close((uv_handle_t *)&w->trim, watch_timer_closed);
 	if (w->ifd >= 0) {
 		w->closing++;
 		uv_close((uv_handle_t *)&w->ipoll, watch_poll_closed);

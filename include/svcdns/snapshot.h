@@ -51,6 +51,11 @@ struct snapshot_opts {
 	 * built. Ignored when it was built with other zones, TTL, pods mode
 	 * or server addresses. */
 	const struct snapshot *reuse;
+	/* Where the snapshot goes when its last reference is released (may
+	 * be NULL: it is freed then): kept in that slot until the next build
+	 * with the same recycle takes its memory, or snapshot_slot_trim().
+	 * The slot must outlive every snapshot built so. */
+	struct snapshot_slot *recycle;
 };
 
 /* What one blue/green service serves in a snapshot. */
@@ -98,6 +103,8 @@ struct snapshot_stats {
 	uint64_t build_us;
 	size_t ns_built;  /* namespaces with Services built */
 	size_t ns_reused; /* ... copied from opts.reuse */
+	size_t recycled;  /* octets of a replaced snapshot's memory
+			   * taken over (opts.recycle) */
 };
 void snapshot_get_stats(const struct snapshot *s, struct snapshot_stats *st);
 
@@ -132,11 +139,18 @@ struct snapshot_slot {
 	pthread_mutex_t mu;
 	struct snapshot *cur; /* owns one reference */
 	_Atomic uint64_t generation;
+	/* Snapshots built with this slot as opts.recycle whose last
+	 * reference is gone, newest first (a lock-free stack). */
+	_Atomic(struct snapshot *) dead;
 };
 
 void snapshot_slot_init(struct snapshot_slot *slot);
-/* Releases the current snapshot. */
+/* Releases the current snapshot, then frees the dead ones. */
 void snapshot_slot_fini(struct snapshot_slot *slot);
+
+/* Frees the dead snapshots the slot keeps for the next build's memory
+ * (snapshot_opts.recycle); returns the octets they held. Any thread. */
+size_t snapshot_slot_trim(struct snapshot_slot *slot);
 /* Makes s current, taking over the caller's reference; the previous one is
  * released (freed when its last reader lets go). Any thread. */
 void snapshot_slot_publish(struct snapshot_slot *slot, struct snapshot *s);

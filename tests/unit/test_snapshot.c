@@ -613,6 +613,118 @@ static void test_snapshot_reuse_large(void **state)
 	}
 }
 
+static struct snapshot *build_recycle(struct k8s_file **f, size_t n,
+				      const struct snapshot *prev,
+				      struct snapshot_slot *slot)
+{
+	static const char *const zones[] = { "cluster.local", "alt.test" };
+	struct snapshot_opts o = { 0 };
+	struct snapshot *s;
+	struct diag d;
+
+	o.zones = zones;
+	o.n_zones = 2;
+	o.pods = SNAPSHOT_PODS_VERIFIED;
+	o.ttl = 30;
+	o.reuse = prev;
+	o.recycle = slot;
+	diag_init(&d);
+	s = snapshot_build((const struct k8s_file *const *)f, n, &o, 9, &d);
+	diag_fini(&d);
+	assert_non_null(s);
+	return s;
+}
+
+static size_t recycled(const struct snapshot *s)
+{
+	struct snapshot_stats st;
+
+	snapshot_get_stats(s, &st);
+	return st.recycled;
+}
+
+static void same_dump(const struct snapshot *a, const struct snapshot *b)
+{
+	char *ta = dump_text(a);
+	char *tb = dump_text(b);
+
+	assert_string_equal(ta, tb);
+	free(ta);
+	free(tb);
+}
+
+/* opts.recycle: a snapshot whose last reader lets go waits in the slot,
+ * and the next build writes into its memory; what it builds must not
+ * differ from a build into fresh memory, growing or shrinking. */
+static void test_snapshot_recycle(void **state)
+{
+	struct snapshot_slot slot;
+	struct k8s_file *f[4];
+	struct snapshot *s1;
+	struct snapshot *s2;
+	struct snapshot *s3;
+	struct snapshot *s4;
+	struct snapshot *full;
+	size_t i;
+
+	(void)state;
+	snapshot_slot_init(&slot);
+	for (i = 0; i < 4; i++) {
+		f[i] = big_ns((unsigned)i, 0);
+	}
+	s1 = build_recycle(f, 4, NULL, &slot);
+	assert_int_equal(recycled(s1), 0);
+	k8s_file_destroy(f[1]);
+	f[1] = big_ns(1, 5);
+	s2 = build_recycle(f, 4, s1, &slot);
+	assert_int_equal(recycled(s2), 0); /* s1 is alive */
+	snapshot_acquire(s1);		   /* a worker still reads it */
+	snapshot_release(s1);
+	assert_int_equal(snapshot_slot_trim(&slot), 0);
+	snapshot_release(s1); /* the worker lets go: dead, kept */
+
+	k8s_file_destroy(f[2]);
+	f[2] = big_ns(2, 3);
+	s3 = build_recycle(f, 4, s2, &slot);
+	assert_true(recycled(s3) > 4 * 1024 * 1024);
+	full = build_reuse(f, 4, NULL, 30);
+	same_dump(full, s3);
+	same_responses(full, s3, "big.ns-2.svc.cluster.local");
+	same_responses(full, s3, "10-2-0-9.big.ns-2.svc.cluster.local");
+	same_responses(full, s3, "10-3-20-250.big.ns-3.svc.alt.test");
+	assert_true(exists(s3, "10-1-0-255.big.ns-1.svc.cluster.local"));
+	assert_false(exists(s3, "10-2-0-1.big.ns-2.svc.cluster.local"));
+
+	/* Trimmed: nothing left to take. */
+	snapshot_release(s2);
+	assert_true(snapshot_slot_trim(&slot) > 4 * 1024 * 1024);
+	s4 = build_recycle(f, 4, s3, &slot);
+	assert_int_equal(recycled(s4), 0);
+	same_dump(full, s4);
+	snapshot_release(full);
+
+	/* Shrinking into the memory of a larger one, then growing again. */
+	snapshot_release(s3);
+	full = build_reuse(f, 1, NULL, 30);
+	s3 = build_recycle(f, 1, NULL, &slot);
+	assert_true(recycled(s3) > 0);
+	same_dump(full, s3);
+	snapshot_release(full);
+	snapshot_release(s4);
+	full = build_reuse(f, 4, NULL, 30);
+	s4 = build_recycle(f, 4, s3, &slot);
+	assert_true(recycled(s4) > 0);
+	same_dump(full, s4);
+	same_responses(full, s4, "10-3-20-250.big.ns-3.svc.alt.test");
+	snapshot_release(full);
+	snapshot_release(s3);
+	snapshot_release(s4);
+	snapshot_slot_fini(&slot); /* frees the dead ones */
+	for (i = 0; i < 4; i++) {
+		k8s_file_destroy(f[i]);
+	}
+}
+
 /* A removed ClusterIP that hid an endpoint name of an unchanged namespace
  * (row 15): the endpoint's PTR comes back. */
 static void test_snapshot_reuse_shadowed_ptr(void **state)
@@ -872,6 +984,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_slot_publish),
 		cmocka_unit_test(test_snapshot_reuse_unchanged),
 		cmocka_unit_test(test_snapshot_reuse_large),
+		cmocka_unit_test(test_snapshot_recycle),
 		cmocka_unit_test(test_snapshot_reuse_shadowed_ptr),
 		cmocka_unit_test(test_snapshot_reuse_bluegreen),
 		cmocka_unit_test(test_snapshot_reuse_pods),
