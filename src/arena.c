@@ -16,6 +16,7 @@ struct arena_chunk {
 
 struct arena {
 	struct arena_chunk *head;
+	struct arena_chunk *spare; /* emptied by arena_reset, for reuse */
 	size_t chunk_size;
 	size_t footprint;
 	size_t limit;
@@ -39,7 +40,8 @@ void arena_destroy(struct arena *a)
 	if (a == NULL) {
 		return;
 	}
-	c = a->head;
+	arena_reset(a);
+	c = a->spare;
 	while (c != NULL) {
 		struct arena_chunk *next = c->next;
 
@@ -47,6 +49,43 @@ void arena_destroy(struct arena *a)
 		c = next;
 	}
 	free(a);
+}
+
+void arena_reset(struct arena *a)
+{
+	struct arena_chunk *c = a->head;
+
+	while (c != NULL) {
+		struct arena_chunk *next = c->next;
+
+		c->used = 0;
+		c->next = a->spare;
+		a->spare = c;
+		c = next;
+	}
+	a->head = NULL;
+}
+
+/* The smallest emptied chunk of at least need octets, unlinked, or NULL:
+ * a small request must not take the chunk a large one will want. */
+static struct arena_chunk *arena_take_spare(struct arena *a, size_t need)
+{
+	struct arena_chunk **best = NULL;
+	struct arena_chunk **pp;
+
+	for (pp = &a->spare; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->size >= need &&
+		    (best == NULL || (*pp)->size < (*best)->size)) {
+			best = pp;
+		}
+	}
+	if (best != NULL) {
+		struct arena_chunk *c = *best;
+
+		*best = c->next;
+		return c;
+	}
+	return NULL;
 }
 
 static struct arena_chunk *arena_grow(struct arena *a, size_t need)
@@ -57,14 +96,18 @@ static struct arena_chunk *arena_grow(struct arena *a, size_t need)
 	if (size > SIZE_MAX - sizeof(*c)) {
 		return NULL;
 	}
-	if (a->limit != 0 && a->footprint + size > a->limit) {
-		return NULL;
-	}
-	c = malloc(sizeof(*c) + size);
+	c = arena_take_spare(a, need);
 	if (c == NULL) {
-		return NULL;
+		if (a->limit != 0 && a->footprint + size > a->limit) {
+			return NULL;
+		}
+		c = malloc(sizeof(*c) + size);
+		if (c == NULL) {
+			return NULL;
+		}
+		c->size = size;
+		a->footprint += size;
 	}
-	c->size = size;
 	c->used = 0;
 	/* A large request gets its own chunk behind the head, so the head's
 	 * free space stays usable for small ones. */
@@ -75,7 +118,6 @@ static struct arena_chunk *arena_grow(struct arena *a, size_t need)
 		c->next = a->head;
 		a->head = c;
 	}
-	a->footprint += size;
 	return c;
 }
 

@@ -143,6 +143,32 @@ enum snap_blk {
 	SNAP_BLK_N,
 };
 
+/* A build's large scratch arrays, which the next build with the same
+ * opts.recycle slot writes again (snapshot_scratch). */
+enum snap_tmp {
+	SNAP_TMP_BPTRS, /* builder.bptrs, grown by realloc */
+	SNAP_TMP_MERGE, /* builder_merge_ptrs's output, next time */
+	SNAP_TMP_COPIED,
+	SNAP_TMP_INDEX,
+	SNAP_TMP_UNITS,
+	SNAP_TMP_SVCS,
+	SNAP_TMP_SLICES,
+	SNAP_TMP_PODS,
+	SNAP_TMP_POD_NS,
+	SNAP_TMP_GROUPED, /* builder_group_pods's array */
+	SNAP_TMP_N,
+};
+
+/* What a build leaves in its slot for the next one: its scratch arena
+ * (emptied; not kept past SNAP_SCRATCH_ARENA_MAX) and arrays, not in use. */
+#define SNAP_SCRATCH_ARENA_MAX (16u * 1024 * 1024)
+
+struct snapshot_scratch {
+	struct arena *tmp;
+	void *p[SNAP_TMP_N];
+	size_t len[SNAP_TMP_N];
+};
+
 struct snapshot {
 	_Atomic unsigned refs;
 	struct arena *arena; /* owns the small things below */
@@ -297,6 +323,10 @@ struct builder {
 	 * mapped already); what is left at the end is freed. */
 	void *kept[SNAP_BLK_N];
 	size_t kept_len[SNAP_BLK_N];
+	/* opts.recycle: the last build's scratch (arrays not in use), and
+	 * the length of each kind's array in use now. */
+	struct snapshot_scratch *scr;
+	size_t tmp_len[SNAP_TMP_N];
 	int err;
 };
 
@@ -564,17 +594,78 @@ static void snap_reverse_name(const struct k8s_ip *ip, uint8_t *out,
 
 /* ------------------------- builder nodes --------------------------- */
 
+/* A scratch array of n * size octets for kind k, zeroed if zero: the last
+ * build's (opts.recycle) when it is large enough and at most twice that,
+ * else a new one. NULL on OOM. Give it back with builder_tmp_drop. */
+static void *builder_tmp(struct builder *b, enum snap_tmp k, size_t n,
+			 size_t size, bool zero)
+{
+	struct snapshot_scratch *scr = b->scr;
+	size_t len;
+	void *p;
+
+	if (size != 0 && n > SIZE_MAX / 2 / size) {
+		return NULL;
+	}
+	len = n * size != 0 ? n * size : 1;
+	if (scr != NULL && scr->p[k] != NULL && scr->len[k] >= len &&
+	    scr->len[k] / 2 <= len) {
+		p = scr->p[k];
+		scr->p[k] = NULL;
+		if (zero) {
+			memset(p, 0, len);
+		}
+		b->tmp_len[k] = scr->len[k];
+		return p;
+	}
+	p = zero ? calloc(1, len) : malloc(len);
+	b->tmp_len[k] = p != NULL ? len : 0;
+	return p;
+}
+
+/* Gives back p, kind k's array of len octets: kept for the next build
+ * (the larger of it and the one kept already), or freed. */
+static void builder_tmp_drop_len(struct builder *b, enum snap_tmp k, void *p,
+				 size_t len)
+{
+	struct snapshot_scratch *scr = b->scr;
+
+	if (p == NULL) {
+		return;
+	}
+	if (scr == NULL) {
+		free(p);
+		return;
+	}
+	if (scr->p[k] != NULL && scr->len[k] >= len) {
+		free(p);
+		return;
+	}
+	free(scr->p[k]);
+	scr->p[k] = p;
+	scr->len[k] = len;
+}
+
+static void builder_tmp_drop(struct builder *b, enum snap_tmp k, void *p)
+{
+	builder_tmp_drop_len(b, k, p, b->tmp_len[k]);
+	b->tmp_len[k] = 0;
+}
+
 static bool builder_grow_index(struct builder *b, size_t want)
 {
 	size_t cap = snap_pow2(want * 2 + 2);
 	struct bindex *idx;
 	size_t i;
 
+	size_t old_len = b->tmp_len[SNAP_TMP_INDEX];
+
 	if (b->index != NULL && cap <= b->index_mask + 1) {
 		return true;
 	}
-	idx = calloc(cap, sizeof(*idx));
+	idx = builder_tmp(b, SNAP_TMP_INDEX, cap, sizeof(*idx), true);
 	if (idx == NULL) {
+		b->tmp_len[SNAP_TMP_INDEX] = old_len;
 		return false;
 	}
 	for (i = 0; i < b->n_nodes; i++) {
@@ -586,7 +677,7 @@ static bool builder_grow_index(struct builder *b, size_t want)
 		idx[j].hash = b->nodes[i]->hash;
 		idx[j].node = b->nodes[i];
 	}
-	free(b->index);
+	builder_tmp_drop_len(b, SNAP_TMP_INDEX, b->index, old_len);
 	b->index = idx;
 	b->index_mask = cap - 1;
 	return true;
@@ -977,10 +1068,12 @@ static int builder_collect(struct builder *b, const struct k8s_file *const *f,
 		nsl += f[i]->n_slices;
 		np += f[i]->n_pods;
 	}
-	b->svcs = calloc(ns + 1, sizeof(*b->svcs));
-	b->slices = calloc(nsl + 1, sizeof(*b->slices));
-	b->pods = calloc(np + 1, sizeof(*b->pods));
-	b->pod_ns = calloc(np + 1, sizeof(*b->pod_ns));
+	b->svcs = builder_tmp(b, SNAP_TMP_SVCS, ns + 1, sizeof(*b->svcs), true);
+	b->slices = builder_tmp(b, SNAP_TMP_SLICES, nsl + 1, sizeof(*b->slices),
+				true);
+	b->pods = builder_tmp(b, SNAP_TMP_PODS, np + 1, sizeof(*b->pods), true);
+	b->pod_ns = builder_tmp(b, SNAP_TMP_POD_NS, np + 1, sizeof(*b->pod_ns),
+				true);
 	if (b->svcs == NULL || b->slices == NULL || b->pods == NULL ||
 	    b->pod_ns == NULL) {
 		return -ENOMEM;
@@ -1109,7 +1202,8 @@ static size_t builder_first_slice(const struct builder *b, const char *ns,
  * string compare), once, for the first service that needs them. */
 static bool builder_group_pods(struct builder *b)
 {
-	const struct k8s_pod **v = malloc((b->n_pods + 1) * sizeof(*v));
+	const struct k8s_pod **v = builder_tmp(b, SNAP_TMP_GROUPED, b->n_pods + 1,
+					       sizeof(*v), false);
 	size_t *next = malloc((b->n_nss + 1) * sizeof(*next));
 	size_t i;
 
@@ -1117,7 +1211,7 @@ static bool builder_group_pods(struct builder *b)
 	b->ns_pods_sorted = calloc(b->n_nss + 1, sizeof(*b->ns_pods_sorted));
 	if (v == NULL || next == NULL || b->ns_pods == NULL ||
 	    b->ns_pods_sorted == NULL) {
-		free(v);
+		builder_tmp_drop(b, SNAP_TMP_GROUPED, v);
 		free(next);
 		return false;
 	}
@@ -1132,7 +1226,7 @@ static bool builder_group_pods(struct builder *b)
 		v[next[b->pod_ns[i]]++] = b->pods[i];
 	}
 	free(next);
-	free(b->pods);
+	builder_tmp_drop(b, SNAP_TMP_PODS, b->pods);
 	b->pods = v;
 	b->pods_grouped = true;
 	return true;
@@ -1967,7 +2061,8 @@ static int builder_plan_units(struct builder *b)
 	size_t i = 0;
 	size_t k;
 
-	b->units = calloc(b->n_svcs + 1, sizeof(*b->units));
+	b->units = builder_tmp(b, SNAP_TMP_UNITS, b->n_svcs + 1,
+			       sizeof(*b->units), true);
 	if (b->units == NULL) {
 		return -ENOMEM;
 	}
@@ -3128,7 +3223,8 @@ static int builder_finish(struct builder *b)
 		s->stats.ns_built++;
 	}
 	if (b->reused_nodes > 0) {
-		b->copied = malloc(b->reused_nodes * sizeof(*b->copied));
+		b->copied = builder_tmp(b, SNAP_TMP_COPIED, b->reused_nodes,
+					sizeof(*b->copied), false);
 		if (b->copied == NULL) {
 			return -ENOMEM;
 		}
@@ -3195,7 +3291,8 @@ static int builder_merge_ptrs(struct builder *b)
 	const struct bptr *y = b->bptrs + b->reused_bptrs;
 	size_t nx = b->reused_bptrs;
 	size_t ny = b->n_bptrs - b->reused_bptrs;
-	struct bptr *out = malloc((b->n_bptrs + 1) * sizeof(*out));
+	struct bptr *out = builder_tmp(b, SNAP_TMP_MERGE, b->n_bptrs + 1,
+				       sizeof(*out), false);
 	size_t i = 0;
 	size_t j = 0;
 	size_t k = 0;
@@ -3215,9 +3312,12 @@ static int builder_merge_ptrs(struct builder *b)
 	while (j < ny) {
 		out[k++] = y[j++];
 	}
-	free(b->bptrs);
+	/* The old array becomes the next build's merge output. */
+	builder_tmp_drop_len(b, SNAP_TMP_MERGE, b->bptrs,
+			     b->cap_bptrs * sizeof(*b->bptrs));
 	b->bptrs = out;
-	b->cap_bptrs = b->n_bptrs + 1;
+	b->cap_bptrs = b->tmp_len[SNAP_TMP_MERGE] / sizeof(*out);
+	b->tmp_len[SNAP_TMP_MERGE] = 0;
 	return 0;
 }
 
@@ -3597,32 +3697,71 @@ static void snap_free(struct snapshot *s)
 	free(s);
 }
 
+static void snap_scratch_free(struct snapshot_scratch *scr)
+{
+	size_t i;
+
+	if (scr == NULL) {
+		return;
+	}
+	arena_destroy(scr->tmp);
+	for (i = 0; i < SNAP_TMP_N; i++) {
+		free(scr->p[i]);
+	}
+	free(scr);
+}
+
 static void builder_fini(struct builder *b)
 {
 	size_t i;
 
+	/* Only a build that copied namespaces leaves its scratch: that of a
+	 * full build (the first load, SIGHUP) is sized for every name, tens
+	 * of MB at 10,000 services, where the next one-file rebuild needs a
+	 * fraction. */
+	if (b->scr != NULL && b->reused_nodes == 0) {
+		snap_scratch_free(b->scr);
+		b->scr = NULL;
+	}
 	free(b->same);
-	free(b->bptrs);
+	builder_tmp_drop_len(b, SNAP_TMP_BPTRS, b->bptrs,
+			     b->cap_bptrs * sizeof(*b->bptrs));
 	free(b->nodes);
-	free(b->index);
+	builder_tmp_drop(b, SNAP_TMP_INDEX, b->index);
 	free(b->sel);
 	free(b->tb);
-	free(b->svcs);
-	free(b->slices);
-	free(b->pods);
+	builder_tmp_drop(b, SNAP_TMP_SVCS, b->svcs);
+	builder_tmp_drop(b, SNAP_TMP_SLICES, b->slices);
+	builder_tmp_drop(b, b->pods_grouped ? SNAP_TMP_GROUPED : SNAP_TMP_PODS,
+			 b->pods);
 	free(b->nss);
 	free(b->ns_fp);
 	free(b->ns_fresh);
 	free(b->ns_slots);
-	free(b->pod_ns);
+	builder_tmp_drop(b, SNAP_TMP_POD_NS, b->pod_ns);
 	free(b->ns_pods);
 	free(b->ns_pods_sorted);
-	free(b->units);
-	free(b->copied);
-	arena_destroy(b->tmp);
+	builder_tmp_drop(b, SNAP_TMP_UNITS, b->units);
+	builder_tmp_drop(b, SNAP_TMP_COPIED, b->copied);
 	for (i = 0; i < SNAP_BLK_N; i++) {
 		free(b->kept[i]);
 	}
+	if (b->scr == NULL) {
+		arena_destroy(b->tmp);
+		return;
+	}
+	/* Left for the next build with this slot (snapshot_slot_trim frees
+	 * it). */
+	if (b->tmp != NULL && b->scr->tmp == NULL &&
+	    arena_footprint(b->tmp) <= SNAP_SCRATCH_ARENA_MAX) {
+		arena_reset(b->tmp);
+		b->scr->tmp = b->tmp;
+	} else {
+		arena_destroy(b->tmp);
+	}
+	snap_scratch_free(atomic_exchange_explicit(&b->opts->recycle->scratch,
+						   b->scr,
+						   memory_order_acq_rel));
 }
 
 /* Frees a list of dead snapshots (linked by dead_next); returns the
@@ -3738,8 +3877,23 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 	if (opts->recycle != NULL) {
 		s->recycle = opts->recycle;
 		builder_take_dead(&b, opts->recycle);
+		b.scr = atomic_exchange_explicit(&opts->recycle->scratch, NULL,
+						 memory_order_acq_rel);
+		if (b.scr == NULL) {
+			b.scr = calloc(1, sizeof(*b.scr));
+		}
 	}
-	b.tmp = arena_create(256 * 1024);
+	if (b.scr != NULL && b.scr->tmp != NULL) {
+		b.tmp = b.scr->tmp;
+		b.scr->tmp = NULL;
+	} else {
+		b.tmp = arena_create(256 * 1024);
+	}
+	if (b.scr != NULL && b.scr->p[SNAP_TMP_BPTRS] != NULL) {
+		b.bptrs = b.scr->p[SNAP_TMP_BPTRS];
+		b.cap_bptrs = b.scr->len[SNAP_TMP_BPTRS] / sizeof(*b.bptrs);
+		b.scr->p[SNAP_TMP_BPTRS] = NULL;
+	}
 	b.tb = malloc(sizeof(*b.tb));
 	if (s->arena == NULL || b.tmp == NULL || b.tb == NULL ||
 	    !builder_grow_index(&b, 64)) {
@@ -4562,12 +4716,25 @@ void snapshot_slot_init(struct snapshot_slot *slot)
 	slot->cur = NULL;
 	atomic_init(&slot->generation, 0);
 	atomic_init(&slot->dead, NULL);
+	atomic_init(&slot->scratch, NULL);
 }
 
 size_t snapshot_slot_trim(struct snapshot_slot *slot)
 {
-	return snap_free_dead(
-		atomic_exchange_explicit(&slot->dead, NULL, memory_order_acquire));
+	struct snapshot_scratch *scr = atomic_exchange_explicit(
+		&slot->scratch, NULL, memory_order_acq_rel);
+	size_t bytes = 0;
+	size_t i;
+
+	if (scr != NULL) {
+		bytes += arena_footprint(scr->tmp) + sizeof(*scr);
+		for (i = 0; i < SNAP_TMP_N; i++) {
+			bytes += scr->p[i] != NULL ? scr->len[i] : 0;
+		}
+		snap_scratch_free(scr);
+	}
+	return bytes + snap_free_dead(atomic_exchange_explicit(
+			       &slot->dead, NULL, memory_order_acquire));
 }
 
 void snapshot_slot_fini(struct snapshot_slot *slot)

@@ -17,6 +17,11 @@ struct arena *arena_create(size_t chunk_size);
 /* Frees the arena and everything allocated from it. NULL is a no-op. */
 void arena_destroy(struct arena *a);
 
+/* Forgets everything allocated from the arena but keeps its chunks, which
+ * the next allocations fill again: memory written before, so no fresh
+ * pages to fault in. The footprint and the limit still count them. */
+void arena_reset(struct arena *a);
+
 /* Returns size octets aligned to 8, or NULL when out of memory or when the
  * arena's limit (arena_set_limit) would be passed. Memory is not zeroed. */
 void *arena_alloc(struct arena *a, size_t size);

@@ -74,6 +74,7 @@ struct snapshot_bluegreen {
 };
 
 struct snapshot;
+struct snapshot_scratch;
 
 /* Builds a snapshot from the objects of files[0..n) (borrowed during the
  * call only: the snapshot copies what it keeps). serial is the SOA serial.
@@ -140,16 +141,19 @@ struct snapshot_slot {
 	struct snapshot *cur; /* owns one reference */
 	_Atomic uint64_t generation;
 	/* Snapshots built with this slot as opts.recycle whose last
-	 * reference is gone, newest first (a lock-free stack). */
+	 * reference is gone, newest first (a lock-free stack), and the last
+	 * such build's scratch memory. */
 	_Atomic(struct snapshot *) dead;
+	_Atomic(struct snapshot_scratch *) scratch;
 };
 
 void snapshot_slot_init(struct snapshot_slot *slot);
 /* Releases the current snapshot, then frees the dead ones. */
 void snapshot_slot_fini(struct snapshot_slot *slot);
 
-/* Frees the dead snapshots the slot keeps for the next build's memory
- * (snapshot_opts.recycle); returns the octets they held. Any thread. */
+/* Frees the dead snapshots and the scratch the slot keeps for the next
+ * build's memory (snapshot_opts.recycle); returns the octets they held.
+ * Any thread. */
 size_t snapshot_slot_trim(struct snapshot_slot *slot);
 /* Makes s current, taking over the caller's reference; the previous one is
  * released (freed when its last reader lets go). Any thread. */

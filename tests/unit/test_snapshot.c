@@ -678,10 +678,12 @@ static void test_snapshot_recycle(void **state)
 	f[1] = big_ns(1, 5);
 	s2 = build_recycle(f, 4, s1, &slot);
 	assert_int_equal(recycled(s2), 0); /* s1 is alive */
-	snapshot_acquire(s1);		   /* a worker still reads it */
+	assert_non_null(atomic_load(&slot.scratch)); /* the build's, kept */
+	snapshot_acquire(s1);			      /* a worker reads it */
 	snapshot_release(s1);
-	assert_int_equal(snapshot_slot_trim(&slot), 0);
+	assert_null(atomic_load(&slot.dead));
 	snapshot_release(s1); /* the worker lets go: dead, kept */
+	assert_true(atomic_load(&slot.dead) == s1);
 
 	k8s_file_destroy(f[2]);
 	f[2] = big_ns(2, 3);
@@ -698,6 +700,8 @@ static void test_snapshot_recycle(void **state)
 	/* Trimmed: nothing left to take. */
 	snapshot_release(s2);
 	assert_true(snapshot_slot_trim(&slot) > 4 * 1024 * 1024);
+	assert_null(atomic_load(&slot.dead));
+	assert_null(atomic_load(&slot.scratch));
 	s4 = build_recycle(f, 4, s3, &slot);
 	assert_int_equal(recycled(s4), 0);
 	same_dump(full, s4);
