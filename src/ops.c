@@ -471,6 +471,9 @@ static void ops_snapshot(struct metrics_buf *b, struct snapshot_slot *slot)
 		"Memory held by the published snapshot.", ss.bytes);
 	ops_one(b, "svcdns_snapshot_names", "gauge",
 		"Owner names in the published snapshot.", ss.names);
+	ops_one(b, "svcdns_snapshot_spare_bytes", "gauge",
+		"Memory of replaced snapshots and rebuild scratch kept for the next rebuild.",
+		snapshot_slot_spare_bytes(slot));
 	n = snapshot_bluegreen(s, &bg);
 	metrics_family(b, "svcdns_bluegreen_active", "gauge",
 		       "1 for the color each blue/green service serves now.");

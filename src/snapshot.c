@@ -3711,6 +3711,53 @@ static void snap_scratch_free(struct snapshot_scratch *scr)
 	free(scr);
 }
 
+static size_t snap_scratch_bytes(const struct snapshot_scratch *scr)
+{
+	size_t bytes = 0;
+	size_t i;
+
+	if (scr == NULL) {
+		return 0;
+	}
+	bytes = sizeof(*scr) + (scr->tmp ? arena_footprint(scr->tmp) : 0);
+	for (i = 0; i < SNAP_TMP_N; i++) {
+		bytes += scr->p[i] != NULL ? scr->len[i] : 0;
+	}
+	return bytes;
+}
+
+/* Swaps scr into the slot's scratch (NULL takes it out) and keeps the
+ * slot's count of spare octets; returns what was there. */
+static struct snapshot_scratch *snap_scratch_swap(struct snapshot_slot *slot,
+						  struct snapshot_scratch *scr)
+{
+	struct snapshot_scratch *old;
+
+	atomic_fetch_add_explicit(&slot->spare_bytes, snap_scratch_bytes(scr),
+				  memory_order_relaxed);
+	old = atomic_exchange_explicit(&slot->scratch, scr,
+				       memory_order_acq_rel);
+	atomic_fetch_sub_explicit(&slot->spare_bytes, snap_scratch_bytes(old),
+				  memory_order_relaxed);
+	return old;
+}
+
+/* Takes the slot's whole list of dead snapshots (its count with it). */
+static struct snapshot *snap_dead_take(struct snapshot_slot *slot)
+{
+	struct snapshot *d =
+		atomic_exchange_explicit(&slot->dead, NULL, memory_order_acquire);
+	const struct snapshot *e;
+	size_t bytes = 0;
+
+	for (e = d; e != NULL; e = e->dead_next) {
+		bytes += e->stats.bytes;
+	}
+	atomic_fetch_sub_explicit(&slot->spare_bytes, bytes,
+				  memory_order_relaxed);
+	return d;
+}
+
 static void builder_fini(struct builder *b)
 {
 	size_t i;
@@ -3759,9 +3806,7 @@ static void builder_fini(struct builder *b)
 	} else {
 		arena_destroy(b->tmp);
 	}
-	snap_scratch_free(atomic_exchange_explicit(&b->opts->recycle->scratch,
-						   b->scr,
-						   memory_order_acq_rel));
+	snap_scratch_free(snap_scratch_swap(b->opts->recycle, b->scr));
 }
 
 /* Frees a list of dead snapshots (linked by dead_next); returns the
@@ -3817,8 +3862,7 @@ static void *snap_blk_take(struct snapshot *s, enum snap_blk k)
  * faulting in and zeroing fresh pages for the copied namespaces. */
 static void builder_take_dead(struct builder *b, struct snapshot_slot *slot)
 {
-	struct snapshot *d =
-		atomic_exchange_explicit(&slot->dead, NULL, memory_order_acquire);
+	struct snapshot *d = snap_dead_take(slot);
 	struct snapshot *s = b->snap;
 	struct snap_buf *from[3];
 	struct snap_buf *to[] = { &s->nodes, &s->resps, &s->ptr_names };
@@ -3877,8 +3921,7 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 	if (opts->recycle != NULL) {
 		s->recycle = opts->recycle;
 		builder_take_dead(&b, opts->recycle);
-		b.scr = atomic_exchange_explicit(&opts->recycle->scratch, NULL,
-						 memory_order_acq_rel);
+		b.scr = snap_scratch_swap(opts->recycle, NULL);
 		if (b.scr == NULL) {
 			b.scr = calloc(1, sizeof(*b.scr));
 		}
@@ -4436,6 +4479,8 @@ void snapshot_release(struct snapshot *s)
 		struct snapshot *head =
 			atomic_load_explicit(&slot->dead, memory_order_relaxed);
 
+		atomic_fetch_add_explicit(&slot->spare_bytes, s->stats.bytes,
+					  memory_order_relaxed);
 		do {
 			s->dead_next = head;
 		} while (!atomic_compare_exchange_weak_explicit(
@@ -4717,24 +4762,21 @@ void snapshot_slot_init(struct snapshot_slot *slot)
 	atomic_init(&slot->generation, 0);
 	atomic_init(&slot->dead, NULL);
 	atomic_init(&slot->scratch, NULL);
+	atomic_init(&slot->spare_bytes, 0);
 }
 
 size_t snapshot_slot_trim(struct snapshot_slot *slot)
 {
-	struct snapshot_scratch *scr = atomic_exchange_explicit(
-		&slot->scratch, NULL, memory_order_acq_rel);
-	size_t bytes = 0;
-	size_t i;
+	struct snapshot_scratch *scr = snap_scratch_swap(slot, NULL);
+	size_t bytes = snap_scratch_bytes(scr);
 
-	if (scr != NULL) {
-		bytes += arena_footprint(scr->tmp) + sizeof(*scr);
-		for (i = 0; i < SNAP_TMP_N; i++) {
-			bytes += scr->p[i] != NULL ? scr->len[i] : 0;
-		}
-		snap_scratch_free(scr);
-	}
-	return bytes + snap_free_dead(atomic_exchange_explicit(
-			       &slot->dead, NULL, memory_order_acquire));
+	snap_scratch_free(scr);
+	return bytes + snap_free_dead(snap_dead_take(slot));
+}
+
+size_t snapshot_slot_spare_bytes(struct snapshot_slot *slot)
+{
+	return atomic_load_explicit(&slot->spare_bytes, memory_order_relaxed);
 }
 
 void snapshot_slot_fini(struct snapshot_slot *slot)

@@ -145,6 +145,7 @@ struct snapshot_slot {
 	 * such build's scratch memory. */
 	_Atomic(struct snapshot *) dead;
 	_Atomic(struct snapshot_scratch *) scratch;
+	_Atomic size_t spare_bytes; /* what dead and scratch hold */
 };
 
 void snapshot_slot_init(struct snapshot_slot *slot);
@@ -155,6 +156,9 @@ void snapshot_slot_fini(struct snapshot_slot *slot);
  * build's memory (snapshot_opts.recycle); returns the octets they held.
  * Any thread. */
 size_t snapshot_slot_trim(struct snapshot_slot *slot);
+
+/* The octets the slot keeps that way now. Any thread. */
+size_t snapshot_slot_spare_bytes(struct snapshot_slot *slot);
 /* Makes s current, taking over the caller's reference; the previous one is
  * released (freed when its last reader lets go). Any thread. */
 void snapshot_slot_publish(struct snapshot_slot *slot, struct snapshot *s);

@@ -684,6 +684,7 @@ static void test_snapshot_recycle(void **state)
 	assert_null(atomic_load(&slot.dead));
 	snapshot_release(s1); /* the worker lets go: dead, kept */
 	assert_true(atomic_load(&slot.dead) == s1);
+	assert_true(snapshot_slot_spare_bytes(&slot) > 4 * 1024 * 1024);
 
 	k8s_file_destroy(f[2]);
 	f[2] = big_ns(2, 3);
@@ -699,9 +700,11 @@ static void test_snapshot_recycle(void **state)
 
 	/* Trimmed: nothing left to take. */
 	snapshot_release(s2);
+	assert_true(snapshot_slot_spare_bytes(&slot) > 4 * 1024 * 1024);
 	assert_true(snapshot_slot_trim(&slot) > 4 * 1024 * 1024);
 	assert_null(atomic_load(&slot.dead));
 	assert_null(atomic_load(&slot.scratch));
+	assert_int_equal(snapshot_slot_spare_bytes(&slot), 0);
 	s4 = build_recycle(f, 4, s3, &slot);
 	assert_int_equal(recycled(s4), 0);
 	same_dump(full, s4);
