@@ -421,6 +421,13 @@ static uint32_t snap_hash_str(const char *s)
 	return snap_hash_bytes(2166136261u, s, strlen(s));
 }
 
+/* strcmp, after the cheap case: strings interned within a manifest file
+ * (namespaces, label values) are often the same pointer. */
+static int snap_strcmp(const char *x, const char *y)
+{
+	return x == y ? 0 : strcmp(x, y);
+}
+
 static size_t snap_pow2(size_t n)
 {
 	size_t p = 16;
@@ -998,7 +1005,7 @@ static bool builder_add_ns(struct builder *b, const char *ns,
 
 	/* The objects of one file mostly share a namespace: try the last
 	 * one first, then the hash table. */
-	if (b->n_nss > 0 && strcmp(b->nss[b->last_ns], ns) == 0) {
+	if (b->n_nss > 0 && snap_strcmp(b->nss[b->last_ns], ns) == 0) {
 		i = b->last_ns;
 	} else {
 		if (b->ns_slots == NULL && !builder_ns_rehash(b)) {
@@ -1115,7 +1122,7 @@ static int svc_cmp(const void *a, const void *c)
 {
 	const struct k8s_service *x = *(const struct k8s_service *const *)a;
 	const struct k8s_service *y = *(const struct k8s_service *const *)c;
-	int r = strcmp(x->meta.ns, y->meta.ns);
+	int r = snap_strcmp(x->meta.ns, y->meta.ns);
 
 	return r != 0 ? r : strcmp(x->meta.name, y->meta.name);
 }
@@ -1124,10 +1131,10 @@ static int slice_cmp(const void *a, const void *c)
 {
 	const struct k8s_slice *x = *(const struct k8s_slice *const *)a;
 	const struct k8s_slice *y = *(const struct k8s_slice *const *)c;
-	int r = strcmp(x->meta.ns, y->meta.ns);
+	int r = snap_strcmp(x->meta.ns, y->meta.ns);
 
 	if (r == 0) {
-		r = strcmp(x->service_name, y->service_name);
+		r = snap_strcmp(x->service_name, y->service_name);
 	}
 	if (r == 0) {
 		r = (int)x->legacy - (int)y->legacy;
@@ -1139,7 +1146,7 @@ static int pod_cmp(const void *a, const void *c)
 {
 	const struct k8s_pod *x = *(const struct k8s_pod *const *)a;
 	const struct k8s_pod *y = *(const struct k8s_pod *const *)c;
-	int r = strcmp(x->meta.ns, y->meta.ns);
+	int r = snap_strcmp(x->meta.ns, y->meta.ns);
 
 	return r != 0 ? r : strcmp(x->meta.name, y->meta.name);
 }
