@@ -662,10 +662,9 @@ static void builder_tmp_drop(struct builder *b, enum snap_tmp k, void *p)
 static bool builder_grow_index(struct builder *b, size_t want)
 {
 	size_t cap = snap_pow2(want * 2 + 2);
+	size_t old_len = b->tmp_len[SNAP_TMP_INDEX];
 	struct bindex *idx;
 	size_t i;
-
-	size_t old_len = b->tmp_len[SNAP_TMP_INDEX];
 
 	if (b->index != NULL && cap <= b->index_mask + 1) {
 		return true;
