@@ -14,13 +14,12 @@
 static uint16_t answer_flags(const struct wire_query *q, unsigned rcode)
 {
 	return (uint16_t)(WIRE_FLAG_QR | WIRE_FLAG_AA |
-			  (q->flags & (WIRE_FLAG_RD | WIRE_FLAG_CD)) |
-			  (rcode & WIRE_RCODE_MASK));
+	                  (q->flags & (WIRE_FLAG_RD | WIRE_FLAG_CD)) |
+	                  (rcode & WIRE_RCODE_MASK));
 }
 
 static void answer_header(uint8_t *out, const struct wire_query *q,
-			  uint16_t flags, uint16_t an, uint16_t ns,
-			  uint16_t ar)
+                          uint16_t flags, uint16_t an, uint16_t ns, uint16_t ar)
 {
 	wire_put_u16(out, q->id);
 	wire_put_u16(out + 2, flags);
@@ -34,7 +33,7 @@ static void answer_header(uint8_t *out, const struct wire_query *q,
  * (all records the same length: an A or AAAA set), so that clients that
  * take the first address spread their load. */
 static void answer_copy_rotated(uint8_t *dst, const struct snapshot_resp *r,
-				uint32_t k)
+                                uint32_t k)
 {
 	size_t split = (size_t)(k % r->ancount) * r->rr_len;
 
@@ -47,10 +46,11 @@ static void answer_copy_rotated(uint8_t *dst, const struct snapshot_resp *r,
  * not fit, TC=1 with the question (and OPT) only; glue that does not fit is
  * left out without TC (RFC 2181 9). */
 static size_t answer_render(const struct wire_query *q, const uint8_t *req,
-			    const struct snapshot_resp *r,
-			    const struct snapshot_zone *z,
-			    const struct answer_opts *o, struct answer_state *st,
-			    size_t limit, uint8_t *out, struct answer_info *info)
+                            const struct snapshot_resp *r,
+                            const struct snapshot_zone *z,
+                            const struct answer_opts *o,
+                            struct answer_state *st, size_t limit, uint8_t *out,
+                            struct answer_info *info)
 {
 	size_t qend = q->question_end;
 	size_t opt = q->opt_ok ? WIRE_OPT_LEN : 0;
@@ -65,8 +65,7 @@ static size_t answer_render(const struct wire_query *q, const uint8_t *req,
 	       qend - WIRE_HEADER_LEN);
 	room = limit > qend + opt ? limit - qend - opt : 0;
 	if ((size_t)r->an_len + r->ns_len > room) {
-		answer_header(out, q, flags | WIRE_FLAG_TC, 0, 0,
-			      opt ? 1 : 0);
+		answer_header(out, q, flags | WIRE_FLAG_TC, 0, 0, opt ? 1 : 0);
 		info->truncated = true;
 		goto out_opt;
 	}
@@ -94,7 +93,7 @@ static size_t answer_render(const struct wire_query *q, const uint8_t *req,
 	/* Pointers to the zone's labels inside the question (negative answers
 	 * are shared by every name of the zone). */
 	zoff = (uint16_t)(0xc000u |
-			  (WIRE_HEADER_LEN + q->qname_len - z->name_len));
+	                  (WIRE_HEADER_LEN + q->qname_len - z->name_len));
 	for (i = 0; i < r->n_zptr; i++) {
 		if (qend + r->zptr[i] + 2 <= pos) {
 			wire_put_u16(out + qend + r->zptr[i], zoff);
@@ -107,7 +106,7 @@ static size_t answer_render(const struct wire_query *q, const uint8_t *req,
 			uint8_t *p = out + qend + r->rptr[i];
 
 			wire_put_u16(p, (uint16_t)(0xc000u |
-						   (qend + wire_get_u16(p))));
+			                           (qend + wire_get_u16(p))));
 		}
 	}
 	/* Uncompressed names (SRV targets) take the zone's spelling from the
@@ -116,12 +115,12 @@ static size_t answer_render(const struct wire_query *q, const uint8_t *req,
 		if (qend + r->zcopy[i] + z->name_len <= pos) {
 			memcpy(out + qend + r->zcopy[i],
 			       req + WIRE_HEADER_LEN + q->qname_len -
-				       z->name_len,
+			               z->name_len,
 			       z->name_len);
 		}
 	}
 	answer_header(out, q, flags, r->ancount, r->nscount,
-		      (uint16_t)(glue + (opt ? 1 : 0)));
+	              (uint16_t)(glue + (opt ? 1 : 0)));
 	info->rcode = r->rcode;
 
 out_opt:
@@ -142,11 +141,11 @@ out_opt:
  * here, uncompressed, after the echoed question. All of them or, when they
  * do not fit the limit, none with TC (RFC 2181 9). */
 static size_t answer_ptr(const struct wire_query *q, const uint8_t *req,
-			 const struct snapshot *snap,
-			 const struct snapshot_zone *z, const uint8_t *names,
-			 unsigned n, size_t limit, uint8_t *out,
-			 struct answer_info *info, const struct answer_opts *o,
-			 struct answer_state *st)
+                         const struct snapshot *snap,
+                         const struct snapshot_zone *z, const uint8_t *names,
+                         unsigned n, size_t limit, uint8_t *out,
+                         struct answer_info *info, const struct answer_opts *o,
+                         struct answer_state *st)
 {
 	size_t opt = q->opt_ok ? WIRE_OPT_LEN : 0;
 	size_t pos = q->question_end;
@@ -156,7 +155,7 @@ static size_t answer_ptr(const struct wire_query *q, const uint8_t *req,
 
 	if (q->qtype != DNS_TYPE_PTR && q->qtype != DNS_TYPE_ANY) {
 		return answer_render(q, req, &z->nodata, z, o, st, limit, out,
-				     info);
+		                     info);
 	}
 	memcpy(out + WIRE_HEADER_LEN, req + WIRE_HEADER_LEN,
 	       pos - WIRE_HEADER_LEN);
@@ -175,13 +174,13 @@ static size_t answer_ptr(const struct wire_query *q, const uint8_t *req,
 	}
 	if (w.err != 0) {
 		answer_header(out, q, answer_flags(q, 0) | WIRE_FLAG_TC, 0, 0,
-			      opt ? 1 : 0);
+		              opt ? 1 : 0);
 		info->truncated = true;
 		w.err = 0;
 		w.pos = q->question_end;
 	} else {
 		answer_header(out, q, answer_flags(q, 0), (uint16_t)n, 0,
-			      opt ? 1 : 0);
+		              opt ? 1 : 0);
 	}
 	w.cap = limit;
 	if (opt) {
@@ -193,10 +192,10 @@ static size_t answer_ptr(const struct wire_query *q, const uint8_t *req,
 /* A pod name's single address record (CLUSTER-DNS row 17), written
  * directly: pod names are computed, not stored. */
 static size_t answer_pod(const struct wire_query *q, const uint8_t *req,
-			 const struct snapshot *snap,
-			 const struct snapshot_zone *z, const struct k8s_ip *ip,
-			 size_t limit, uint8_t *out, struct answer_info *info,
-			 const struct answer_opts *o, struct answer_state *st)
+                         const struct snapshot *snap,
+                         const struct snapshot_zone *z, const struct k8s_ip *ip,
+                         size_t limit, uint8_t *out, struct answer_info *info,
+                         const struct answer_opts *o, struct answer_state *st)
 {
 	uint16_t want = ip->family == 4 ? DNS_TYPE_A : DNS_TYPE_AAAA;
 	size_t alen = ip->family == 4 ? 4 : 16;
@@ -205,7 +204,7 @@ static size_t answer_pod(const struct wire_query *q, const uint8_t *req,
 
 	if (q->qtype != want && q->qtype != DNS_TYPE_ANY) {
 		return answer_render(q, req, &z->nodata, z, o, st, limit, out,
-				     info);
+		                     info);
 	}
 	memset(&r, 0, sizeof(r));
 	wire_put_u16(body, 0xc000u | WIRE_HEADER_LEN);
@@ -222,26 +221,26 @@ static size_t answer_pod(const struct wire_query *q, const uint8_t *req,
 }
 
 static enum answer_verdict answer_error(const struct wire_query *q,
-					const uint8_t *req, unsigned rcode,
-					bool echo, uint8_t *resp,
-					size_t resp_cap, size_t *resp_len,
-					struct answer_info *info)
+                                        const uint8_t *req, unsigned rcode,
+                                        bool echo, uint8_t *resp,
+                                        size_t resp_cap, size_t *resp_len,
+                                        struct answer_info *info)
 {
 	info->rcode = (uint16_t)rcode;
-	*resp_len = wire_build_error(q, req, rcode, echo, false, resp,
-				     resp_cap);
+	*resp_len =
+		wire_build_error(q, req, rcode, echo, false, resp, resp_cap);
 	return *resp_len ? ANSWER_REPLY : ANSWER_DROP;
 }
 
 /* True if lname is in one of the --fallthrough zones. */
 static bool answer_in_fallthrough(const struct answer_opts *o,
-				  const uint8_t *lname, size_t len)
+                                  const uint8_t *lname, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < o->n_fallthrough; i++) {
 		if (dname_in_zone(lname, len, o->fallthrough[i],
-				  o->fallthrough_len[i], NULL)) {
+		                  o->fallthrough_len[i], NULL)) {
 			return true;
 		}
 	}
@@ -252,8 +251,8 @@ static bool answer_in_fallthrough(const struct answer_opts *o,
  * a name outside every zone (an ExternalName, row 18): stores that name
  * in info->chase and returns true. */
 static bool answer_chase_target(const struct snapshot *snap,
-				const uint8_t *resp, size_t len,
-				struct answer_info *info)
+                                const uint8_t *resp, size_t len,
+                                struct answer_info *info)
 {
 	struct wire_rd rd;
 	uint16_t an = wire_get_u16(resp + 6);
@@ -296,13 +295,11 @@ static bool answer_chase_target(const struct snapshot *snap,
 	       NULL;
 }
 
-static enum answer_verdict answer_inner(const struct snapshot *snap,
-					const struct answer_opts *opts,
-					struct answer_state *st,
-					const uint8_t *req, size_t req_len,
-					bool tcp, uint8_t *resp,
-					size_t resp_cap, size_t *resp_len,
-					struct answer_info *info)
+static enum answer_verdict
+answer_inner(const struct snapshot *snap, const struct answer_opts *opts,
+             struct answer_state *st, const uint8_t *req, size_t req_len,
+             bool tcp, uint8_t *resp, size_t resp_cap, size_t *resp_len,
+             struct answer_info *info)
 {
 	struct wire_query q;
 	const struct snapshot_zone *z;
@@ -326,26 +323,26 @@ static enum answer_verdict answer_inner(const struct snapshot *snap,
 		return ANSWER_DROP;
 	case WIRE_Q_NOTIMP:
 		return answer_error(&q, req, DNS_RCODE_NOTIMP, q.question_ok,
-				    resp, resp_cap, resp_len, info);
+		                    resp, resp_cap, resp_len, info);
 	case WIRE_Q_BADVERS:
 		return answer_error(&q, req, DNS_RCODE_BADVERS, true, resp,
-				    resp_cap, resp_len, info);
+		                    resp_cap, resp_len, info);
 	case WIRE_Q_FORMERR:
 	default:
 		return answer_error(&q, req, DNS_RCODE_FORMERR, q.question_ok,
-				    resp, resp_cap, resp_len, info);
+		                    resp, resp_cap, resp_len, info);
 	}
 	/* RELIABILITY.md 2.1: any class but IN is refused, CHAOS included. */
 	if (q.qclass != DNS_CLASS_IN) {
 		return answer_error(&q, req, DNS_RCODE_REFUSED, true, resp,
-				    resp_cap, resp_len, info);
+		                    resp_cap, resp_len, info);
 	}
 	/* No zone transfers: NOTIMP over UDP (RFC 5936 4.2), REFUSED over
 	 * TCP (T02, T02t, T03). */
 	if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
 		return answer_error(&q, req,
-				    tcp ? DNS_RCODE_REFUSED : DNS_RCODE_NOTIMP,
-				    true, resp, resp_cap, resp_len, info);
+		                    tcp ? DNS_RCODE_REFUSED : DNS_RCODE_NOTIMP,
+		                    true, resp, resp_cap, resp_len, info);
 	}
 	z = snap ? snapshot_find_zone(snap, q.lname, q.qname_len, &off) : NULL;
 	if (z == NULL) {
@@ -353,13 +350,13 @@ static enum answer_verdict answer_inner(const struct snapshot *snap,
 			/* Nothing loaded yet: "not ready" is SERVFAIL, never a
 			 * false NXDOMAIN (CLUSTER-DNS row 38). */
 			return answer_error(&q, req, DNS_RCODE_SERVFAIL, true,
-					    resp, resp_cap, resp_len, info);
+			                    resp, resp_cap, resp_len, info);
 		}
 		if (opts->forward && (q.flags & WIRE_FLAG_RD)) {
 			return ANSWER_FORWARD;
 		}
 		return answer_error(&q, req, DNS_RCODE_REFUSED, true, resp,
-				    resp_cap, resp_len, info);
+		                    resp_cap, resp_len, info);
 	}
 	info->in_zone = true;
 	limit = tcp ? WIRE_MSG_MAX : wire_udp_limit(&q, opts->max_udp);
@@ -369,17 +366,17 @@ static enum answer_verdict answer_inner(const struct snapshot *snap,
 	n = snapshot_lookup(snap, q.lname, q.qname_len);
 	if (n != NULL) {
 		r = snapshot_node_resp(snap, n, q.qtype, &view) ? &view
-								 : &z->nodata;
+		                                                : &z->nodata;
 	} else if (z->reverse &&
-		   (n_ptr = snapshot_ptr_lookup(snap, z, q.lname, q.qname_len,
-						&ptr_names)) != 0) {
+	           (n_ptr = snapshot_ptr_lookup(snap, z, q.lname, q.qname_len,
+	                                        &ptr_names)) != 0) {
 		*resp_len = answer_ptr(&q, req, snap, z, ptr_names, n_ptr,
-				       limit, resp, info, opts, st);
+		                       limit, resp, info, opts, st);
 		return ANSWER_REPLY;
 	} else if (snapshot_pod_answer(snap, z, q.lname, q.qname_len, off,
-				       &ip)) {
-		*resp_len = answer_pod(&q, req, snap, z, &ip, limit, resp,
-				       info, opts, st);
+	                               &ip)) {
+		*resp_len = answer_pod(&q, req, snap, z, &ip, limit, resp, info,
+		                       opts, st);
 		return ANSWER_REPLY;
 	} else {
 		r = &z->nxdomain;
@@ -391,8 +388,7 @@ static enum answer_verdict answer_inner(const struct snapshot *snap,
 	/* NXDOMAIN in the reverse zones (addresses the cluster does not
 	 * know) and in the --fallthrough zones goes upstream (row 31). */
 	if (r == &z->nxdomain &&
-	    (z->reverse ||
-	     answer_in_fallthrough(opts, q.lname, q.qname_len))) {
+	    (z->reverse || answer_in_fallthrough(opts, q.lname, q.qname_len))) {
 		return ANSWER_FORWARD;
 	}
 	if (n != NULL && r != &z->nodata && q.qtype != DNS_TYPE_CNAME &&
@@ -404,14 +400,14 @@ static enum answer_verdict answer_inner(const struct snapshot *snap,
 }
 
 enum answer_verdict answer_query(const struct snapshot *snap,
-				 const struct answer_opts *opts,
-				 struct answer_state *st, const uint8_t *req,
-				 size_t req_len, bool tcp, uint8_t *resp,
-				 size_t resp_cap, size_t *resp_len,
-				 struct answer_info *info)
+                                 const struct answer_opts *opts,
+                                 struct answer_state *st, const uint8_t *req,
+                                 size_t req_len, bool tcp, uint8_t *resp,
+                                 size_t resp_cap, size_t *resp_len,
+                                 struct answer_info *info)
 {
 	enum answer_verdict v = answer_inner(snap, opts, st, req, req_len, tcp,
-					     resp, resp_cap, resp_len, info);
+	                                     resp, resp_cap, resp_len, info);
 
 	/* RA for a client that may recurse (RFC 5358), never on the
 	 * responses RELIABILITY.md 2.1 wants bare. */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 bool bluegreen_config_of(const struct k8s_service *s,
-			 struct bluegreen_config *cfg, struct diag *d)
+                         struct bluegreen_config *cfg, struct diag *d)
 {
 	const struct k8s_labels *an = &s->meta.annotations;
 	const char *min;
@@ -37,10 +37,11 @@ bool bluegreen_config_of(const struct k8s_service *s,
 			if (d == NULL) {
 				return true;
 			}
-			diag_add(d, DIAG_WARNING, s->meta.origin.file,
-				 s->meta.origin.line, s->meta.origin.col,
-				 "metadata.annotations[%s]: \"%s\" is not a count; using 1",
-				 BLUEGREEN_ANNOT_MIN_READY, min);
+			diag_add(
+				d, DIAG_WARNING, s->meta.origin.file,
+				s->meta.origin.line, s->meta.origin.col,
+				"metadata.annotations[%s]: \"%s\" is not a count; using 1",
+				BLUEGREEN_ANNOT_MIN_READY, min);
 		} else {
 			cfg->min_ready = (unsigned)v;
 		}
@@ -49,7 +50,7 @@ bool bluegreen_config_of(const struct k8s_service *s,
 }
 
 const char *bluegreen_colors_get(const struct bluegreen_colors *colors,
-				 const char *path, const char *key)
+                                 const char *path, const char *key)
 {
 	size_t i;
 
@@ -132,7 +133,7 @@ static bool bg_key_is(const char *key, const char *ns, const char *name)
 }
 
 static struct bluegreen_entry *bg_slot(const struct bluegreen_state *st,
-				       const char *ns, const char *name)
+                                       const char *ns, const char *name)
 {
 	size_t j = bg_hash(ns, name) & (st->cap - 1);
 
@@ -143,7 +144,7 @@ static struct bluegreen_entry *bg_slot(const struct bluegreen_state *st,
 }
 
 const char *bluegreen_state_get(const struct bluegreen_state *st,
-				const char *ns, const char *name)
+                                const char *ns, const char *name)
 {
 	if (st == NULL) {
 		return NULL;
@@ -184,7 +185,7 @@ static int bg_grow(struct bluegreen_state *st)
 }
 
 int bluegreen_state_set(struct bluegreen_state *st, const char *ns,
-			const char *name, const char *color)
+                        const char *name, const char *color)
 {
 	struct bluegreen_entry *e;
 	char *c;
@@ -219,8 +220,8 @@ size_t bluegreen_state_count(const struct bluegreen_state *st)
 }
 
 void bluegreen_decide(const struct bluegreen_config *cfg, const char *desired,
-		      unsigned ready_desired, const char *previous,
-		      unsigned ready_previous, struct bluegreen_decision *out)
+                      unsigned ready_desired, const char *previous,
+                      unsigned ready_previous, struct bluegreen_decision *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->desired = desired;
@@ -235,7 +236,8 @@ void bluegreen_decide(const struct bluegreen_config *cfg, const char *desired,
 		out->served = desired;
 		out->ready_served = ready_desired;
 		out->ready_desired = ready_desired;
-		out->cutover = previous != NULL && strcmp(desired, previous) != 0;
+		out->cutover =
+			previous != NULL && strcmp(desired, previous) != 0;
 		return;
 	}
 	/* The guard: the new color is not ready enough and the old one still

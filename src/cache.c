@@ -421,9 +421,9 @@ static int canon_records(struct cache_enc *e, struct canon *c,
 				continue; /* TSIG, SIG(0): not ours */
 			}
 			if (scrub && rr.rclass != DNS_CLASS_IN) {
-				/* Only IN data is ours to relay: another class's
-				 * RDATA is not even checked (a CH or class-0
-				 * record could carry anything). */
+				/* Only IN data is ours to relay: another
+				 * class's RDATA is not even checked (a CH or
+				 * class-0 record could carry anything). */
 				keep = false;
 			} else if (scrub && sec == 0) {
 				keep = canon_keep_answer(c, msg, len, &rr);

@@ -575,8 +575,7 @@ static int config_cidr_parse(const char *text, struct config_cidr *c)
 
 /* Parses "none" or "CIDR,CIDR,..." for option opt into acl[0..*n). */
 static int config_cidr_list(struct config_state *st, const char *opt,
-                            const char *val, struct config_cidr *acl,
-                            size_t *n)
+                            const char *val, struct config_cidr *acl, size_t *n)
 {
 	char item[INET6_ADDRSTRLEN + 8];
 	const char *p = val;
@@ -676,8 +675,8 @@ static int config_set_rrl_log_only(struct config_state *st, const char *val)
 		return 0;
 	}
 	if (config_parse_bool(val, &st->cfg->server.rrl.log_only) != 0) {
-		return config_fail(st, "--rrl-log-only: '%s' is not true or false",
-		                   val);
+		return config_fail(
+			st, "--rrl-log-only: '%s' is not true or false", val);
 	}
 	return 0;
 }
@@ -988,8 +987,8 @@ static int config_set_log_queries(struct config_state *st, const char *val)
 		return 0;
 	}
 	if (config_parse_bool(val, &st->cfg->log_queries) != 0) {
-		return config_fail(st, "--log-queries: '%s' is not true or false",
-		                   val);
+		return config_fail(
+			st, "--log-queries: '%s' is not true or false", val);
 	}
 	return 0;
 }
@@ -1001,16 +1000,15 @@ static int config_set_kubernetes(struct config_state *st, const char *val)
 		return 0;
 	}
 	if (config_parse_bool(val, &st->cfg->kube.enabled) != 0) {
-		return config_fail(st, "--kubernetes: '%s' is not true or false",
-		                   val);
+		return config_fail(
+			st, "--kubernetes: '%s' is not true or false", val);
 	}
 	return 0;
 }
 
 static int config_set_kubeconfig(struct config_state *st, const char *val)
 {
-	if (val[0] == '\0' ||
-	    strlen(val) >= sizeof(st->cfg->kube.kubeconfig)) {
+	if (val[0] == '\0' || strlen(val) >= sizeof(st->cfg->kube.kubeconfig)) {
 		return config_fail(st, "--kubeconfig: '%s' is not a file name",
 		                   val);
 	}
@@ -1040,16 +1038,18 @@ static int config_set_namespaces(struct config_state *st, const char *val)
 		}
 		dst = k->namespaces[k->n_namespaces];
 		if (len == 0 || len >= sizeof(k->namespaces[0])) {
-			return config_fail(st,
-			                   "--namespaces: '%.*s' is not a namespace name",
-			                   (int)len, p);
+			return config_fail(
+				st,
+				"--namespaces: '%.*s' is not a namespace name",
+				(int)len, p);
 		}
 		memcpy(dst, p, len);
 		dst[len] = '\0';
 		if (!k8s_is_dns_label(dst)) {
-			return config_fail(st,
-			                   "--namespaces: '%s' is not a namespace name",
-			                   dst);
+			return config_fail(
+				st,
+				"--namespaces: '%s' is not a namespace name",
+				dst);
 		}
 		k->n_namespaces++;
 		if (comma == NULL) {
@@ -1073,9 +1073,9 @@ static int config_set_labels(struct config_state *st, const char *val)
 		unsigned char c = (unsigned char)val[i];
 
 		if (!(isalnum(c) || strchr("-_./=!,() ", c) != NULL)) {
-			return config_fail(st,
-			                   "--labels: '%s' is not a label selector",
-			                   val);
+			return config_fail(
+				st, "--labels: '%s' is not a label selector",
+				val);
 		}
 	}
 	strcpy(st->cfg->kube.labels, val);
@@ -1095,9 +1095,8 @@ static int config_set_kube_pods(struct config_state *st, const char *val)
 			return 0;
 		}
 	}
-	return config_fail(st,
-	                   "--kube-pods: '%s' is not one of auto, never, always",
-	                   val);
+	return config_fail(
+		st, "--kube-pods: '%s' is not one of auto, never, always", val);
 }
 
 static int config_set_cache(struct config_state *st, const char *val)
@@ -1162,8 +1161,7 @@ static const struct config_opt config_opts[] = {
 	{ "rrl-slip", REQ, NO, FILE_, config_set_rrl_slip },
 	{ "rrl-table", REQ, NO, FILE_, config_set_rrl_table },
 	{ "rrl-exempt", REQ, CONFIG_SEQ_JOIN, FILE_, config_set_rrl_exempt },
-	{ "rrl-log-only", CONFIG_ARG_BOOL, NO, FILE_,
-	  config_set_rrl_log_only },
+	{ "rrl-log-only", CONFIG_ARG_BOOL, NO, FILE_, config_set_rrl_log_only },
 	{ "user", REQ, NO, FILE_, config_set_user },
 	{ "cache-size", REQ, NO, FILE_, config_set_cache_size },
 	{ "cache-max-ttl", REQ, NO, FILE_, config_set_cache_max_ttl },
@@ -1386,12 +1384,11 @@ struct config_file_ctx {
 	unsigned first_line[SVCDNS_ARRAY_SIZE(config_opts)]; /* 0: unseen */
 };
 
-static void config_file_error(struct config_file_ctx *fc,
-                              const yaml_node_t *at, const char *fmt, ...)
-	SVCDNS_PRINTF(3, 4);
+static void config_file_error(struct config_file_ctx *fc, const yaml_node_t *at,
+                              const char *fmt, ...) SVCDNS_PRINTF(3, 4);
 
-static void config_file_error(struct config_file_ctx *fc,
-                              const yaml_node_t *at, const char *fmt, ...)
+static void config_file_error(struct config_file_ctx *fc, const yaml_node_t *at,
+                              const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -1408,8 +1405,8 @@ static void config_file_error(struct config_file_ctx *fc,
 /* Runs opt's handler on val; a failure becomes a diagnostic at node at,
  * worded for the file ("ttl: ..." rather than "--ttl: ..."). */
 static void config_file_set(struct config_file_ctx *fc,
-                            const struct config_opt *opt,
-                            const yaml_node_t *at, const char *val)
+                            const struct config_opt *opt, const yaml_node_t *at,
+                            const char *val)
 {
 	char buf[512];
 	const char *msg = buf;
@@ -1456,7 +1453,8 @@ static int config_file_join(struct config_file_ctx *fc,
 		yaml_node_t *n = yaml_document_get_node(fc->doc, *it);
 		size_t l;
 
-		if (n == NULL || n->type != YAML_SCALAR_NODE || config_is_null(n)) {
+		if (n == NULL || n->type != YAML_SCALAR_NODE ||
+		    config_is_null(n)) {
 			config_file_error(fc, n ? n : seq,
 			                  "%s: each item must be a plain value",
 			                  opt->name);
@@ -1501,7 +1499,8 @@ static void config_file_seq(struct config_file_ctx *fc,
 	     it < val->data.sequence.items.top; it++) {
 		yaml_node_t *n = yaml_document_get_node(fc->doc, *it);
 
-		if (n == NULL || n->type != YAML_SCALAR_NODE || config_is_null(n)) {
+		if (n == NULL || n->type != YAML_SCALAR_NODE ||
+		    config_is_null(n)) {
 			config_file_error(fc, n ? n : val,
 			                  "%s: each item must be a plain value",
 			                  opt->name);
@@ -1538,7 +1537,8 @@ static void config_file_pair(struct config_file_ctx *fc, yaml_node_t *key,
 	}
 	idx = (size_t)(opt - config_opts);
 	if (fc->first_line[idx] != 0) {
-		config_file_error(fc, key, "'%s' is given twice (first at line %u)",
+		config_file_error(fc, key,
+		                  "'%s' is given twice (first at line %u)",
 		                  name, fc->first_line[idx]);
 		return;
 	}
@@ -1550,8 +1550,9 @@ static void config_file_pair(struct config_file_ctx *fc, yaml_node_t *key,
 		config_file_seq(fc, opt, val);
 	} else if (val->type != YAML_SCALAR_NODE) {
 		config_file_error(fc, val, "%s: expected %s", name,
-		                  opt->seq != CONFIG_SEQ_NO ? "a value or a list"
-		                                            : "a single value");
+		                  opt->seq != CONFIG_SEQ_NO
+		                          ? "a value or a list"
+		                          : "a single value");
 	} else if (config_is_null(val)) {
 		config_file_error(fc, val, "%s: no value", name);
 	} else {
@@ -1703,60 +1704,59 @@ void config_print_usage(FILE *out)
 	        "                         past net.core.rmem_max when started as root\n"
 	        "                         (default: %u; 0 = the kernel's default)\n"
 	        "  --lame-duck MS         on SIGTERM, stop taking queries and answer those\n"
-	        "                         already received for up to MS (default: "
-	        SVCDNS_STR(CONFIG_DEFAULT_LAME_DUCK_MS) ")\n"
-	        "  --settle-ms MS         wait MS after the last change in the manifest\n"
-	        "                         directory before reloading (default: %u)\n"
-	        "  --rescan-interval MS   rescan the directory every MS even without\n"
-	        "                         events; 0 = never (default: %u)\n"
-	        "  --cache FILE           keep the loaded zones in FILE and, while the\n"
-	        "                         manifest directory is unchanged, answer from it\n"
-	        "                         at start-up before parsing; none = off (default)\n"
-	        "  --rrl-rate N           UDP responses a second per client /24 (/56) and\n"
-	        "                         name before rate limiting; 0 = off (default: %u)\n"
-	        "  --rrl-slip N           every Nth limited response is sent truncated\n"
-	        "                         (TC=1), the others dropped; 0 = drop all (default: %u)\n"
-	        "  --rrl-table N          rate-limit slots per thread (default: %u)\n"
-	        "  --rrl-exempt CIDR,...  clients never rate limited besides loopback\n"
-	        "  --rrl-log-only         count what would be limited, limit nothing\n"
-	        "  --user NAME            after binding the sockets, run as NAME with no\n"
-	        "                         capabilities (needed to run as root on a port\n"
-	        "                         above 1023)\n"
+	        "                         already received for up to MS (default: " SVCDNS_STR(
+			CONFIG_DEFAULT_LAME_DUCK_MS) ")\n"
+	                                             "  --settle-ms MS         wait MS after the last change in the manifest\n"
+	                                             "                         directory before reloading (default: %u)\n"
+	                                             "  --rescan-interval MS   rescan the directory every MS even without\n"
+	                                             "                         events; 0 = never (default: %u)\n"
+	                                             "  --cache FILE           keep the loaded zones in FILE and, while the\n"
+	                                             "                         manifest directory is unchanged, answer from it\n"
+	                                             "                         at start-up before parsing; none = off (default)\n"
+	                                             "  --rrl-rate N           UDP responses a second per client /24 (/56) and\n"
+	                                             "                         name before rate limiting; 0 = off (default: %u)\n"
+	                                             "  --rrl-slip N           every Nth limited response is sent truncated\n"
+	                                             "                         (TC=1), the others dropped; 0 = drop all (default: %u)\n"
+	                                             "  --rrl-table N          rate-limit slots per thread (default: %u)\n"
+	                                             "  --rrl-exempt CIDR,...  clients never rate limited besides loopback\n"
+	                                             "  --rrl-log-only         count what would be limited, limit nothing\n"
+	                                             "  --user NAME            after binding the sockets, run as NAME with no\n"
+	                                             "                         capabilities (needed to run as root on a port\n"
+	                                             "                         above 1023)\n"
 
-	        "  --kubernetes           take the objects from the Kubernetes API server\n"
-	        "                         (LIST and WATCH) instead of --zones; in-cluster\n"
-	        "                         credentials unless --kubeconfig\n"
-	        "  --kubeconfig FILE      the API server, CA and credentials from FILE\n"
-	        "                         (its current context); implies --kubernetes\n"
-	        "  --namespaces NS,...    serve only these namespaces (default: all)\n"
-	        "  --labels SELECTOR      only Services and EndpointSlices matching this\n"
-	        "                         label selector\n"
-	        "  --kube-pods WHEN       watch Pods: auto (pods verified or a blue/green\n"
-	        "                         Service), never or always (default: auto)\n"
-	        "  --http ADDR:PORT       serve /health, /ready and /metrics (Prometheus) over\n"
-	        "                         HTTP there; none = off (default: " CONFIG_DEFAULT_HTTP
-	        ")\n"
-	        "  --config FILE          read options from a YAML file, one key per option\n"
-	        "                         (ttl: 30); the command line wins; SIGHUP re-reads it\n"
-	        "  --check                load and check the manifests (and --config), print a\n"
-	        "                         summary, exit (status 1 if there are errors)\n"
-	        "  --dump                 print the zones as master files and exit\n"
-	        "  --log-level LEVEL      error, warn, info or debug (default: info)\n"
-	        "  --log-queries          log one line per query (debugging; costs speed)\n"
-	        "  --version              print the versions and exit\n"
-	        "  --help                 print this help and exit\n"
-	        "\n"
-	        "Every option also takes the form --opt=value.\n"
-	        "Exit status: 0 ok, 1 error, 2 bad command line or configuration file.\n"
-	        "Signals: SIGHUP reloads the manifests and the configuration file;\n"
-	        "SIGUSR1 logs the counters; SIGINT and SIGTERM stop.\n",
+	                                             "  --kubernetes           take the objects from the Kubernetes API server\n"
+	                                             "                         (LIST and WATCH) instead of --zones; in-cluster\n"
+	                                             "                         credentials unless --kubeconfig\n"
+	                                             "  --kubeconfig FILE      the API server, CA and credentials from FILE\n"
+	                                             "                         (its current context); implies --kubernetes\n"
+	                                             "  --namespaces NS,...    serve only these namespaces (default: all)\n"
+	                                             "  --labels SELECTOR      only Services and EndpointSlices matching this\n"
+	                                             "                         label selector\n"
+	                                             "  --kube-pods WHEN       watch Pods: auto (pods verified or a blue/green\n"
+	                                             "                         Service), never or always (default: auto)\n"
+	                                             "  --http ADDR:PORT       serve /health, /ready and /metrics (Prometheus) over\n"
+	                                             "                         HTTP there; none = off (default: " CONFIG_DEFAULT_HTTP
+	                                             ")\n"
+	                                             "  --config FILE          read options from a YAML file, one key per option\n"
+	                                             "                         (ttl: 30); the command line wins; SIGHUP re-reads it\n"
+	                                             "  --check                load and check the manifests (and --config), print a\n"
+	                                             "                         summary, exit (status 1 if there are errors)\n"
+	                                             "  --dump                 print the zones as master files and exit\n"
+	                                             "  --log-level LEVEL      error, warn, info or debug (default: info)\n"
+	                                             "  --log-queries          log one line per query (debugging; costs speed)\n"
+	                                             "  --version              print the versions and exit\n"
+	                                             "  --help                 print this help and exit\n"
+	                                             "\n"
+	                                             "Every option also takes the form --opt=value.\n"
+	                                             "Exit status: 0 ok, 1 error, 2 bad command line or configuration file.\n"
+	                                             "Signals: SIGHUP reloads the manifests and the configuration file;\n"
+	                                             "SIGUSR1 logs the counters; SIGINT and SIGTERM stop.\n",
 	        CONFIG_MAX_ZONES, CONFIG_TTL_MAX, CONFIG_DEFAULT_TTL,
 	        CONFIG_DEFAULT_UPSTREAM_MS, CONFIG_DEFAULT_INFLIGHT,
 	        CONFIG_DEFAULT_CACHE_SIZE, CONFIG_DEFAULT_CACHE_MAX_TTL,
 	        CONFIG_THREADS_MAX, CONFIG_DEFAULT_TCP_IDLE_MS,
 	        CONFIG_DEFAULT_TCP_IO_MS, CONFIG_DEFAULT_TCP_MAX_CONNS,
-	        CONFIG_DEFAULT_UDP_RCVBUF,
-	        CONFIG_DEFAULT_SETTLE_MS, CONFIG_DEFAULT_RESCAN_MS,
-	        CONFIG_DEFAULT_RRL_RATE, CONFIG_DEFAULT_RRL_SLIP,
-	        CONFIG_DEFAULT_RRL_TABLE);
+	        CONFIG_DEFAULT_UDP_RCVBUF, CONFIG_DEFAULT_SETTLE_MS,
+	        CONFIG_DEFAULT_RESCAN_MS, CONFIG_DEFAULT_RRL_RATE,
+	        CONFIG_DEFAULT_RRL_SLIP, CONFIG_DEFAULT_RRL_TABLE);
 }

@@ -32,7 +32,7 @@ void diag_fini(struct diag *d)
 }
 
 void diag_add(struct diag *d, enum diag_severity sev, const char *file,
-	      unsigned line, unsigned col, const char *fmt, ...)
+              unsigned line, unsigned col, const char *fmt, ...)
 {
 	struct diag_entry *e;
 	char msg[512];
@@ -95,10 +95,10 @@ static void diag_format(const struct diag_entry *e, char *buf, size_t cap)
 {
 	if (e->line != 0) {
 		snprintf(buf, cap, "%s:%u:%u: %s: %s", e->file, e->line, e->col,
-			 diag_sev_name(e->severity), e->msg);
+		         diag_sev_name(e->severity), e->msg);
 	} else {
 		snprintf(buf, cap, "%s: %s: %s", e->file,
-			 diag_sev_name(e->severity), e->msg);
+		         diag_sev_name(e->severity), e->msg);
 	}
 }
 
@@ -124,8 +124,8 @@ void diag_log(const struct diag *d)
 	for (e = d->head; e != NULL; e = e->next) {
 		diag_format(e, buf, sizeof(buf));
 		log_msg(e->severity == DIAG_ERROR ? LOG_LEVEL_ERR
-						  : LOG_LEVEL_WARN,
-			"manifest: %s", buf);
+		                                  : LOG_LEVEL_WARN,
+		        "manifest: %s", buf);
 	}
 	if (d->dropped != 0) {
 		log_warn("manifest: ... %u more", d->dropped);

@@ -32,10 +32,10 @@ static void ds_mix(struct dstamp *d, const void *p, size_t n)
 static void ds_mix_stat(struct dstamp *d, const struct stat *st)
 {
 	uint64_t v[9] = {
-		(uint64_t)st->st_dev,	       (uint64_t)st->st_ino,
-		(uint64_t)st->st_mode,	       (uint64_t)st->st_size,
-		(uint64_t)st->st_mtim.tv_sec,  (uint64_t)st->st_mtim.tv_nsec,
-		(uint64_t)st->st_ctim.tv_sec,  (uint64_t)st->st_ctim.tv_nsec,
+		(uint64_t)st->st_dev,         (uint64_t)st->st_ino,
+		(uint64_t)st->st_mode,        (uint64_t)st->st_size,
+		(uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec,
+		(uint64_t)st->st_ctim.tv_sec, (uint64_t)st->st_ctim.tv_nsec,
 		(uint64_t)st->st_nlink,
 	};
 
@@ -50,8 +50,7 @@ static int ds_cmp(const void *a, const void *b)
 static int ds_walk(struct dstamp *d, char *path, size_t len);
 
 /* One entry of the directory at path[0..len): path is extended in place. */
-static int ds_entry(struct dstamp *d, char *path, size_t len,
-		    const char *name)
+static int ds_entry(struct dstamp *d, char *path, size_t len, const char *name)
 {
 	size_t nl = strlen(name);
 	struct stat st;

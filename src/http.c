@@ -12,12 +12,12 @@
 
 #include "svcdns/log.h"
 
-#define HTTP_HEAD_MAX	  8192
-#define HTTP_DEF_CONNS	  64
+#define HTTP_HEAD_MAX     8192
+#define HTTP_DEF_CONNS    64
 #define HTTP_DEF_READ_MS  2000
 #define HTTP_DEF_WRITE_MS 10000
-#define HTTP_METHOD_MAX	  16
-#define HTTP_TARGET_MAX	  1024
+#define HTTP_METHOD_MAX   16
+#define HTTP_TARGET_MAX   1024
 
 static const char http_text[] = "text/plain; charset=utf-8";
 
@@ -31,9 +31,9 @@ struct http_conn {
 	struct http_conn *prev; /* older */
 	char head[HTTP_HEAD_MAX];
 	size_t len;
-	struct metrics_buf out;	 /* the status line, headers, short bodies */
+	struct metrics_buf out;  /* the status line, headers, short bodies */
 	struct metrics_buf body; /* /metrics: the exposition text */
-	int closing;		 /* handles still to close */
+	int closing;             /* handles still to close */
 	bool answered;
 };
 
@@ -122,7 +122,7 @@ static void http_shut(uv_shutdown_t *req, int status)
 
 	if (status != 0 || c->closing != 0 ||
 	    uv_read_start((uv_stream_t *)&c->tcp, http_drain_alloc,
-			  http_drain) != 0) {
+	                  http_drain) != 0) {
 		http_conn_close(c);
 	}
 }
@@ -146,8 +146,8 @@ static void http_written(uv_write_t *req, int status)
  * body[0..blen) is copied, or with body NULL c->body is sent. The
  * connection closes once the response is out or the write timeout fires. */
 static void http_reply(struct http_conn *c, int code, const char *reason,
-		       const char *ctype, const char *body, size_t blen,
-		       bool head_only, const char *extra)
+                       const char *ctype, const char *body, size_t blen,
+                       bool head_only, const char *extra)
 {
 	struct metrics_buf *o = &c->out;
 	uv_buf_t bufs[2];
@@ -155,9 +155,10 @@ static void http_reply(struct http_conn *c, int code, const char *reason,
 
 	c->answered = true;
 	uv_read_stop((uv_stream_t *)&c->tcp);
-	metrics_printf(o,
-		       "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n%s\r\n",
-		       code, reason, ctype, blen, extra ? extra : "");
+	metrics_printf(
+		o,
+		"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n%s\r\n",
+		code, reason, ctype, blen, extra ? extra : "");
 	if (!head_only && body != NULL) {
 		metrics_printf(o, "%.*s", (int)blen, body);
 	}
@@ -172,16 +173,16 @@ static void http_reply(struct http_conn *c, int code, const char *reason,
 	}
 	uv_timer_start(&c->timer, http_timeout, c->h->opts.write_timeout_ms, 0);
 	c->wreq.data = c;
-	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, n,
-		     http_written) != 0) {
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, n, http_written) !=
+	    0) {
 		http_conn_close(c);
 	}
 }
 
 static void http_bad_request(struct http_conn *c)
 {
-	http_reply(c, 400, "Bad Request", http_text, "bad request\n", 12,
-		   false, NULL);
+	http_reply(c, 400, "Bad Request", http_text, "bad request\n", 12, false,
+	           NULL);
 }
 
 /* Splits the request line "METHOD SP TARGET SP HTTP/1.x" (RFC 9112 3)
@@ -207,8 +208,9 @@ static int http_request_line(const char *head, char *method, char *path)
 	}
 	tlen = (size_t)(sp2 - sp1 - 1);
 	if (tlen == 0 || tlen >= HTTP_TARGET_MAX || sp1[1] != '/' ||
-	    end - sp2 - 1 != 8 || (strncmp(sp2 + 1, "HTTP/1.1", 8) != 0 &&
-				   strncmp(sp2 + 1, "HTTP/1.0", 8) != 0)) {
+	    end - sp2 - 1 != 8 ||
+	    (strncmp(sp2 + 1, "HTTP/1.1", 8) != 0 &&
+	     strncmp(sp2 + 1, "HTTP/1.0", 8) != 0)) {
 		return -EBADMSG;
 	}
 	for (p = head; p < sp1; p++) {
@@ -236,11 +238,11 @@ static void http_metrics(struct http_conn *c, bool head_only)
 	h->opts.metrics(h->opts.arg, &c->body);
 	if (c->body.oom) {
 		http_reply(c, 500, "Internal Server Error", http_text,
-			   "out of memory\n", 14, head_only, NULL);
+		           "out of memory\n", 14, head_only, NULL);
 		return;
 	}
 	http_reply(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
-		   NULL, c->body.len, head_only, NULL);
+	           NULL, c->body.len, head_only, NULL);
 }
 
 /* Answers a complete request head. */
@@ -258,30 +260,30 @@ static void http_handle(struct http_conn *c)
 	head_only = strcmp(method, "HEAD") == 0;
 	if (!head_only && strcmp(method, "GET") != 0) {
 		http_reply(c, 405, "Method Not Allowed", http_text,
-			   "method not allowed\n", 19, false,
-			   "Allow: GET, HEAD\r\n");
+		           "method not allowed\n", 19, false,
+		           "Allow: GET, HEAD\r\n");
 	} else if (strcmp(path, "/health") == 0) {
 		if (h->opts.health == NULL || h->opts.health(h->opts.arg)) {
 			http_reply(c, 200, "OK", http_text, "OK\n", 3,
-				   head_only, NULL);
+			           head_only, NULL);
 		} else {
 			http_reply(c, 503, "Service Unavailable", http_text,
-				   "a worker is stalled\n", 20, head_only,
-				   NULL);
+			           "a worker is stalled\n", 20, head_only,
+			           NULL);
 		}
 	} else if (strcmp(path, "/ready") == 0) {
 		if (h->opts.ready == NULL || h->opts.ready(h->opts.arg)) {
 			http_reply(c, 200, "OK", http_text, "OK\n", 3,
-				   head_only, NULL);
+			           head_only, NULL);
 		} else {
 			http_reply(c, 503, "Service Unavailable", http_text,
-				   "not ready\n", 10, head_only, NULL);
+			           "not ready\n", 10, head_only, NULL);
 		}
 	} else if (strcmp(path, "/metrics") == 0 && h->opts.metrics != NULL) {
 		http_metrics(c, head_only);
 	} else {
 		http_reply(c, 404, "Not Found", http_text, "not found\n", 10,
-			   head_only, NULL);
+		           head_only, NULL);
 	}
 }
 
@@ -291,7 +293,7 @@ static void http_alloc(uv_handle_t *hd, size_t size, uv_buf_t *buf)
 
 	(void)size;
 	*buf = uv_buf_init(c->head + c->len,
-			   (unsigned)(sizeof(c->head) - 1 - c->len));
+	                   (unsigned)(sizeof(c->head) - 1 - c->len));
 }
 
 static void http_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -312,7 +314,7 @@ static void http_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (memchr(c->head, '\0', c->len) != NULL) {
 		http_bad_request(c); /* binary junk */
 	} else if (strstr(c->head, "\r\n\r\n") != NULL ||
-		   strstr(c->head, "\n\n") != NULL) {
+	           strstr(c->head, "\n\n") != NULL) {
 		http_handle(c);
 	} else if (c->len >= sizeof(c->head) - 1) {
 		http_bad_request(c); /* a head that never ends */
@@ -329,8 +331,9 @@ static bool http_evict(struct http *h, const struct http_conn *newcomer)
 
 	for (c = h->oldest; c != NULL && c != newcomer; c = c->next) {
 		if (!c->answered && c->closing == 0) {
-			log_debug("http: connection limit=%u reached, closing the oldest idle one",
-				  h->opts.max_conns);
+			log_debug(
+				"http: connection limit=%u reached, closing the oldest idle one",
+				h->opts.max_conns);
 			http_conn_close(c);
 			return true;
 		}
@@ -387,11 +390,11 @@ static void http_listener_closed(uv_handle_t *hd)
 }
 
 int http_create(uv_loop_t *loop, const struct http_opts *opts,
-		struct http **out)
+                struct http **out)
 {
 	struct http *h = calloc(1, sizeof(*h));
-	unsigned flags = opts->addr->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY
-							   : 0;
+	unsigned flags =
+		opts->addr->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0;
 	int err;
 
 	*out = NULL;

@@ -13,7 +13,7 @@ static _Atomic uint64_t k8s_file_ids;
 uint64_t k8s_file_next_id(void)
 {
 	return atomic_fetch_add_explicit(&k8s_file_ids, 1,
-					 memory_order_relaxed) +
+	                                 memory_order_relaxed) +
 	       1;
 }
 

@@ -53,44 +53,56 @@ static struct {
 #undef curl_easy_getinfo
 #undef curl_multi_setopt
 #undef curl_share_setopt
-#define curl_global_init	 (*kc.global_init)
-#define curl_easy_init		 (*kc.easy_init)
-#define curl_easy_setopt	 (*kc.easy_setopt)
-#define curl_easy_getinfo	 (*kc.easy_getinfo)
-#define curl_easy_cleanup	 (*kc.easy_cleanup)
-#define curl_easy_strerror	 (*kc.easy_strerror)
-#define curl_easy_escape	 (*kc.easy_escape)
-#define curl_free		 (*kc.free_)
-#define curl_slist_append	 (*kc.slist_append)
-#define curl_slist_free_all	 (*kc.slist_free_all)
-#define curl_multi_init		 (*kc.multi_init)
-#define curl_multi_setopt	 (*kc.multi_setopt)
-#define curl_multi_add_handle	 (*kc.multi_add_handle)
+#define curl_global_init         (*kc.global_init)
+#define curl_easy_init           (*kc.easy_init)
+#define curl_easy_setopt         (*kc.easy_setopt)
+#define curl_easy_getinfo        (*kc.easy_getinfo)
+#define curl_easy_cleanup        (*kc.easy_cleanup)
+#define curl_easy_strerror       (*kc.easy_strerror)
+#define curl_easy_escape         (*kc.easy_escape)
+#define curl_free                (*kc.free_)
+#define curl_slist_append        (*kc.slist_append)
+#define curl_slist_free_all      (*kc.slist_free_all)
+#define curl_multi_init          (*kc.multi_init)
+#define curl_multi_setopt        (*kc.multi_setopt)
+#define curl_multi_add_handle    (*kc.multi_add_handle)
 #define curl_multi_remove_handle (*kc.multi_remove_handle)
 #define curl_multi_socket_action (*kc.multi_socket_action)
-#define curl_multi_info_read	 (*kc.multi_info_read)
-#define curl_multi_assign	 (*kc.multi_assign)
-#define curl_multi_cleanup	 (*kc.multi_cleanup)
+#define curl_multi_info_read     (*kc.multi_info_read)
+#define curl_multi_assign        (*kc.multi_assign)
+#define curl_multi_cleanup       (*kc.multi_cleanup)
 
 /* Loads libcurl (once; main loop). Returns false, with the reason logged,
  * when it is not installed or lacks a function. */
 static bool kc_load(void)
 {
 	/* Each name beside the pointer it fills. */
-#define KC_SYM(field) { "curl_" #field, (void **)&kc.field }
+#define KC_SYM(field)                              \
+	{                                          \
+		"curl_" #field, (void **)&kc.field \
+	}
 	const struct {
 		const char *name;
 		void **slot;
 	} syms[] = {
-		KC_SYM(global_init),	     KC_SYM(easy_init),
-		KC_SYM(easy_setopt),	     KC_SYM(easy_getinfo),
-		KC_SYM(easy_cleanup),	     KC_SYM(easy_strerror),
-		KC_SYM(easy_escape),	     { "curl_free", (void **)&kc.free_ },
-		KC_SYM(slist_append),	     KC_SYM(slist_free_all),
-		KC_SYM(multi_init),	     KC_SYM(multi_setopt),
-		KC_SYM(multi_add_handle),    KC_SYM(multi_remove_handle),
-		KC_SYM(multi_socket_action), KC_SYM(multi_info_read),
-		KC_SYM(multi_assign),	     KC_SYM(multi_cleanup),
+		KC_SYM(global_init),
+		KC_SYM(easy_init),
+		KC_SYM(easy_setopt),
+		KC_SYM(easy_getinfo),
+		KC_SYM(easy_cleanup),
+		KC_SYM(easy_strerror),
+		KC_SYM(easy_escape),
+		{ "curl_free", (void **)&kc.free_ },
+		KC_SYM(slist_append),
+		KC_SYM(slist_free_all),
+		KC_SYM(multi_init),
+		KC_SYM(multi_setopt),
+		KC_SYM(multi_add_handle),
+		KC_SYM(multi_remove_handle),
+		KC_SYM(multi_socket_action),
+		KC_SYM(multi_info_read),
+		KC_SYM(multi_assign),
+		KC_SYM(multi_cleanup),
 	};
 #undef KC_SYM
 	size_t i;
@@ -101,7 +113,7 @@ static bool kc_load(void)
 	kc.lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
 	if (kc.lib == NULL) {
 		log_err("kube: --kubernetes needs libcurl (Debian: libcurl4): %s",
-			dlerror());
+		        dlerror());
 		return false;
 	}
 	for (i = 0; i < SVCDNS_ARRAY_SIZE(syms); i++) {
@@ -135,15 +147,15 @@ static bool kc_load(void)
  * whole; a WATCH body is cut into lines (kube_lines) and each line is
  * decoded and applied as it arrives. */
 
-#define KUBE_PAGE_LIMIT	    500
-#define KUBE_LIST_MAX	    (256u * 1024 * 1024)
-#define KUBE_LINE_MAX	    (16u * 1024 * 1024)
+#define KUBE_PAGE_LIMIT     500
+#define KUBE_LIST_MAX       (256u * 1024 * 1024)
+#define KUBE_LINE_MAX       (16u * 1024 * 1024)
 #define KUBE_WATCH_SECONDS  300 /* +- 20 %, so replicas do not align */
 #define KUBE_BACKOFF_MIN_MS 200
 #define KUBE_BACKOFF_MAX_MS 30000
-#define KUBE_HEALTHY_MS	    30000 /* a watch up this long resets back-off */
-#define KUBE_TOKEN_MS	    60000 /* re-read of a token file */
-#define KUBE_CONNECT_MS	    10000
+#define KUBE_HEALTHY_MS     30000 /* a watch up this long resets back-off */
+#define KUBE_TOKEN_MS       60000 /* re-read of a token file */
+#define KUBE_CONNECT_MS     10000
 /* The API server sends a BOOKMARK on an idle watch about every minute
  * (its watch cache's bookmark frequency): a stream silent for longer is
  * dead, or held by a proxy that lost the server. Resuming costs one
@@ -175,9 +187,9 @@ struct kres {
 	bool synced;   /* first LIST completed */
 	bool relist;   /* the stream asked for a re-list (410, bad line) */
 	bool listed_once;
-	bool stream_ok;	  /* the watch answered 200 */
-	char rv[128];	  /* last resourceVersion seen */
-	char *cont;	  /* owns: continue token of the LIST in progress */
+	bool stream_ok;   /* the watch answered 200 */
+	char rv[128];     /* last resourceVersion seen */
+	char *cont;       /* owns: continue token of the LIST in progress */
 	struct kbuf body; /* LIST page, or a watch's error body */
 	struct kube_lines lines;
 	uv_timer_t backoff; /* re-arms the transfer */
@@ -207,10 +219,10 @@ struct kube {
 	struct kres res[KUBE_KIND_N];
 	struct kube_store *store;
 	struct kubeconfig cfg;
-	char *token;	    /* owns: the bearer token in use */
-	char **namespaces;  /* owns */
+	char *token;       /* owns: the bearer token in use */
+	char **namespaces; /* owns */
 	size_t n_namespaces;
-	char *labels;	    /* owns: escaped for the URL, or NULL */
+	char *labels; /* owns: escaped for the URL, or NULL */
 	enum kube_pods pods;
 	bool print;
 	unsigned silent_s; /* see KUBE_WATCH_SILENT_S */
@@ -340,8 +352,7 @@ static bool kres_labelled(const struct kres *r)
 }
 
 static size_t kres_body_cb(char *data, size_t size, size_t nmemb, void *ud);
-static size_t kres_header_cb(char *data, size_t size, size_t nmemb,
-			     void *ud);
+static size_t kres_header_cb(char *data, size_t size, size_t nmemb, void *ud);
 
 /* Sets the options shared by every request of r (TLS, token, callbacks)
  * and adds the handle to the multi. Returns 0 or -ENOMEM. */
@@ -386,7 +397,7 @@ static int kres_submit(struct kres *r)
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (c->ca_data != NULL) {
 		struct curl_blob blob = { c->ca_data, c->ca_len,
-					  CURL_BLOB_NOCOPY };
+			                  CURL_BLOB_NOCOPY };
 
 		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
 	} else if (c->ca_file != NULL) {
@@ -398,7 +409,7 @@ static int kres_submit(struct kres *r)
 	}
 	if (c->cert_data != NULL) {
 		struct curl_blob blob = { c->cert_data, c->cert_len,
-					  CURL_BLOB_NOCOPY };
+			                  CURL_BLOB_NOCOPY };
 
 		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
 		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
@@ -407,7 +418,7 @@ static int kres_submit(struct kres *r)
 	}
 	if (c->key_data != NULL) {
 		struct curl_blob blob = { c->key_data, c->key_len,
-					  CURL_BLOB_NOCOPY };
+			                  CURL_BLOB_NOCOPY };
 
 		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
 		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
@@ -431,8 +442,8 @@ static void kres_url(struct kres *r, const char *query)
 	bool sel = kres_labelled(r) && k->labels != NULL;
 
 	snprintf(r->url, sizeof(r->url), "%s%s?%s%s%s", k->cfg.server,
-		 kres_path(r->kind), query, sel ? "&labelSelector=" : "",
-		 sel ? k->labels : "");
+	         kres_path(r->kind), query, sel ? "&labelSelector=" : "",
+	         sel ? k->labels : "");
 }
 
 static void kres_retry_cb(uv_timer_t *t);
@@ -448,8 +459,8 @@ static void kres_backoff(struct kres *r)
 	}
 	ms = kube_jitter(k, r->backoff_ms);
 	r->backoff_ms = r->backoff_ms * 2 > KUBE_BACKOFF_MAX_MS
-				? KUBE_BACKOFF_MAX_MS
-				: r->backoff_ms * 2;
+	                        ? KUBE_BACKOFF_MAX_MS
+	                        : r->backoff_ms * 2;
 	r->state = KRES_BACKOFF;
 	uv_timer_start(&r->backoff, kres_retry_cb, ms, 0);
 }
@@ -474,8 +485,8 @@ static void kres_fail(struct kres *r, const char *what)
 
 	k->st.errors++;
 	log_warn("kube: %s %s failed: %s; retrying after back-off",
-		 kube_kind_resource(r->kind),
-		 r->state == KRES_LISTING ? "list" : "watch", what);
+	         kube_kind_resource(r->kind),
+	         r->state == KRES_LISTING ? "list" : "watch", what);
 	if (r->state == KRES_LISTING) {
 		kube_store_relist_abort(k->store, r->kind);
 		free(r->cont);
@@ -502,7 +513,7 @@ static void kres_start_list(struct kres *r)
 	r->relist = false;
 	r->state = KRES_LISTING;
 	snprintf(query, sizeof(query), "limit=%d%s%s", KUBE_PAGE_LIMIT,
-		 cont ? "&continue=" : "", cont ? cont : "");
+	         cont ? "&continue=" : "", cont ? cont : "");
 	curl_free(cont);
 	kres_url(r, query);
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, 0L);
@@ -521,9 +532,10 @@ static void kres_start_watch(struct kres *r)
 	char *rv = curl_easy_escape(r->easy, r->rv, 0);
 
 	r->state = KRES_WATCHING;
-	snprintf(query, sizeof(query),
-		 "watch=1&allowWatchBookmarks=true&timeoutSeconds=%ld&resourceVersion=%s",
-		 secs, rv ? rv : "");
+	snprintf(
+		query, sizeof(query),
+		"watch=1&allowWatchBookmarks=true&timeoutSeconds=%ld&resourceVersion=%s",
+		secs, rv ? rv : "");
 	curl_free(rv);
 	kres_url(r, query);
 	/* The server ends a healthy stream at timeoutSeconds; one that
@@ -550,10 +562,11 @@ static void kube_check_bluegreen(struct kube *k, const struct k8s_file *f)
 	}
 	for (i = 0; i < f->n_services; i++) {
 		if (k8s_labels_get(&f->services[i].meta.annotations,
-				   BLUEGREEN_ANNOT_LABEL) != NULL) {
-			log_info("kube: blue/green service %s/%s seen, watching pods",
-				 f->services[i].meta.ns,
-				 f->services[i].meta.name);
+		                   BLUEGREEN_ANNOT_LABEL) != NULL) {
+			log_info(
+				"kube: blue/green service %s/%s seen, watching pods",
+				f->services[i].meta.ns,
+				f->services[i].meta.name);
 			kres_activate(&k->res[KUBE_KIND_POD]);
 			return;
 		}
@@ -589,13 +602,13 @@ static void kres_list_done(struct kres *r)
 	snprintf(path, sizeof(path), "api:%s", kube_kind_resource(r->kind));
 	diag_init(&d);
 	err = manifest_api_decode_list(path, r->body.p ? r->body.p : "",
-				       r->body.len, &lim, &l, &d);
+	                               r->body.len, &lim, &l, &d);
 	kube_diag(k, &d);
 	diag_fini(&d);
 	k->st.lists++;
 	if (err != 0) {
 		kres_fail(r, err == -ENOMEM ? "out of memory"
-					    : "the response is not a list");
+		                            : "the response is not a list");
 		return;
 	}
 	k->st.errors += l.skipped;
@@ -621,16 +634,16 @@ static void kres_list_done(struct kres *r)
 	if (!r->synced) {
 		r->synced = true;
 		log_info("kube: %s listed objects=%zu rv=%s",
-			 kube_kind_resource(r->kind),
-			 kube_store_count(k->store, r->kind), r->rv);
+		         kube_kind_resource(r->kind),
+		         kube_store_count(k->store, r->kind), r->rv);
 	}
 	if (!k->synced && kube_all_synced(k)) {
 		k->synced = true;
 		log_info("kube: synced objects=%zu",
-			 kube_store_count(k->store, KUBE_KIND_NAMESPACE) +
-				 kube_store_count(k->store, KUBE_KIND_SERVICE) +
-				 kube_store_count(k->store, KUBE_KIND_SLICE) +
-				 kube_store_count(k->store, KUBE_KIND_POD));
+		         kube_store_count(k->store, KUBE_KIND_NAMESPACE) +
+		                 kube_store_count(k->store, KUBE_KIND_SERVICE) +
+		                 kube_store_count(k->store, KUBE_KIND_SLICE) +
+		                 kube_store_count(k->store, KUBE_KIND_POD));
 	}
 	kres_start_watch(r);
 }
@@ -656,18 +669,17 @@ static void kres_apply(struct kres *r, struct manifest_api_event *ev)
 		if (!changed) {
 			/* Filtered out, or moved out of our namespaces. */
 			changed = kube_store_delete(k->store, kind, ev->ns,
-						    ev->name);
+			                            ev->name);
 		}
 	} else {
 		if (ev->type != MANIFEST_API_DELETED) {
 			k->st.errors++; /* refused: its errors are logged */
 		}
-		changed = kube_store_delete(k->store, kind,
-					    ev->ns[0] || kind ==
-							KUBE_KIND_NAMESPACE
-						    ? ev->ns
-						    : "default",
-					    ev->name);
+		changed = kube_store_delete(
+			k->store, kind,
+			ev->ns[0] || kind == KUBE_KIND_NAMESPACE ? ev->ns
+								 : "default",
+			ev->name);
 	}
 	k->st.events++;
 	k->dirty = k->dirty || changed;
@@ -684,26 +696,27 @@ static int kres_line(void *ud, const char *line, size_t len)
 	int err;
 
 	snprintf(path, sizeof(path), "api:%s(watch)",
-		 kube_kind_resource(r->kind));
+	         kube_kind_resource(r->kind));
 	diag_init(&d);
 	err = manifest_api_decode_event(path, line, len, NULL, &ev, &d);
 	kube_diag(k, &d);
 	diag_fini(&d);
 	if (err != 0) {
-		log_warn("kube: %s watch: a line that is not an event; re-listing",
-			 kube_kind_resource(r->kind));
+		log_warn(
+			"kube: %s watch: a line that is not an event; re-listing",
+			kube_kind_resource(r->kind));
 		r->relist = true;
 		return 1;
 	}
 	if (ev.type == MANIFEST_API_ERROR) {
 		if (ev.code == 410) {
 			log_info("kube: %s watch: 410 Gone (%s); re-listing",
-				 kube_kind_resource(r->kind), ev.message);
+			         kube_kind_resource(r->kind), ev.message);
 			r->relist = true;
 		} else {
 			log_warn("kube: %s watch: error event code=%ld: %s",
-				 kube_kind_resource(r->kind), ev.code,
-				 ev.message);
+			         kube_kind_resource(r->kind), ev.code,
+			         ev.message);
 		}
 		return 1;
 	}
@@ -747,7 +760,7 @@ static size_t kres_body_cb(char *data, size_t size, size_t nmemb, void *ud)
 	if (r->state == KRES_LISTING || status != 200) {
 		/* A LIST page, or an error body (kept for the log). */
 		err = kbuf_append(&r->body, data, n,
-				  status == 200 ? KUBE_LIST_MAX : 65536);
+		                  status == 200 ? KUBE_LIST_MAX : 65536);
 		return err == 0 || status != 200 ? n : 0;
 	}
 	if (!r->stream_ok) {
@@ -756,23 +769,24 @@ static size_t kres_body_cb(char *data, size_t size, size_t nmemb, void *ud)
 	}
 	err = kube_lines_feed(&r->lines, data, n, kres_line, r);
 	if (err == -EMSGSIZE) {
-		log_warn("kube: %s watch: an event longer than %u octets; re-listing",
-			 kube_kind_resource(r->kind), KUBE_LINE_MAX);
+		log_warn(
+			"kube: %s watch: an event longer than %u octets; re-listing",
+			kube_kind_resource(r->kind), KUBE_LINE_MAX);
 		r->relist = true;
 	}
 	return err == 0 ? n : 0; /* 0 makes curl end the transfer */
 }
 
 /* The status message of an error body, for the log. */
-static void kres_error_text(struct kres *r, long status, CURLcode rc,
-			    char *out, size_t cap)
+static void kres_error_text(struct kres *r, long status, CURLcode rc, char *out,
+                            size_t cap)
 {
 	if (rc != CURLE_OK && status == 0) {
 		snprintf(out, cap, "%s", curl_easy_strerror(rc));
 		return;
 	}
 	snprintf(out, cap, "HTTP %ld %.200s", status,
-		 r->body.p ? r->body.p : "");
+	         r->body.p ? r->body.p : "");
 	for (size_t i = 0; out[i] != '\0'; i++) {
 		if ((unsigned char)out[i] < 0x20) {
 			out[i] = ' ';
@@ -802,7 +816,7 @@ static void kres_done(struct kres *r, CURLcode rc)
 		 * old. Re-list at once; a loop of these still backs off. */
 		if (status == 410) {
 			log_info("kube: %s: 410 Gone; re-listing",
-				 kube_kind_resource(r->kind));
+			         kube_kind_resource(r->kind));
 		}
 		if (r->state == KRES_LISTING) {
 			kube_store_relist_abort(k->store, r->kind);
@@ -826,8 +840,8 @@ static void kres_done(struct kres *r, CURLcode rc)
 		 * server's own end of the watch. Not an error. */
 		k->st.silent++;
 		log_info("kube: %s watch: nothing received for %u s (or "
-			 "past its time limit); resuming on a new connection",
-			 kube_kind_resource(r->kind), k->silent_s);
+		         "past its time limit); resuming on a new connection",
+		         kube_kind_resource(r->kind), k->silent_s);
 		r->backoff_ms = 0;
 		kres_backoff(r);
 		return;
@@ -914,7 +928,7 @@ static void kube_sock_close(struct kube *k, struct ksock *s)
 }
 
 static int kube_socket_cb(CURL *e, curl_socket_t fd, int what, void *ud,
-			  void *sockp)
+                          void *sockp)
 {
 	struct kube *k = ud;
 	struct ksock *s = sockp;
@@ -975,7 +989,7 @@ static int kube_timer_cb(CURLM *m, long ms, void *ud)
 		uv_timer_stop(&k->curl_timer);
 	} else {
 		uv_timer_start(&k->curl_timer, kube_curl_timer_cb, (uint64_t)ms,
-			       0);
+		               0);
 	}
 	return 0;
 }
@@ -991,8 +1005,9 @@ static void kube_token_cb(uv_timer_t *t)
 	/* Blocking file I/O on the loop, once a minute, of a small file on
 	 * a tmpfs (the projected token): cheap, and simpler than a thread. */
 	if (err != 0) {
-		log_warn("kube: cannot re-read the token %s: %s; keeping the old one",
-			 k->cfg.token_file, strerror(-err));
+		log_warn(
+			"kube: cannot re-read the token %s: %s; keeping the old one",
+			k->cfg.token_file, strerror(-err));
 		return;
 	}
 	if (k->token != NULL) {
@@ -1010,8 +1025,8 @@ static int kube_copy_opts(struct kube *k, const struct kube_opts *o)
 
 	k->pods = o->pods;
 	k->print = o->print;
-	k->silent_s = o->watch_silent_s ? o->watch_silent_s
-					: KUBE_WATCH_SILENT_S;
+	k->silent_s =
+		o->watch_silent_s ? o->watch_silent_s : KUBE_WATCH_SILENT_S;
 	if (o->n_namespaces != 0) {
 		k->namespaces = calloc(o->n_namespaces, sizeof(char *));
 		if (k->namespaces == NULL) {
@@ -1062,7 +1077,8 @@ static int kube_load_config(struct kube *k, const struct kube_opts *o)
 		return -EINVAL;
 	}
 	if (k->cfg.insecure) {
-		log_warn("kube: insecure-skip-tls-verify: the API server's certificate is NOT checked");
+		log_warn(
+			"kube: insecure-skip-tls-verify: the API server's certificate is NOT checked");
 	}
 	if (k->cfg.token != NULL) {
 		k->token = strdup(k->cfg.token);
@@ -1073,12 +1089,12 @@ static int kube_load_config(struct kube *k, const struct kube_opts *o)
 		err = kubeconfig_read_token(k->cfg.token_file, &k->token);
 		if (err != 0) {
 			log_err("kube: cannot read the token %s: %s",
-				k->cfg.token_file, strerror(-err));
+			        k->cfg.token_file, strerror(-err));
 			return err;
 		}
 	}
 	snprintf(k->describe, sizeof(k->describe), "server=%s context=%s",
-		 k->cfg.server, k->cfg.context ? k->cfg.context : "-");
+	         k->cfg.server, k->cfg.context ? k->cfg.context : "-");
 	return 0;
 }
 
@@ -1103,7 +1119,7 @@ static int kube_init_res(struct kube *k)
 }
 
 struct kube *kube_create(struct uv_loop_s *loop, const struct kube_opts *o,
-			 void (*on_change)(void *ud), void *ud)
+                         void (*on_change)(void *ud), void *ud)
 {
 	struct kube *k;
 
@@ -1123,15 +1139,15 @@ struct kube *kube_create(struct uv_loop_s *loop, const struct kube_opts *o,
 	k->on_change = on_change;
 	k->ud = ud;
 	k->rand = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^
-		  (uint64_t)(uintptr_t)k;
+	          (uint64_t)(uintptr_t)k;
 	k->rand = k->rand ? k->rand : 1;
 	uv_timer_init(loop, &k->curl_timer);
 	uv_timer_init(loop, &k->token_timer);
 	k->open_handles = 2;
 	k->store = kube_store_create(kube_keep, k);
 	k->multi = curl_multi_init();
-	if (k->store == NULL || k->multi == NULL ||
-	    kube_copy_opts(k, o) != 0 || kube_init_res(k) != 0) {
+	if (k->store == NULL || k->multi == NULL || kube_copy_opts(k, o) != 0 ||
+	    kube_init_res(k) != 0) {
 		log_err("kube: out of memory");
 		goto out_fail;
 	}
@@ -1166,10 +1182,10 @@ static void kres_activate(struct kres *r)
 int kube_start(struct kube *k)
 {
 	log_info("kube: watching %s namespaces=%zu labels=%s pods=%s",
-		 k->describe, k->n_namespaces, k->labels ? k->labels : "-",
-		 k->pods == KUBE_PODS_ALWAYS ? "always"
-		 : k->pods == KUBE_PODS_AUTO ? "auto"
-					     : "never");
+	         k->describe, k->n_namespaces, k->labels ? k->labels : "-",
+	         k->pods == KUBE_PODS_ALWAYS ? "always"
+	         : k->pods == KUBE_PODS_AUTO ? "auto"
+	                                     : "never");
 	kres_activate(&k->res[KUBE_KIND_NAMESPACE]);
 	kres_activate(&k->res[KUBE_KIND_SERVICE]);
 	kres_activate(&k->res[KUBE_KIND_SLICE]);
@@ -1178,7 +1194,7 @@ int kube_start(struct kube *k)
 	}
 	if (k->cfg.token_file != NULL && k->cfg.token == NULL) {
 		uv_timer_start(&k->token_timer, kube_token_cb, KUBE_TOKEN_MS,
-			       KUBE_TOKEN_MS);
+		               KUBE_TOKEN_MS);
 	}
 	return 0;
 }
@@ -1204,7 +1220,7 @@ struct kube_objects *kube_objects_take(struct kube *k)
 }
 
 size_t kube_objects_files(const struct kube_objects *o,
-			  const struct k8s_file *const **files)
+                          const struct k8s_file *const **files)
 {
 	return kube_view_files(o->view, files);
 }
@@ -1266,7 +1282,7 @@ void kube_stop(struct kube *k)
 		if (k->res[i].k != NULL) {
 			k->res[i].backoff.data = k;
 			uv_close((uv_handle_t *)&k->res[i].backoff,
-				 kube_handle_closed);
+			         kube_handle_closed);
 		}
 	}
 }
@@ -1280,7 +1296,7 @@ void kube_destroy(struct kube *k)
 	}
 	if (k->open_handles != 0) {
 		log_err("kube: destroyed with %u handles open (a bug)",
-			k->open_handles);
+		        k->open_handles);
 		return; /* leak rather than free memory libuv still uses */
 	}
 	for (i = 0; i < KUBE_KIND_N; i++) {

@@ -70,7 +70,7 @@ static int kl_append(struct kube_lines *l, const char *data, size_t n)
 }
 
 int kube_lines_feed(struct kube_lines *l, const char *data, size_t n,
-		    kube_lines_fn fn, void *ud)
+                    kube_lines_fn fn, void *ud)
 {
 	while (n > 0) {
 		const char *nl = memchr(data, '\n', n);

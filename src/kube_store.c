@@ -24,24 +24,24 @@
  * page, the label sets, ports and namespace strings they have in common
  * (interned while the page is filled). */
 
-#define KPAGE_OPEN_MAX	  256	    /* objects an open page takes */
-#define KBLOB_OPEN_CHUNK  16384	    /* arena chunk of an open page */
-#define KSCRATCH_CHUNK	  65536	    /* arena chunk of the sizing pass */
-#define KCOMPACT_MIN	  16	    /* pages smaller than this stay */
+#define KPAGE_OPEN_MAX   256   /* objects an open page takes */
+#define KBLOB_OPEN_CHUNK 16384 /* arena chunk of an open page */
+#define KSCRATCH_CHUNK   65536 /* arena chunk of the sizing pass */
+#define KCOMPACT_MIN     16    /* pages smaller than this stay */
 /* Room for any one object struct. */
-#define KOBJ_MAX                                                               \
-	(sizeof(struct k8s_service) + sizeof(struct k8s_slice) +              \
+#define KOBJ_MAX                                                 \
+	(sizeof(struct k8s_service) + sizeof(struct k8s_slice) + \
 	 sizeof(struct k8s_pod) + sizeof(struct k8s_namespace))
 
 struct kblob {
 	struct arena *a; /* owns */
-	unsigned refs;	 /* kvers using it */
+	unsigned refs;   /* kvers using it */
 };
 
 struct kver {
 	struct k8s_file f; /* the array is f.<kind>s, owned (malloc) */
-	unsigned refs;	   /* the page while current, plus views */
-	size_t cap;	   /* array capacity, elements */
+	unsigned refs;     /* the page while current, plus views */
+	size_t cap;        /* array capacity, elements */
 	enum kube_kind kind;
 	struct kblob *blob; /* a reference */
 };
@@ -55,16 +55,16 @@ struct kintern_slot {
 /* Shared values of one page while it is filled. */
 struct kintern {
 	struct kintern_slot *slots; /* owns */
-	size_t cap;		    /* power of 2, or 0 */
+	size_t cap;                 /* power of 2, or 0 */
 	size_t n;
 };
 
 struct kpage {
-	struct kver *cur;     /* a reference */
-	struct kblob *blob;   /* a reference */
-	struct kintern *in;   /* owns; open pages only */
-	size_t added;	      /* objects ever placed in the page */
-	size_t pos;	      /* index in the kind's pages */
+	struct kver *cur;   /* a reference */
+	struct kblob *blob; /* a reference */
+	struct kintern *in; /* owns; open pages only */
+	size_t added;       /* objects ever placed in the page */
+	size_t pos;         /* index in the kind's pages */
 	bool open;
 };
 
@@ -76,7 +76,7 @@ struct kslot {
 
 struct kkind {
 	struct kslot *tab; /* owns; cap slots */
-	size_t cap;	   /* power of 2, or 0 */
+	size_t cap;        /* power of 2, or 0 */
 	size_t n;
 	struct kpage **pages; /* owns */
 	size_t n_pages;
@@ -89,7 +89,7 @@ struct kube_store {
 	struct kkind relist[KUBE_KIND_N]; /* pending re-lists */
 	bool relisting[KUBE_KIND_N];
 	bool (*keep)(enum kube_kind kind, const struct k8s_meta *meta,
-		     void *ud);
+	             void *ud);
 	void *ud;
 	size_t compactions;
 };
@@ -169,7 +169,7 @@ static void **farr(struct k8s_file *f, enum kube_kind kind, size_t **n)
 }
 
 static const void *farr_const(const struct k8s_file *f, enum kube_kind kind,
-			      size_t *n)
+                              size_t *n)
 {
 	switch (kind) {
 	case KUBE_KIND_NAMESPACE:
@@ -251,7 +251,7 @@ static void kver_put(struct kver *v)
 /* A new version of kind with room for cap objects, copying n objects from
  * src (may be NULL). The blob reference is taken. */
 static struct kver *kver_create(enum kube_kind kind, struct kblob *blob,
-				const void *src, size_t n, size_t cap)
+                                const void *src, size_t n, size_t cap)
 {
 	struct kver *v = calloc(1, sizeof(*v));
 	void **arr;
@@ -320,7 +320,7 @@ static void kpage_free(struct kpage *p)
 }
 
 static struct kpage *kpage_create(enum kube_kind kind, struct kblob *blob,
-				  size_t cap)
+                                  size_t cap)
 {
 	struct kpage *p = calloc(1, sizeof(*p));
 
@@ -477,7 +477,8 @@ static const void *kc_dup(struct kcopy *c, const void *p, size_t len)
 	     j = (j + 1) & (in->cap - 1)) {
 		const struct kintern_slot *e = &in->slots[j];
 
-		if (e->hash == h && e->len == len && memcmp(e->p, p, len) == 0) {
+		if (e->hash == h && e->len == len &&
+		    memcmp(e->p, p, len) == 0) {
 			return e->p;
 		}
 	}
@@ -526,7 +527,7 @@ static void *kc_tmp(struct kcopy *c, size_t n, size_t size)
 }
 
 static void kc_labels(struct kcopy *c, const struct k8s_labels *src,
-		      struct k8s_labels *dst)
+                      struct k8s_labels *dst)
 {
 	struct k8s_label *tmp = kc_tmp(c, src->n, sizeof(*tmp));
 	size_t i;
@@ -545,7 +546,7 @@ static void kc_labels(struct kcopy *c, const struct k8s_labels *src,
 }
 
 static void kc_meta(struct kcopy *c, const struct k8s_meta *src,
-		    struct k8s_meta *dst, bool annotations)
+                    struct k8s_meta *dst, bool annotations)
 {
 	dst->name = kc_str(c, src->name);
 	dst->ns = kc_str(c, src->ns);
@@ -560,20 +561,20 @@ static void kc_meta(struct kcopy *c, const struct k8s_meta *src,
 		char buf[400];
 
 		snprintf(buf, sizeof(buf), "%s/%s%s%s", kind_paths[c->kind],
-			 src->ns, src->ns[0] != '\0' ? "/" : "", src->name);
+		         src->ns, src->ns[0] != '\0' ? "/" : "", src->name);
 		dst->origin.file = kc_str(c, buf);
 	}
 }
 
 static const struct k8s_ip *kc_ips(struct kcopy *c, const struct k8s_ip *ips,
-				   size_t n)
+                                   size_t n)
 {
 	/* k8s_ip has no padding: 1 + 16 octets. */
 	return kc_dup(c, ips, n * sizeof(*ips));
 }
 
 static void kc_service(struct kcopy *c, const struct k8s_service *s,
-		       struct k8s_service *d)
+                       struct k8s_service *d)
 {
 	struct k8s_service_port *ports = kc_tmp(c, s->n_ports, sizeof(*ports));
 	size_t i;
@@ -591,7 +592,8 @@ static void kc_service(struct kcopy *c, const struct k8s_service *s,
 		ports[i].target_port = s->ports[i].target_port;
 		ports[i].target_name = kc_str(c, s->ports[i].target_name);
 	}
-	d->ports = ports ? kc_array(c, ports, s->n_ports, sizeof(*ports)) : NULL;
+	d->ports =
+		ports ? kc_array(c, ports, s->n_ports, sizeof(*ports)) : NULL;
 	d->n_ports = s->n_ports;
 	d->has_selector = s->has_selector;
 	kc_labels(c, &s->selector, &d->selector);
@@ -599,7 +601,7 @@ static void kc_service(struct kcopy *c, const struct k8s_service *s,
 }
 
 static void kc_slice(struct kcopy *c, const struct k8s_slice *s,
-		     struct k8s_slice *d)
+                     struct k8s_slice *d)
 {
 	struct k8s_endpoint *eps = kc_tmp(c, s->n_endpoints, sizeof(*eps));
 	struct k8s_endpoint_port *ports = kc_tmp(c, s->n_ports, sizeof(*ports));
@@ -625,16 +627,18 @@ static void kc_slice(struct kcopy *c, const struct k8s_slice *s,
 		ports[i].proto = s->ports[i].proto;
 		ports[i].port = s->ports[i].port;
 	}
-	d->endpoints = eps ? kc_array(c, eps, s->n_endpoints, sizeof(*eps))
-			   : NULL;
+	d->endpoints =
+		eps ? kc_array(c, eps, s->n_endpoints, sizeof(*eps)) : NULL;
 	d->n_endpoints = s->n_endpoints;
-	d->ports = ports ? kc_array(c, ports, s->n_ports, sizeof(*ports)) : NULL;
+	d->ports =
+		ports ? kc_array(c, ports, s->n_ports, sizeof(*ports)) : NULL;
 	d->n_ports = s->n_ports;
 }
 
 static void kc_pod(struct kcopy *c, const struct k8s_pod *s, struct k8s_pod *d)
 {
-	struct k8s_container_port *ports = kc_tmp(c, s->n_ports, sizeof(*ports));
+	struct k8s_container_port *ports =
+		kc_tmp(c, s->n_ports, sizeof(*ports));
 	size_t i;
 
 	kc_meta(c, &s->meta, &d->meta, false);
@@ -649,7 +653,8 @@ static void kc_pod(struct kcopy *c, const struct k8s_pod *s, struct k8s_pod *d)
 		ports[i].proto = s->ports[i].proto;
 		ports[i].port = s->ports[i].port;
 	}
-	d->ports = ports ? kc_array(c, ports, s->n_ports, sizeof(*ports)) : NULL;
+	d->ports =
+		ports ? kc_array(c, ports, s->n_ports, sizeof(*ports)) : NULL;
 	d->n_ports = s->n_ports;
 }
 
@@ -692,7 +697,7 @@ static uint32_t kkey_hash(const char *ns, const char *name)
 }
 
 static bool kslot_is(const struct kslot *e, uint32_t h, const char *ns,
-		     const char *name)
+                     const char *name)
 {
 	const struct k8s_meta *m;
 
@@ -705,7 +710,7 @@ static bool kslot_is(const struct kslot *e, uint32_t h, const char *ns,
 
 /* The slot of ns/name, or NULL. */
 static struct kslot *kkind_find(const struct kkind *k, const char *ns,
-				const char *name)
+                                const char *name)
 {
 	uint32_t h = kkey_hash(ns, name);
 	size_t j;
@@ -789,7 +794,8 @@ static void kkind_erase(struct kkind *k, struct kslot *e)
 		}
 		home = k->tab[j].hash & (k->cap - 1);
 		/* Leave j where it is if its home lies cyclically in (i, j]. */
-		if (i <= j ? (i < home && home <= j) : (i < home || home <= j)) {
+		if (i <= j ? (i < home && home <= j)
+		           : (i < home || home <= j)) {
 			continue;
 		}
 		k->tab[i] = k->tab[j];
@@ -936,7 +942,7 @@ static int kkind_append(struct kkind *k, enum kube_kind kind, const void *obj)
  * object that cannot be moved for want of memory is dropped (logged by
  * the caller's next OOM). */
 static void kkind_maybe_compact(struct kube_store *s, struct kkind *k,
-				enum kube_kind kind, struct kpage *p)
+                                enum kube_kind kind, struct kpage *p)
 {
 	size_t n = kver_n(p->cur);
 	bool dropped = false;
@@ -968,9 +974,9 @@ static void kkind_maybe_compact(struct kube_store *s, struct kkind *k,
 /* --- public ------------------------------------------------------------- */
 
 struct kube_store *kube_store_create(bool (*keep)(enum kube_kind kind,
-						  const struct k8s_meta *meta,
-						  void *ud),
-				     void *ud)
+                                                  const struct k8s_meta *meta,
+                                                  void *ud),
+                                     void *ud)
 {
 	struct kube_store *s = calloc(1, sizeof(*s));
 
@@ -997,14 +1003,14 @@ void kube_store_destroy(struct kube_store *s)
 }
 
 static bool kstore_keeps(const struct kube_store *s, enum kube_kind kind,
-			 const struct k8s_meta *m)
+                         const struct k8s_meta *m)
 {
 	return s->keep == NULL || s->keep(kind, m, s->ud);
 }
 
 /* Puts one object into k: replaces the key's old version. */
-static int kkind_put(struct kube_store *s, struct kkind *k,
-		     enum kube_kind kind, const void *obj)
+static int kkind_put(struct kube_store *s, struct kkind *k, enum kube_kind kind,
+                     const void *obj)
 {
 	const struct k8s_meta *m = obj;
 	struct kslot *e = kkind_find(k, m->ns, m->name);
@@ -1024,7 +1030,7 @@ static int kkind_put(struct kube_store *s, struct kkind *k,
 }
 
 int kube_store_put(struct kube_store *s, const struct k8s_file *f,
-		   bool *changed)
+                   bool *changed)
 {
 	size_t kind;
 
@@ -1044,7 +1050,7 @@ int kube_store_put(struct kube_store *s, const struct k8s_file *f,
 				continue;
 			}
 			err = kkind_put(s, &s->kinds[kind],
-					(enum kube_kind)kind, obj);
+			                (enum kube_kind)kind, obj);
 			if (err != 0) {
 				return err;
 			}
@@ -1057,7 +1063,7 @@ int kube_store_put(struct kube_store *s, const struct k8s_file *f,
 }
 
 bool kube_store_delete(struct kube_store *s, enum kube_kind kind,
-		       const char *ns, const char *name)
+                       const char *ns, const char *name)
 {
 	struct kkind *k = &s->kinds[kind];
 	struct kslot *e = kkind_find(k, ns, name);
@@ -1086,8 +1092,8 @@ void kube_store_relist_begin(struct kube_store *s, enum kube_kind kind)
 /* Copies the kept objects of src (n of kind) with one kcopy; dst NULL
  * only counts (the sizing pass). Returns c->err. */
 static int krelist_copy(struct kube_store *s, struct kcopy *c,
-			enum kube_kind kind, const char *src, size_t n,
-			char *dst, size_t *kept)
+                        enum kube_kind kind, const char *src, size_t n,
+                        char *dst, size_t *kept)
 {
 	size_t size = kind_sizes[kind];
 	char tmp[KOBJ_MAX];
@@ -1111,7 +1117,7 @@ static int krelist_copy(struct kube_store *s, struct kcopy *c,
 /* Packs the kept objects of a page into a new page of exactly the size
  * they need: a sizing pass into a scratch arena, then the real copy. */
 static struct kpage *krelist_pack(struct kube_store *s, enum kube_kind kind,
-				  const char *src, size_t n)
+                                  const char *src, size_t n)
 {
 	struct kintern in = { 0 };
 	struct kcopy c = { 0 };
@@ -1159,7 +1165,7 @@ static struct kpage *krelist_pack(struct kube_store *s, enum kube_kind kind,
 }
 
 int kube_store_relist_add(struct kube_store *s, enum kube_kind kind,
-			  const struct k8s_file *page)
+                          const struct k8s_file *page)
 {
 	struct kkind *k = &s->relist[kind];
 	size_t n;
@@ -1174,8 +1180,10 @@ int kube_store_relist_add(struct kube_store *s, enum kube_kind kind,
 	if (p == NULL) {
 		/* Nothing kept is not an error; tell it from OOM. */
 		for (i = 0; i < n; i++) {
-			if (kstore_keeps(s, kind,
-					 (const void *)(src + i * kind_sizes[kind]))) {
+			if (kstore_keeps(
+				    s, kind,
+				    (const void *)(src +
+			                           i * kind_sizes[kind]))) {
 				return -ENOMEM;
 			}
 		}
@@ -1238,8 +1246,8 @@ size_t kube_store_count(const struct kube_store *s, enum kube_kind kind)
 }
 
 const struct k8s_meta *kube_store_get(const struct kube_store *s,
-				      enum kube_kind kind, const char *ns,
-				      const char *name)
+                                      enum kube_kind kind, const char *ns,
+                                      const char *name)
 {
 	const struct kslot *e = kkind_find(&s->kinds[kind], ns, name);
 
@@ -1247,7 +1255,7 @@ const struct k8s_meta *kube_store_get(const struct kube_store *s,
 }
 
 void kube_store_get_stats(const struct kube_store *s,
-			  struct kube_store_stats *st)
+                          struct kube_store_stats *st)
 {
 	size_t i;
 	size_t j;
@@ -1260,13 +1268,13 @@ void kube_store_get_stats(const struct kube_store *s,
 		st->objects += k->n;
 		st->pages += k->n_pages;
 		st->bytes += k->cap * sizeof(*k->tab) +
-			     k->cap_pages * sizeof(*k->pages);
+		             k->cap_pages * sizeof(*k->pages);
 		for (j = 0; j < k->n_pages; j++) {
 			const struct kpage *p = k->pages[j];
 
 			st->bytes += sizeof(*p) + sizeof(*p->cur) +
-				     p->cur->cap * kind_sizes[i] +
-				     arena_footprint(p->blob->a);
+			             p->cur->cap * kind_sizes[i] +
+			             arena_footprint(p->blob->a);
 			if (p->in != NULL) {
 				st->bytes += p->in->cap * sizeof(*p->in->slots);
 			}
@@ -1312,7 +1320,7 @@ struct kube_view *kube_store_view(struct kube_store *s)
 }
 
 size_t kube_view_files(const struct kube_view *v,
-		       const struct k8s_file *const **files)
+                       const struct k8s_file *const **files)
 {
 	*files = v->files;
 	return v->n;

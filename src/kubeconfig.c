@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#define KUBECONFIG_MAX_SIZE (1024 * 1024)
+#define KUBECONFIG_MAX_SIZE  (1024 * 1024)
 #define KUBECONFIG_MAX_TOKEN (64 * 1024)
 
 void kubeconfig_fini(struct kubeconfig *c)
@@ -179,10 +179,10 @@ struct kc_load {
 };
 
 static void kc_error(struct kc_load *l, const yaml_node_t *at, int err,
-		     const char *fmt, ...) SVCDNS_PRINTF(4, 5);
+                     const char *fmt, ...) SVCDNS_PRINTF(4, 5);
 
 static void kc_error(struct kc_load *l, const yaml_node_t *at, int err,
-		     const char *fmt, ...)
+                     const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -195,8 +195,8 @@ static void kc_error(struct kc_load *l, const yaml_node_t *at, int err,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	diag_add(l->d, DIAG_ERROR, l->path,
-		 at ? (unsigned)at->start_mark.line + 1 : 0,
-		 at ? (unsigned)at->start_mark.column + 1 : 0, "%s", msg);
+	         at ? (unsigned)at->start_mark.line + 1 : 0,
+	         at ? (unsigned)at->start_mark.column + 1 : 0, "%s", msg);
 }
 
 /* The value of key in mapping node, or NULL. */
@@ -225,7 +225,7 @@ static const char *kc_str(yaml_node_t *n)
 	if (n == NULL || n->type != YAML_SCALAR_NODE ||
 	    n->data.scalar.length == 0 ||
 	    strlen((const char *)n->data.scalar.value) !=
-		    n->data.scalar.length) {
+	            n->data.scalar.length) {
 		return NULL;
 	}
 	return (const char *)n->data.scalar.value;
@@ -234,7 +234,7 @@ static const char *kc_str(yaml_node_t *n)
 /* The entry of the named list (clusters, users, contexts) called name:
  * its inner mapping (entry.cluster and so on). */
 static yaml_node_t *kc_entry(struct kc_load *l, const char *list,
-			     const char *inner, const char *name)
+                             const char *inner, const char *name)
 {
 	yaml_node_t *root = yaml_document_get_root_node(&l->doc);
 	yaml_node_t *seq = kc_get(l, root, list);
@@ -288,7 +288,7 @@ static char *kc_path(struct kc_load *l, const char *name)
 }
 
 static void kc_data(struct kc_load *l, yaml_node_t *map, const char *key,
-		    unsigned char **out, size_t *len)
+                    unsigned char **out, size_t *len)
 {
 	yaml_node_t *n = kc_get(l, map, key);
 	const char *s = kc_str(n);
@@ -309,7 +309,8 @@ static void kc_cluster(struct kc_load *l, yaml_node_t *cl, const char *name)
 {
 	struct kubeconfig *c = l->c;
 	const char *server = kc_str(kc_get(l, cl, "server"));
-	const char *insecure = kc_str(kc_get(l, cl, "insecure-skip-tls-verify"));
+	const char *insecure =
+		kc_str(kc_get(l, cl, "insecure-skip-tls-verify"));
 	size_t n;
 
 	if (server == NULL) {
@@ -332,9 +333,10 @@ static void kc_user(struct kc_load *l, yaml_node_t *u, const char *name)
 
 	if (kc_get(l, u, "exec") != NULL ||
 	    kc_get(l, u, "auth-provider") != NULL) {
-		kc_error(l, u, -EINVAL,
-			 "user \"%s\": exec and auth-provider credentials are not supported; use a token, a tokenFile or a client certificate",
-			 name);
+		kc_error(
+			l, u, -EINVAL,
+			"user \"%s\": exec and auth-provider credentials are not supported; use a token, a tokenFile or a client certificate",
+			name);
 		return;
 	}
 	c->token = kc_dup(l, kc_str(kc_get(l, u, "token")));
@@ -368,7 +370,7 @@ static void kc_walk(struct kc_load *l)
 	uname = kc_str(kc_get(l, ctx, "user"));
 	if (ctx == NULL || cname == NULL) {
 		kc_error(l, ctx ? ctx : root, -EINVAL,
-			 "context \"%s\" not found or without a cluster", cur);
+		         "context \"%s\" not found or without a cluster", cur);
 		return;
 	}
 	l->c->context = kc_dup(l, cur);
@@ -415,7 +417,7 @@ int kubeconfig_load(const char *path, struct kubeconfig *c, struct diag *d)
 	err = kc_read_file(path, KUBECONFIG_MAX_SIZE, &buf, &len);
 	if (err != 0) {
 		diag_add(d, DIAG_ERROR, path, 0, 0, "cannot read: %s",
-			 strerror(-err));
+		         strerror(-err));
 		return err;
 	}
 	l.path = path;
@@ -432,9 +434,9 @@ int kubeconfig_load(const char *path, struct kubeconfig *c, struct diag *d)
 	 * follows a fixed path, so an alias bomb costs nothing here. */
 	if (!yaml_parser_load(&parser, &l.doc)) {
 		diag_add(d, DIAG_ERROR, path,
-			 (unsigned)parser.problem_mark.line + 1,
-			 (unsigned)parser.problem_mark.column + 1, "%s",
-			 parser.problem ? parser.problem : "syntax error");
+		         (unsigned)parser.problem_mark.line + 1,
+		         (unsigned)parser.problem_mark.column + 1, "%s",
+		         parser.problem ? parser.problem : "syntax error");
 		err = -EINVAL;
 	} else {
 		kc_walk(&l);
@@ -451,8 +453,8 @@ int kubeconfig_load(const char *path, struct kubeconfig *c, struct diag *d)
 }
 
 int kubeconfig_in_cluster(const char *sa_dir, const char *host,
-			  const char *port, struct kubeconfig *c,
-			  struct diag *d)
+                          const char *port, struct kubeconfig *c,
+                          struct diag *d)
 {
 	char path[4096];
 	size_t n;
@@ -465,8 +467,9 @@ int kubeconfig_in_cluster(const char *sa_dir, const char *host,
 	port = port ? port : getenv("KUBERNETES_SERVICE_PORT");
 	if (host == NULL || host[0] == '\0' || port == NULL ||
 	    port[0] == '\0') {
-		diag_add(d, DIAG_ERROR, "in-cluster", 0, 0,
-			 "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set: not in a pod; use --kubeconfig");
+		diag_add(
+			d, DIAG_ERROR, "in-cluster", 0, 0,
+			"KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set: not in a pod; use --kubeconfig");
 		return -ENOENT;
 	}
 	n = strlen(host) + strlen(port) + 16;
@@ -481,13 +484,13 @@ int kubeconfig_in_cluster(const char *sa_dir, const char *host,
 		kubeconfig_fini(c);
 		return -ENOMEM;
 	}
-	snprintf(c->server, n, strchr(host, ':') ? "https://[%s]:%s"
-						 : "https://%s:%s",
-		 host, port);
+	snprintf(c->server, n,
+	         strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host,
+	         port);
 	if (access(c->token_file, R_OK) != 0) {
 		diag_add(d, DIAG_ERROR, c->token_file, 0, 0,
-			 "cannot read the service account token: %s",
-			 strerror(errno));
+		         "cannot read the service account token: %s",
+		         strerror(errno));
 		kubeconfig_fini(c);
 		return -ENOENT;
 	}

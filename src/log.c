@@ -37,7 +37,7 @@ void log_set_level(enum log_level level)
 enum log_level log_get_level(void)
 {
 	return (enum log_level)atomic_load_explicit(&log_level_now,
-						    memory_order_relaxed);
+	                                            memory_order_relaxed);
 }
 
 int log_level_parse(const char *text, enum log_level *out)
@@ -78,8 +78,8 @@ bool log_detect_journal(void)
 
 bool log_enabled(enum log_level level)
 {
-	return (int)level <= atomic_load_explicit(&log_level_now,
-						  memory_order_relaxed);
+	return (int)level <=
+	       atomic_load_explicit(&log_level_now, memory_order_relaxed);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
@@ -99,15 +99,15 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		/* The journal stamps each line itself and takes the
 		 * priority from the prefix. */
 		n = snprintf(line, sizeof(line), "<%d>%s ", log_prio[level],
-			     log_names[level]);
+		             log_names[level]);
 	} else {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		n = snprintf(line, sizeof(line),
-			     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ",
-			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			     tm.tm_hour, tm.tm_min, tm.tm_sec,
-			     ts.tv_nsec / 1000000, log_names[level]);
+		             "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ",
+		             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		             tm.tm_hour, tm.tm_min, tm.tm_sec,
+		             ts.tv_nsec / 1000000, log_names[level]);
 	}
 	if (n < 0) {
 		n = 0;

@@ -70,7 +70,7 @@ struct main_ctx {
 	struct config parsed;
 	struct config next; /* scratch for a SIGHUP re-read */
 	int argc;
-	char **argv; /* borrowed: main's */
+	char **argv;         /* borrowed: main's */
 	struct watch *watch; /* owns */
 	struct snapshot_opts sopts;
 	const char *zones[CONFIG_MAX_ZONES]; /* borrowed: cfg.zones.names */
@@ -93,7 +93,7 @@ struct main_ctx {
 	uv_work_t first_load; /* the first snapshot, on the thread pool */
 	struct snapshot *first_snap;
 	int first_err;
-	bool loading;	  /* first_load runs: the watch is the pool's */
+	bool loading; /* first_load runs: the watch is the pool's */
 	/* --cache: copies for the pool thread; "" = none. */
 	char cache_path[CONFIG_PATH_MAX];
 	char cache_dir[CONFIG_PATH_MAX];
@@ -111,11 +111,11 @@ struct main_ctx {
 	bool cache_pending;
 	uint64_t cache_pending_key;
 	bool cache_bg_said; /* the blue/green "no cache" line was logged */
-	bool ready;	  /* the first snapshot is published */
-	bool stopping;	  /* SIGTERM/SIGINT or a fatal start-up error */
-	bool hup_pending; /* SIGHUP while loading */
-	bool stalled;	  /* a worker's loop is stuck (main_workers_live) */
-	int code;	  /* the exit status once stopped */
+	bool ready;         /* the first snapshot is published */
+	bool stopping;      /* SIGTERM/SIGINT or a fatal start-up error */
+	bool hup_pending;   /* SIGHUP while loading */
+	bool stalled;       /* a worker's loop is stuck (main_workers_live) */
+	int code;           /* the exit status once stopped */
 	uint64_t start_unix;
 };
 
@@ -434,7 +434,6 @@ static int main_dump(struct main_ctx *m)
 	return main_close_stdout(MAIN_EXIT_OK);
 }
 
-
 static void main_signal_cb(uv_signal_t *h, int signum);
 
 static int main_signals(struct main_ctx *m)
@@ -544,7 +543,6 @@ static void main_describe(const struct config *cfg, char *zones, size_t zcap,
 	}
 }
 
-
 /* ---------------------- the configuration file ---------------------- */
 
 /* Reads the file path into a malloc'ed buffer (*text, *len). Returns 0 or
@@ -592,7 +590,7 @@ static int main_read_file(const char *path, char **text, size_t *len)
  * Returns 0, or -EINVAL / -errno with the problems in d (the file's) or in
  * err (the command line's, or why the file cannot be read). */
 static int main_parse_file(const struct main_ctx *m, struct config *out,
-			   struct diag *d, char *err, size_t cap)
+                           struct diag *d, char *err, size_t cap)
 {
 	char path[CONFIG_PATH_MAX];
 	char *text;
@@ -603,11 +601,11 @@ static int main_parse_file(const struct main_ctx *m, struct config *out,
 	rc = main_read_file(path, &text, &len);
 	if (rc != 0) {
 		snprintf(err, cap, "--config: cannot read %.300s: %s", path,
-			 rc == -EFBIG ? "larger than 1 MiB" : strerror(-rc));
+		         rc == -EFBIG ? "larger than 1 MiB" : strerror(-rc));
 		return rc;
 	}
 	rc = config_parse_with_file(out, m->argc, m->argv, path, text, len, d,
-				    err, cap);
+	                            err, cap);
 	free(text);
 	return rc;
 }
@@ -630,8 +628,8 @@ static int main_startup_config(struct main_ctx *m)
 		diag_print(&d, stderr);
 		fprintf(stderr, "svcdns: %s\n", err);
 		if (check) {
-			printf("check: failed config=%s errors=%u\n", m->cfg.file,
-			       d.errors ? d.errors : 1);
+			printf("check: failed config=%s errors=%u\n",
+			       m->cfg.file, d.errors ? d.errors : 1);
 		}
 	}
 	diag_fini(&d);
@@ -648,10 +646,10 @@ struct main_setting {
 	size_t len;
 };
 
-#define MAIN_SET(key, field)                                       \
-	{                                                          \
-		key, offsetof(struct config, field),               \
-			sizeof(((struct config *)NULL)->field)     \
+#define MAIN_SET(key, field)                                   \
+	{                                                      \
+		key, offsetof(struct config, field),           \
+			sizeof(((struct config *)NULL)->field) \
 	}
 
 /* The settings a running svcdns cannot change: a new value is logged and
@@ -692,7 +690,7 @@ static const struct main_setting main_restart_settings[] = {
  * restart (each key once). Both configs come from config_defaults, which
  * zeroes the whole struct, so comparing bytes is exact. */
 static void main_log_restart_needed(const struct config *run,
-				    const struct config *next)
+                                    const struct config *next)
 {
 	const char *last = "";
 	size_t i;
@@ -704,9 +702,10 @@ static void main_log_restart_needed(const struct config *run,
 			continue;
 		}
 		if (memcmp((const char *)run + s->off,
-			   (const char *)next + s->off, s->len) != 0) {
-			log_warn("main: config %s changed in %s; restart svcdns to apply it",
-				 s->key, run->file);
+		           (const char *)next + s->off, s->len) != 0) {
+			log_warn(
+				"main: config %s changed in %s; restart svcdns to apply it",
+				s->key, run->file);
 			last = s->key;
 		}
 	}
@@ -724,21 +723,21 @@ static void main_reload_config(struct main_ctx *m)
 	if (main_parse_file(m, &m->next, &d, err, sizeof(err)) != 0) {
 		diag_log(&d);
 		log_err("main: config reload failed file=%s: %s; the running configuration stays",
-			m->cfg.file, err);
+		        m->cfg.file, err);
 		diag_fini(&d);
 		return;
 	}
 	diag_fini(&d);
 	if (m->next.log_level != m->parsed.log_level) {
 		log_info("main: config log-level changed level=%d",
-			 (int)m->next.log_level);
+		         (int)m->next.log_level);
 		log_set_level(m->next.log_level);
 		m->parsed.log_level = m->next.log_level;
 		m->cfg.log_level = m->next.log_level;
 	}
 	if (m->next.log_queries != m->parsed.log_queries) {
 		log_info("main: config log-queries=%s",
-			 m->next.log_queries ? "on" : "off");
+		         m->next.log_queries ? "on" : "off");
 		qlog_set_enabled(m->next.log_queries);
 		m->parsed.log_queries = m->next.log_queries;
 		m->cfg.log_queries = m->next.log_queries;
@@ -755,7 +754,7 @@ static void main_notify(struct main_ctx *m, const char *msg)
 
 	if (err != 0) {
 		log_warn("main: systemd notification failed msg=%.*s err=%s",
-			 (int)strcspn(msg, "\n"), msg, strerror(-err));
+		         (int)strcspn(msg, "\n"), msg, strerror(-err));
 	}
 }
 
@@ -818,8 +817,9 @@ static void main_watchdog_start(struct main_ctx *m)
 	m->watchdog.data = m;
 	uv_timer_start(&m->watchdog, main_watchdog_cb, ms, ms);
 	m->watchdog_on = true;
-	log_info("main: systemd watchdog interval_ms=%" PRIu64 " ping_ms=%" PRIu64,
-		 usec / 1000, ms);
+	log_info("main: systemd watchdog interval_ms=%" PRIu64
+	         " ping_ms=%" PRIu64,
+	         usec / 1000, ms);
 }
 
 static bool main_ready_cb(void *arg)
@@ -865,7 +865,7 @@ static int main_http(struct main_ctx *m)
 	err = http_create(&m->loop, &o, &m->http);
 	if (err != 0) {
 		log_err("main: cannot serve HTTP on %s: %s (choose another --http, or --http none)",
-			c->listen.text, uv_strerror(err));
+		        c->listen.text, uv_strerror(err));
 	}
 	return err;
 }
@@ -875,7 +875,7 @@ static int main_http(struct main_ctx *m)
 static void main_shutdown(struct main_ctx *m, int code)
 {
 	uv_signal_t *const hs[] = { &m->sig_int, &m->sig_term, &m->sig_hup,
-				    &m->sig_usr1 };
+		                    &m->sig_usr1 };
 	size_t i;
 
 	if (m->stopping) {
@@ -915,7 +915,8 @@ static void main_hup(struct main_ctx *m)
 	struct timespec ts;
 
 	if (m->loading) {
-		log_info("main: SIGHUP during the first load; reloading after it");
+		log_info(
+			"main: SIGHUP during the first load; reloading after it");
 		m->hup_pending = true;
 		return;
 	}
@@ -923,7 +924,7 @@ static void main_hup(struct main_ctx *m)
 	/* MONOTONIC_USEC: what systemd 253 and later want with RELOADING=1
 	 * (older ones ignore it). */
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
-		 (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+	         (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
 	main_notify(m, msg);
 	if (m->cfg.file[0] != '\0') {
 		main_reload_config(m);
@@ -941,8 +942,11 @@ static void main_reloaded(void *ud, bool published)
 {
 	struct main_ctx *m = ud;
 
-	main_notify(m, published ? "READY=1\nSTATUS=serving; reloaded"
-	                         : "READY=1\nSTATUS=serving; reload found nothing new to serve");
+	main_notify(
+		m,
+		published
+			? "READY=1\nSTATUS=serving; reloaded"
+			: "READY=1\nSTATUS=serving; reload found nothing new to serve");
 }
 
 static void main_signal_cb(uv_signal_t *h, int signum)
@@ -1019,8 +1023,8 @@ static void main_first_load_work(uv_work_t *req)
 
 	m->cache_keyed = m->cache_path[0] != '\0' &&
 	                 main_cache_key(m->cache_dir, &m->cache_key) == 0;
-	m->first_err = watch_load_now(m->watch, &m->first_snap,
-				      &m->load_errors, &m->load_warnings);
+	m->first_err = watch_load_now(m->watch, &m->first_snap, &m->load_errors,
+	                              &m->load_warnings);
 }
 
 /* After the first publish, on the pool: the snapshot into the cache. */
@@ -1040,7 +1044,8 @@ static void main_cache_save_done(uv_work_t *req, int status)
 	m->cache_snap = NULL;
 	if (m->cache_err == -ENOTSUP) {
 		if (!m->cache_bg_said) {
-			log_info("main: no start-up cache with blue/green Services (their answers follow the cutover state)");
+			log_info(
+				"main: no start-up cache with blue/green Services (their answers follow the cutover state)");
 			m->cache_bg_said = true;
 		}
 	} else if (m->cache_err != 0) {
@@ -1106,7 +1111,8 @@ static void main_cache_reloaded(void *ud, bool stamped, uint64_t key,
 	m->cache_pending = stamped && clean;
 	m->cache_pending_key = key;
 	if (!clean) {
-		log_info("main: start-up cache not rewritten: a manifest failed to load, and a new start would not serve its last good data");
+		log_info(
+			"main: start-up cache not rewritten: a manifest failed to load, and a new start would not serve its last good data");
 	}
 	if (!m->cache_pending || m->stopping) {
 		return;
@@ -1163,16 +1169,18 @@ static void main_cache_serve(struct main_ctx *m)
 			log_info("main: no start-up cache yet file=%s",
 			         m->cache_path);
 		} else {
-			log_warn("main: cannot read the start-up cache file=%s: %s",
-			         m->cache_path, strerror(errno));
+			log_warn(
+				"main: cannot read the start-up cache file=%s: %s",
+				m->cache_path, strerror(errno));
 		}
 		return;
 	}
 	err = snapshot_load(f, key, &m->sopts, &s);
 	fclose(f);
 	if (err == -ESTALE) {
-		log_info("main: start-up cache file=%s is stale (the manifests or the options changed); not used",
-		         m->cache_path);
+		log_info(
+			"main: start-up cache file=%s is stale (the manifests or the options changed); not used",
+			m->cache_path);
 		return;
 	}
 	if (err != 0) {
@@ -1186,10 +1194,13 @@ static void main_cache_serve(struct main_ctx *m)
 	m->cache_served = true;
 	m->ready = true;
 	m->cache_load_us = main_now_us() - t0;
-	log_info("main: serving the start-up cache file=%s names=%zu services=%zu load_ms=%.1f while loading dir=%s",
-	         m->cache_path, ss.names, ss.services,
-	         (double)m->cache_load_us / 1000.0, m->cfg.zones.dir);
-	main_notify(m, "READY=1\nSTATUS=serving the start-up cache; loading the manifests");
+	log_info(
+		"main: serving the start-up cache file=%s names=%zu services=%zu load_ms=%.1f while loading dir=%s",
+		m->cache_path, ss.names, ss.services,
+		(double)m->cache_load_us / 1000.0, m->cfg.zones.dir);
+	main_notify(
+		m,
+		"READY=1\nSTATUS=serving the start-up cache; loading the manifests");
 }
 
 /* Logs the start line and tells systemd. */
@@ -1214,8 +1225,8 @@ static void main_announce(struct main_ctx *m)
 		m->http != NULL ? m->cfg.http.listen.text : "none");
 	log_info("main: ready");
 	snprintf(status, sizeof(status),
-		 "READY=1\nSTATUS=serving %u files, %zu objects", ws.files,
-		 ws.objects);
+	         "READY=1\nSTATUS=serving %u files, %zu objects", ws.files,
+	         ws.objects);
 	main_notify(m, status);
 	snapshot_release(snap);
 }
@@ -1237,17 +1248,17 @@ static void main_first_load_done(uv_work_t *req, int status)
 	}
 	if (err == -ENOMEM) {
 		log_err("main: building the snapshot failed dir=%s",
-			m->cfg.zones.dir);
+		        m->cfg.zones.dir);
 	} else if (err < 0) {
 		log_err("main: cannot read zones directory dir=%s err=%s",
-			m->cfg.zones.dir, strerror(-err));
+		        m->cfg.zones.dir, strerror(-err));
 	}
 	if (err == 0) {
 		err = watch_start(m->watch, m->first_snap);
 		m->first_snap = NULL;
 		if (err != 0) {
 			log_err("main: cannot follow dir=%s: %s",
-				m->cfg.zones.dir, uv_strerror(err));
+			        m->cfg.zones.dir, uv_strerror(err));
 		}
 	}
 	if (err != 0) {
@@ -1257,7 +1268,8 @@ static void main_first_load_done(uv_work_t *req, int status)
 	m->ready = true;
 	main_cache_save(m);
 	if (m->cache_served) {
-		log_info("main: the manifests are loaded; they replace the start-up cache");
+		log_info(
+			"main: the manifests are loaded; they replace the start-up cache");
 	}
 	/* The parser's scratch was freed into the pool thread's heap: give
 	 * it back to the kernel (as each reload does). */
@@ -1289,7 +1301,7 @@ static int main_start(struct main_ctx *m)
 
 	main_check_fd_limit(&m->cfg.server);
 	err = server_create(&m->cfg.server, &m->aopts, &m->cfg.upstream,
-			    &m->slot, &m->srv);
+	                    &m->slot, &m->srv);
 	if (err != 0) {
 		log_err("main: cannot start serving: %s", uv_strerror(err));
 		return err;
@@ -1331,7 +1343,7 @@ static int main_start(struct main_ctx *m)
 	m->first_load.data = m;
 	m->loading = true;
 	err = uv_queue_work(&m->loop, &m->first_load, main_first_load_work,
-			    main_first_load_done);
+	                    main_first_load_done);
 	if (err != 0) {
 		m->loading = false;
 		log_err("main: cannot start loading: %s", uv_strerror(err));
@@ -1350,15 +1362,16 @@ static int main_serve(struct main_ctx *m)
 	 * 4): refuse unless --user says who to become (--user root: stay
 	 * root on purpose, without capabilities). */
 	if (privs_check_root_on_high_port(geteuid(), m->cfg.user,
-					  &m->cfg.server,
-					  privs_unprivileged_port_start())) {
+	                                  &m->cfg.server,
+	                                  privs_unprivileged_port_start())) {
 		log_err("main: refusing to run as root on unprivileged ports; use --user NAME (--user root to stay root without capabilities)");
 		return MAIN_EXIT_ERROR;
 	}
 	err = sdnotify_open(&m->notify);
 	if (err != 0 && err != -ENOENT) {
-		log_warn("main: NOTIFY_SOCKET unusable: %s; no systemd notifications",
-			 strerror(-err));
+		log_warn(
+			"main: NOTIFY_SOCKET unusable: %s; no systemd notifications",
+			strerror(-err));
 	}
 	if (main_signals(m) != 0) {
 		return MAIN_EXIT_ERROR;
@@ -1491,8 +1504,9 @@ int main(int argc, char **argv)
 	m.watch = watch_create(&m.loop, &wo, &m.sopts, &m.slot);
 	if (m.watch == NULL) {
 		/* With --kubernetes, kube_create has logged why. */
-		log_err(wo.kube != NULL ? "main: cannot start the API server watch"
-					: "main: out of memory");
+		log_err(wo.kube != NULL
+		                ? "main: cannot start the API server watch"
+		                : "main: out of memory");
 		code = MAIN_EXIT_ERROR;
 	} else if (m.cfg.mode == CONFIG_MODE_CHECK) {
 		code = main_check(&m);

@@ -95,9 +95,9 @@ struct yanchor {
 struct ytree {
 	struct arena *a;
 	struct ynode *root;
-	struct yopen *open;       /* owns (malloc): the open collections,
-	                           * outermost first */
-	unsigned depth;           /* open collections */
+	struct yopen *open; /* owns (malloc): the open collections,
+	                     * outermost first */
+	unsigned depth;     /* open collections */
 	unsigned open_cap;
 	struct yanchor **buckets; /* owns (malloc); chained hash of anchors */
 	size_t n_buckets;
@@ -120,7 +120,7 @@ struct mvec {
 
 struct mintern {
 	uint32_t hash;
-	uint32_t n; /* label sets: items */
+	uint32_t n;    /* label sets: items */
 	const void *p; /* NULL: empty slot */
 };
 
@@ -151,9 +151,9 @@ struct mload {
 	char item_kind[64]; /* kind of a typed list's items ("Service") */
 	char path[MANIFEST_PATH_CAP];
 	size_t plen;
-	struct mintab strs;	 /* interned strings */
-	struct mintab lsets;	 /* interned label sets */
-	struct k8s_label *lbuf;	 /* owns (malloc): a label set being read */
+	struct mintab strs;     /* interned strings */
+	struct mintab lsets;    /* interned label sets */
+	struct k8s_label *lbuf; /* owns (malloc): a label set being read */
 	size_t lbuf_cap;
 };
 
@@ -948,7 +948,7 @@ static bool ynode_is_null(const struct ynode *n)
 	}
 	return n->len >= 4 && (t[0] == 'n' || t[0] == 'N') &&
 	       (strcmp(t, "null") == 0 || strcmp(t, "Null") == 0 ||
-		strcmp(t, "NULL") == 0);
+	        strcmp(t, "NULL") == 0);
 }
 
 /* Looks up the values of the keys in names (NULL when absent). Each key
@@ -1023,10 +1023,9 @@ static uint32_t mintern_hash(const void *p, size_t len)
 /* The slot of (h, p, len) in t: a match, or the empty slot to fill. eq
  * compares an entry's bytes with p. Grows t first (at half full); NULL
  * when that fails (then nothing is shared). */
-static struct mintern *mintab_find(struct mintab *t, uint32_t h,
-				   const void *p, size_t n,
-				   bool (*eq)(const struct mintern *,
-					      const void *, size_t))
+static struct mintern *
+mintab_find(struct mintab *t, uint32_t h, const void *p, size_t n,
+            bool (*eq)(const struct mintern *, const void *, size_t))
 {
 	size_t j;
 
@@ -1067,8 +1066,7 @@ static bool mintern_str_eq(const struct mintern *e, const void *p, size_t n)
 
 static bool mintern_lset_eq(const struct mintern *e, const void *p, size_t n)
 {
-	return e->n == n &&
-	       memcmp(e->p, p, n * sizeof(struct k8s_label)) == 0;
+	return e->n == n && memcmp(e->p, p, n * sizeof(struct k8s_label)) == 0;
 }
 
 /* Copies a string into the file's arena (once per distinct short
@@ -3561,19 +3559,19 @@ struct mset_job {
 	struct mset_file *slot;
 	const struct mstamp *stamp;
 	struct k8s_file *f; /* the result */
-	struct diag fd;	    /* its diagnostics */
+	struct diag fd;     /* its diagnostics */
 	int err;
 };
 
 /* Parsing dominates a big (re)load (libyaml reads ~40 MB/s): files are
  * parsed on up to this many threads when there is enough to share. */
-#define MSET_LOAD_THREADS_MAX 4
+#define MSET_LOAD_THREADS_MAX     4
 #define MSET_LOAD_PARALLEL_OCTETS (1024 * 1024)
 
 struct mset_loader {
 	const struct manifest_set *s;
 	struct mset_job **order; /* largest file first: the threads finish
-				    together */
+	                            together */
 	size_t n;
 	_Atomic size_t next;
 };
@@ -3582,7 +3580,7 @@ static void mset_run_one(const struct manifest_set *s, struct mset_job *j)
 {
 	diag_init(&j->fd);
 	j->err = manifest_load_file(j->slot->path, j->slot->path, &s->lim,
-				    &j->f, &j->fd);
+	                            &j->f, &j->fd);
 }
 
 static void mset_run_jobs(struct mset_loader *l)
@@ -3632,7 +3630,7 @@ static int mset_job_size_cmp(const void *a, const void *b)
 }
 
 static void mset_load_all(const struct manifest_set *s, struct mset_job *jobs,
-			  size_t n)
+                          size_t n)
 {
 	struct mset_loader l = { .s = s, .n = n };
 	pthread_t th[MSET_LOAD_THREADS_MAX];
@@ -3655,8 +3653,9 @@ static void mset_load_all(const struct manifest_set *s, struct mset_job *jobs,
 		octets += jobs[i].stamp->size;
 	}
 	if (octets >= MSET_LOAD_PARALLEL_OCTETS && n > 1 && cpus > 1) {
-		want = (size_t)cpus < MSET_LOAD_THREADS_MAX ? (size_t)cpus
-							    : MSET_LOAD_THREADS_MAX;
+		want = (size_t)cpus < MSET_LOAD_THREADS_MAX
+		               ? (size_t)cpus
+		               : MSET_LOAD_THREADS_MAX;
 		want = want < n ? want : n;
 	}
 	if (want > 1) {
@@ -3679,7 +3678,7 @@ static void mset_load_all(const struct manifest_set *s, struct mset_job *jobs,
  * Each file has had a diag of its own: it reports up to DIAG_MAX_KEPT
  * entries, however many came before it. */
 static void mset_apply(struct mset_job *j, struct diag *d,
-		       struct manifest_scan_stats *st)
+                       struct manifest_scan_stats *st)
 {
 	struct mset_file *slot = j->slot;
 
@@ -3708,8 +3707,8 @@ static void mset_apply(struct mset_job *j, struct diag *d,
 /* Merges the sorted scan into the sorted set. out has room for both; jobs
  * gets the files to (re)load (room for sc->n). */
 static size_t mset_merge(struct manifest_set *s, struct mscan *sc, bool force,
-			 struct mset_file *out, struct mset_job *jobs,
-			 size_t *n_jobs, struct manifest_scan_stats *st)
+                         struct mset_file *out, struct mset_job *jobs,
+                         size_t *n_jobs, struct manifest_scan_stats *st)
 {
 	size_t i = 0;
 	size_t j = 0;
@@ -3853,10 +3852,10 @@ enum {
 };
 
 static const char *const api_fields[AF_N] = {
-	[AF_KIND] = "kind",	[AF_APIVERSION] = "apiVersion",
+	[AF_KIND] = "kind",         [AF_APIVERSION] = "apiVersion",
 	[AF_METADATA] = "metadata", [AF_ITEMS] = "items",
-	[AF_TYPE] = "type",	[AF_OBJECT] = "object",
-	[AF_CODE] = "code",	[AF_MESSAGE] = "message",
+	[AF_TYPE] = "type",         [AF_OBJECT] = "object",
+	[AF_CODE] = "code",         [AF_MESSAGE] = "message",
 };
 
 enum {
@@ -3958,8 +3957,9 @@ static void api_list(struct mload *m, const struct ynode *root,
 	if (api_copy(f[AF_KIND], kind, sizeof(kind)) != 1 ||
 	    !kind_is_list(kind) ||
 	    api_copy(f[AF_APIVERSION], api, sizeof(api)) != 1) {
-		mload_fatal(m, -EINVAL, root->line, root->col,
-		            "not a Kubernetes list (kind *List and apiVersion)");
+		mload_fatal(
+			m, -EINVAL, root->line, root->col,
+			"not a Kubernetes list (kind *List and apiVersion)");
 		return;
 	}
 	if (!api_meta(root, mf) ||
@@ -4136,9 +4136,8 @@ static void api_event(struct mload *m, const struct ynode *root,
 		api_event_status(m, obj, ev);
 		return;
 	}
-	if (!api_meta(obj, mf) ||
-	    api_copy(mf[AM_RV], ev->resource_version,
-	             sizeof(ev->resource_version)) < 0) {
+	if (!api_meta(obj, mf) || api_copy(mf[AM_RV], ev->resource_version,
+	                                   sizeof(ev->resource_version)) < 0) {
 		mload_fatal(m, -EINVAL, obj->line, obj->col,
 		            "object.metadata.resourceVersion: not a string");
 		return;

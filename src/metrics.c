@@ -16,8 +16,7 @@ void metrics_buf_fini(struct metrics_buf *b)
 	metrics_buf_init(b);
 }
 
-static void metrics_vprintf(struct metrics_buf *b, const char *fmt,
-			    va_list ap)
+static void metrics_vprintf(struct metrics_buf *b, const char *fmt, va_list ap)
 {
 	for (;;) {
 		va_list aq;
@@ -62,25 +61,25 @@ void metrics_printf(struct metrics_buf *b, const char *fmt, ...)
 }
 
 void metrics_family(struct metrics_buf *b, const char *name, const char *type,
-		    const char *help)
+                    const char *help)
 {
 	metrics_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
-		       type);
+	               type);
 }
 
 void metrics_u64(struct metrics_buf *b, const char *name, const char *labels,
-		 uint64_t value)
+                 uint64_t value)
 {
 	if (labels != NULL && labels[0] != '\0') {
 		metrics_printf(b, "%s{%s} %llu\n", name, labels,
-			       (unsigned long long)value);
+		               (unsigned long long)value);
 	} else {
 		metrics_printf(b, "%s %llu\n", name, (unsigned long long)value);
 	}
 }
 
 void metrics_f64(struct metrics_buf *b, const char *name, const char *labels,
-		 double value)
+                 double value)
 {
 	if (labels != NULL && labels[0] != '\0') {
 		metrics_printf(b, "%s{%s} %.9g\n", name, labels, value);
@@ -90,7 +89,7 @@ void metrics_f64(struct metrics_buf *b, const char *name, const char *labels,
 }
 
 char *metrics_label(char *out, size_t cap, bool append, const char *key,
-		    const char *value)
+                    const char *value)
 {
 	size_t n = append ? strlen(out) : 0;
 	const char *v;

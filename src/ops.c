@@ -25,7 +25,7 @@
 
 /* A counter or gauge without labels: HELP, TYPE and the sample. */
 static void ops_one(struct metrics_buf *b, const char *name, const char *type,
-		    const char *help, uint64_t v)
+                    const char *help, uint64_t v)
 {
 	metrics_family(b, name, type, help);
 	metrics_u64(b, name, NULL, v);
@@ -38,17 +38,17 @@ struct ops_labelled {
 };
 
 static void ops_by(struct metrics_buf *b, const char *name, const char *type,
-		   const char *help, const char *key,
-		   const struct ops_labelled *v, size_t n)
+                   const char *help, const char *key,
+                   const struct ops_labelled *v, size_t n)
 {
 	char l[OPS_LABELS_MAX];
 	size_t i;
 
 	metrics_family(b, name, type, help);
 	for (i = 0; i < n; i++) {
-		metrics_u64(b, name, metrics_label(l, sizeof(l), false, key,
-						   v[i].value),
-			    v[i].n);
+		metrics_u64(b, name,
+		            metrics_label(l, sizeof(l), false, key, v[i].value),
+		            v[i].n);
 	}
 }
 
@@ -61,35 +61,35 @@ static void ops_process(struct metrics_buf *b, const struct ops_sources *src)
 	FILE *f;
 
 	metrics_family(b, "svcdns_build_info", "gauge",
-		       "The svcdns version and the versions of its libraries.");
+	               "The svcdns version and the versions of its libraries.");
 	metrics_label(l, sizeof(l), false, "version", SVCDNS_VERSION);
 	metrics_label(l, sizeof(l), true, "libuv", uv_version_string());
 	metrics_label(l, sizeof(l), true, "cares", ares_version(NULL));
-	metrics_label(l, sizeof(l), true, "libyaml",
-		      yaml_get_version_string());
+	metrics_label(l, sizeof(l), true, "libyaml", yaml_get_version_string());
 	metrics_u64(b, "svcdns_build_info", l, 1);
 	ops_one(b, "svcdns_ready", "gauge",
-		"1 once the first snapshot is published (GET /ready).",
-		src->ready ? 1 : 0);
+	        "1 once the first snapshot is published (GET /ready).",
+	        src->ready ? 1 : 0);
 	ops_one(b, "process_start_time_seconds", "gauge",
-		"Start time of the process since the Unix epoch in seconds.",
-		src->start_unix);
+	        "Start time of the process since the Unix epoch in seconds.",
+	        src->start_unix);
 	if (getrusage(RUSAGE_SELF, &ru) == 0) {
-		metrics_family(b, "process_cpu_seconds_total", "counter",
-			       "Total user and system CPU time spent in seconds.");
+		metrics_family(
+			b, "process_cpu_seconds_total", "counter",
+			"Total user and system CPU time spent in seconds.");
 		metrics_f64(b, "process_cpu_seconds_total", NULL,
-			    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-				    (double)(ru.ru_utime.tv_usec +
-					     ru.ru_stime.tv_usec) /
-					    1e6);
+		            (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+		                    (double)(ru.ru_utime.tv_usec +
+		                             ru.ru_stime.tv_usec) /
+		                            1e6);
 	}
 	f = fopen("/proc/self/statm", "r");
 	if (f != NULL) {
 		if (fscanf(f, "%ld %ld", &pages, &rss) == 2) {
 			ops_one(b, "process_resident_memory_bytes", "gauge",
-				"Resident memory size in bytes.",
-				(uint64_t)rss *
-					(uint64_t)sysconf(_SC_PAGESIZE));
+			        "Resident memory size in bytes.",
+			        (uint64_t)rss *
+			                (uint64_t)sysconf(_SC_PAGESIZE));
 		}
 		fclose(f);
 	}
@@ -129,26 +129,27 @@ static void ops_dns_detail(struct metrics_buf *b, const struct server_stats *st)
 	unsigned i;
 
 	metrics_family(b, "svcdns_dns_requests_by_type_total", "counter",
-		       "DNS requests received, by query type.");
+	               "DNS requests received, by query type.");
 	for (i = 0; i < SERVER_QTYPE_COUNT; i++) {
 		metrics_u64(b, "svcdns_dns_requests_by_type_total",
-			    metrics_label(l, sizeof(l), false, "type",
-					  server_qtype_name(i)),
-			    st->qtype[i]);
+		            metrics_label(l, sizeof(l), false, "type",
+		                          server_qtype_name(i)),
+		            st->qtype[i]);
 	}
 	ops_by(b, "svcdns_dns_requests_by_family_total", "counter",
 	       "DNS requests received, by address family (1 IPv4, 2 IPv6).",
 	       "family", fam, SVCDNS_ARRAY_SIZE(fam));
-	metrics_family(b, "svcdns_dns_request_duration_seconds", "histogram",
-		       "Time from receiving a request to handing its response to the kernel (UDP: per receive batch).");
+	metrics_family(
+		b, "svcdns_dns_request_duration_seconds", "histogram",
+		"Time from receiving a request to handing its response to the kernel (UDP: per receive batch).");
 	for (i = 0; i < SERVER_HIST_BUCKETS; i++) {
 		cum += st->hist[i];
 		ops_le(le, sizeof(le), server_hist_bound_us(i));
 		metrics_u64(b, "svcdns_dns_request_duration_seconds_bucket",
-			    metrics_label(l, sizeof(l), false, "le", le), cum);
+		            metrics_label(l, sizeof(l), false, "le", le), cum);
 	}
 	metrics_f64(b, "svcdns_dns_request_duration_seconds_sum", NULL,
-		    (double)st->hist_sum_us / 1e6);
+	            (double)st->hist_sum_us / 1e6);
 	metrics_u64(b, "svcdns_dns_request_duration_seconds_count", NULL, cum);
 }
 
@@ -173,7 +174,7 @@ static void ops_dns(struct metrics_buf *b, const struct server_stats *st)
 	}
 	ops_dns_detail(b, st);
 	metrics_family(b, "svcdns_dns_responses_total", "counter",
-		       "DNS responses sent, by rcode.");
+	               "DNS responses sent, by rcode.");
 	for (r = 0; r <= SERVER_RCODE_OTHER; r++) {
 		uint64_t n = v[SERVER_STAT_RCODE + r];
 		const char *rn = qlog_rcode_name(r);
@@ -191,11 +192,11 @@ static void ops_dns(struct metrics_buf *b, const struct server_stats *st)
 			snprintf(name, sizeof(name), "RCODE%u", r);
 		}
 		metrics_u64(b, "svcdns_dns_responses_total",
-			    metrics_label(l, sizeof(l), false, "rcode", name),
-			    n);
+		            metrics_label(l, sizeof(l), false, "rcode", name),
+		            n);
 	}
 	ops_one(b, "svcdns_dns_responses_truncated_total", "counter",
-		"UDP responses sent with TC=1.", v[SERVER_STAT_TRUNCATED]);
+	        "UDP responses sent with TC=1.", v[SERVER_STAT_TRUNCATED]);
 	{
 		const struct ops_labelled drop[] = {
 			{ "malformed", v[SERVER_STAT_DROPPED] },
@@ -207,47 +208,47 @@ static void ops_dns(struct metrics_buf *b, const struct server_stats *st)
 		       SVCDNS_ARRAY_SIZE(drop));
 	}
 	ops_one(b, "svcdns_dns_recursion_refused_total", "counter",
-		"Names outside the zones refused to clients outside --allow-recursion.",
-		v[SERVER_STAT_RECURSION_REFUSED]);
+	        "Names outside the zones refused to clients outside --allow-recursion.",
+	        v[SERVER_STAT_RECURSION_REFUSED]);
 	ops_one(b, "svcdns_dns_udp_send_queued_total", "counter",
-		"UDP responses that waited for the socket in the send pool.",
-		v[SERVER_STAT_UDP_QUEUED]);
+	        "UDP responses that waited for the socket in the send pool.",
+	        v[SERVER_STAT_UDP_QUEUED]);
 	ops_one(b, "svcdns_dns_udp_send_lost_total", "counter",
-		"UDP responses not sent (send pool empty or a send error).",
-		v[SERVER_STAT_UDP_SEND_LOST]);
+	        "UDP responses not sent (send pool empty or a send error).",
+	        v[SERVER_STAT_UDP_SEND_LOST]);
 	ops_one(b, "svcdns_snapshot_switches_total", "counter",
-		"Times a worker moved to a newer snapshot.",
-		v[SERVER_STAT_SNAPSHOT_SWITCHES]);
+	        "Times a worker moved to a newer snapshot.",
+	        v[SERVER_STAT_SNAPSHOT_SWITCHES]);
 	/* Response rate limiting (rrl.c, UDP answers to non-loopback
 	 * clients). */
 	ops_one(b, "svcdns_rrl_dropped_total", "counter",
-		"Responses dropped by response rate limiting.",
-		v[SERVER_STAT_RRL_DROPPED]);
+	        "Responses dropped by response rate limiting.",
+	        v[SERVER_STAT_RRL_DROPPED]);
 	ops_one(b, "svcdns_rrl_slipped_total", "counter",
-		"Rate-limited responses sent truncated (TC=1) instead.",
-		v[SERVER_STAT_RRL_SLIPPED]);
+	        "Rate-limited responses sent truncated (TC=1) instead.",
+	        v[SERVER_STAT_RRL_SLIPPED]);
 	ops_one(b, "svcdns_rrl_limited_total", "counter",
-		"Responses over the rate (log-only ones included).",
-		st->rrl.limited);
+	        "Responses over the rate (log-only ones included).",
+	        st->rrl.limited);
 	ops_one(b, "svcdns_rrl_log_only_total", "counter",
-		"Responses over the rate sent anyway (--rrl-log-only).",
-		st->rrl.log_only);
+	        "Responses over the rate sent anyway (--rrl-log-only).",
+	        st->rrl.log_only);
 	ops_one(b, "svcdns_rrl_evictions_total", "counter",
-		"Rate-limit slots taken over by another source.",
-		st->rrl.evictions);
+	        "Rate-limit slots taken over by another source.",
+	        st->rrl.evictions);
 	{
 		unsigned k;
 
 		metrics_family(b, "svcdns_rrl_limited_by_class_total",
-			       "counter",
-			       "Responses over the rate, by response class.");
+		               "counter",
+		               "Responses over the rate, by response class.");
 		for (k = 0; k < RRL_CLASS_COUNT; k++) {
 			char cl[64];
 
 			metrics_label(cl, sizeof(cl), false, "class",
-				      rrl_class_name(k));
+			              rrl_class_name(k));
 			metrics_u64(b, "svcdns_rrl_limited_by_class_total", cl,
-				    st->rrl.classes[k]);
+			            st->rrl.classes[k]);
 		}
 	}
 }
@@ -263,15 +264,15 @@ static void ops_tcp(struct metrics_buf *b, const struct server_stats *st)
 	};
 
 	ops_one(b, "svcdns_dns_tcp_connections", "gauge",
-		"DNS TCP connections open now.", v[SERVER_STAT_TCP_ACTIVE]);
+	        "DNS TCP connections open now.", v[SERVER_STAT_TCP_ACTIVE]);
 	ops_one(b, "svcdns_dns_tcp_connections_total", "counter",
-		"DNS TCP connections accepted.", v[SERVER_STAT_TCP_ACCEPTED]);
+	        "DNS TCP connections accepted.", v[SERVER_STAT_TCP_ACCEPTED]);
 	ops_by(b, "svcdns_dns_tcp_closed_total", "counter",
 	       "DNS TCP connections closed by svcdns, by reason.", "reason",
 	       closed, SVCDNS_ARRAY_SIZE(closed));
 	ops_one(b, "svcdns_dns_tcp_read_paused_total", "counter",
-		"Times reading a TCP connection paused on its write backlog.",
-		v[SERVER_STAT_TCP_PAUSED]);
+	        "Times reading a TCP connection paused on its write backlog.",
+	        v[SERVER_STAT_TCP_PAUSED]);
 }
 
 /* Forwarding and its cache. */
@@ -293,43 +294,43 @@ static void ops_forward(struct metrics_buf *b, const struct server_stats *st)
 	};
 
 	ops_one(b, "svcdns_forward_queries_total", "counter",
-		"Queries for names outside the zones (cache hits included).",
-		f[FORWARD_STAT_QUERIES]);
+	        "Queries for names outside the zones (cache hits included).",
+	        f[FORWARD_STAT_QUERIES]);
 	ops_one(b, "svcdns_forward_requests_total", "counter",
-		"Queries sent to the upstream resolvers.",
-		f[FORWARD_STAT_SENT]);
+	        "Queries sent to the upstream resolvers.",
+	        f[FORWARD_STAT_SENT]);
 	ops_one(b, "svcdns_forward_responses_total", "counter",
-		"Upstream answers relayed to clients.",
-		f[FORWARD_STAT_ANSWERS]);
+	        "Upstream answers relayed to clients.",
+	        f[FORWARD_STAT_ANSWERS]);
 	ops_by(b, "svcdns_forward_errors_total", "counter",
 	       "Forwarded queries answered SERVFAIL, by reason.", "reason",
 	       errors, SVCDNS_ARRAY_SIZE(errors));
 	ops_one(b, "svcdns_forward_late_responses_total", "counter",
-		"Upstream answers that came after the deadline (cached only).",
-		f[FORWARD_STAT_LATE]);
+	        "Upstream answers that came after the deadline (cached only).",
+	        f[FORWARD_STAT_LATE]);
 	ops_by(b, "svcdns_forward_spoofed_total", "counter",
 	       "Upstream datagrams dropped by the spoofing checks, by reason.",
 	       "reason", spoof, SVCDNS_ARRAY_SIZE(spoof));
 	ops_one(b, "svcdns_forward_scrubbed_records_total", "counter",
-		"Out-of-bailiwick records dropped from upstream answers.",
-		f[FORWARD_STAT_SCRUBBED]);
+	        "Out-of-bailiwick records dropped from upstream answers.",
+	        f[FORWARD_STAT_SCRUBBED]);
 	ops_one(b, "svcdns_forward_inflight", "gauge",
-		"Forwarded queries waiting for an upstream now.",
-		f[FORWARD_STAT_INFLIGHT]);
+	        "Forwarded queries waiting for an upstream now.",
+	        f[FORWARD_STAT_INFLIGHT]);
 	ops_one(b, "svcdns_cache_hits_total", "counter",
-		"Forwarded names answered from the cache.",
-		f[FORWARD_STAT_CACHE_HITS]);
+	        "Forwarded names answered from the cache.",
+	        f[FORWARD_STAT_CACHE_HITS]);
 	ops_one(b, "svcdns_cache_misses_total", "counter",
-		"Forwarded names not in the cache.",
-		f[FORWARD_STAT_CACHE_MISSES]);
+	        "Forwarded names not in the cache.",
+	        f[FORWARD_STAT_CACHE_MISSES]);
 	ops_one(b, "svcdns_cache_entries", "gauge",
-		"Answers in the cache, all workers together.",
-		f[FORWARD_STAT_CACHE_ENTRIES]);
+	        "Answers in the cache, all workers together.",
+	        f[FORWARD_STAT_CACHE_ENTRIES]);
 	ops_one(b, "svcdns_cache_inserts_total", "counter",
-		"Answers stored in the cache.", f[FORWARD_STAT_CACHE_INSERTS]);
+	        "Answers stored in the cache.", f[FORWARD_STAT_CACHE_INSERTS]);
 	ops_one(b, "svcdns_cache_evictions_total", "counter",
-		"Answers evicted from a full cache.",
-		f[FORWARD_STAT_CACHE_EVICTIONS]);
+	        "Answers evicted from a full cache.",
+	        f[FORWARD_STAT_CACHE_EVICTIONS]);
 }
 
 static void ops_server(struct metrics_buf *b, const struct server *srv)
@@ -338,7 +339,7 @@ static void ops_server(struct metrics_buf *b, const struct server *srv)
 
 	server_get_stats(srv, &st);
 	ops_one(b, "svcdns_workers", "gauge", "Worker threads.",
-		server_threads(srv));
+	        server_threads(srv));
 	ops_dns(b, &st);
 	ops_tcp(b, &st);
 	ops_forward(b, &st);
@@ -365,26 +366,26 @@ static void ops_watch(struct metrics_buf *b, const struct watch *w)
 		       "kind", kinds, SVCDNS_ARRAY_SIZE(kinds));
 	}
 	ops_one(b, "svcdns_manifest_files", "gauge",
-		"Manifest files in the published snapshot.", ws.files);
+	        "Manifest files in the published snapshot.", ws.files);
 	ops_one(b, "svcdns_manifest_files_failed", "gauge",
-		"Manifest files whose last load failed (their last good objects are served).",
-		ws.failed_files);
+	        "Manifest files whose last load failed (their last good objects are served).",
+	        ws.failed_files);
 	ops_one(b, "svcdns_reloads_total", "counter",
-		"Snapshots published (the first one included).", ws.reloads);
+	        "Snapshots published (the first one included).", ws.reloads);
 	ops_one(b, "svcdns_reload_failures_total", "counter",
-		"Manifest file loads that failed, summed over the reloads.",
-		ws.reload_failures);
+	        "Manifest file loads that failed, summed over the reloads.",
+	        ws.reload_failures);
 	ops_one(b, "svcdns_last_reload_timestamp_seconds", "gauge",
-		"When the last snapshot was published, since the Unix epoch.",
-		ws.last_reload_unix);
+	        "When the last snapshot was published, since the Unix epoch.",
+	        ws.last_reload_unix);
 	ops_one(b, "svcdns_watch_scans_total", "counter",
-		"Scans of the manifest directory.", ws.scans);
+	        "Scans of the manifest directory.", ws.scans);
 	ops_one(b, "svcdns_watch_directory_missing", "gauge",
-		"1 while the manifest directory is unreadable or empty (the last good data is served).",
-		ws.dir_missing ? 1 : 0);
+	        "1 while the manifest directory is unreadable or empty (the last good data is served).",
+	        ws.dir_missing ? 1 : 0);
 	ops_one(b, "svcdns_bluegreen_held_total", "counter",
-		"Reloads in which the readiness guard held a cutover.",
-		ws.held);
+	        "Reloads in which the readiness guard held a cutover.",
+	        ws.held);
 }
 
 /* --kubernetes: the API watch. */
@@ -394,35 +395,35 @@ static void ops_kube(struct metrics_buf *b, const struct kube *k)
 
 	kube_get_stats(k, &ks);
 	ops_one(b, "svcdns_kube_synced", "gauge",
-		"1 once every watched resource has been listed (the first full sync).",
-		ks.synced ? 1 : 0);
-	ops_one(b, "svcdns_kube_resources", "gauge",
-		"API resources watched.", ks.resources);
+	        "1 once every watched resource has been listed (the first full sync).",
+	        ks.synced ? 1 : 0);
+	ops_one(b, "svcdns_kube_resources", "gauge", "API resources watched.",
+	        ks.resources);
 	ops_one(b, "svcdns_kube_watches_connected", "gauge",
-		"Resources whose watch stream is open now.", ks.connected);
+	        "Resources whose watch stream is open now.", ks.connected);
 	ops_one(b, "svcdns_kube_events_total", "counter",
-		"Watch events applied (ADDED, MODIFIED, DELETED).", ks.events);
+	        "Watch events applied (ADDED, MODIFIED, DELETED).", ks.events);
 	ops_one(b, "svcdns_kube_bookmarks_total", "counter",
-		"BOOKMARK events received.", ks.bookmarks);
+	        "BOOKMARK events received.", ks.bookmarks);
 	ops_one(b, "svcdns_kube_list_pages_total", "counter",
-		"LIST pages fetched.", ks.lists);
+	        "LIST pages fetched.", ks.lists);
 	ops_one(b, "svcdns_kube_watch_silences_total", "counter",
-		"Watches dropped and resumed after receiving nothing for 90 s.",
-		ks.silent);
+	        "Watches dropped and resumed after receiving nothing for 90 s.",
+	        ks.silent);
 	ops_one(b, "svcdns_kube_relists_total", "counter",
-		"LISTs after the first (410 Gone, broken streams).",
-		ks.relists);
+	        "LISTs after the first (410 Gone, broken streams).",
+	        ks.relists);
 	ops_one(b, "svcdns_kube_errors_total", "counter",
-		"Failed API transfers and refused objects.", ks.errors);
+	        "Failed API transfers and refused objects.", ks.errors);
 	ops_one(b, "svcdns_kube_objects", "gauge",
-		"Objects held from the API server.", ks.objects);
+	        "Objects held from the API server.", ks.objects);
 	ops_one(b, "svcdns_kube_store_bytes", "gauge",
-		"Memory of the API object store.", ks.store_bytes);
+	        "Memory of the API object store.", ks.store_bytes);
 }
 
 /* namespace="ns",service="name" into l. */
 static char *ops_svc_labels(char *l, size_t cap, const char *ns,
-			    const char *name)
+                            const char *name)
 {
 	metrics_label(l, cap, false, "namespace", ns);
 	return metrics_label(l, cap, true, "service", name);
@@ -436,11 +437,11 @@ static void ops_cutovers(struct metrics_buf *b, const struct watch *w)
 	size_t i;
 
 	metrics_family(b, "svcdns_bluegreen_cutovers_total", "counter",
-		       "Blue/green cutovers served, by service.");
+	               "Blue/green cutovers served, by service.");
 	for (i = 0; i < n; i++) {
 		metrics_u64(b, "svcdns_bluegreen_cutovers_total",
-			    ops_svc_labels(l, sizeof(l), c[i].ns, c[i].name),
-			    c[i].count);
+		            ops_svc_labels(l, sizeof(l), c[i].ns, c[i].name),
+		            c[i].count);
 	}
 }
 
@@ -455,51 +456,53 @@ static void ops_snapshot(struct metrics_buf *b, struct snapshot_slot *slot)
 	size_t i;
 
 	ops_one(b, "svcdns_snapshot_generation", "gauge",
-		"Generation of the published snapshot (1 for the first).",
-		snapshot_slot_generation(slot));
+	        "Generation of the published snapshot (1 for the first).",
+	        snapshot_slot_generation(slot));
 	if (s == NULL) {
 		return;
 	}
 	snapshot_get_stats(s, &ss);
 	ops_one(b, "svcdns_snapshot_serial", "gauge",
-		"SOA serial of the published snapshot.", snapshot_serial(s));
+	        "SOA serial of the published snapshot.", snapshot_serial(s));
 	metrics_family(b, "svcdns_snapshot_build_seconds", "gauge",
-		       "Time taken to build the published snapshot.");
+	               "Time taken to build the published snapshot.");
 	metrics_f64(b, "svcdns_snapshot_build_seconds", NULL,
-		    (double)ss.build_us / 1e6);
+	            (double)ss.build_us / 1e6);
 	ops_one(b, "svcdns_snapshot_bytes", "gauge",
-		"Memory held by the published snapshot.", ss.bytes);
+	        "Memory held by the published snapshot.", ss.bytes);
 	ops_one(b, "svcdns_snapshot_names", "gauge",
-		"Owner names in the published snapshot.", ss.names);
+	        "Owner names in the published snapshot.", ss.names);
 	ops_one(b, "svcdns_snapshot_spare_bytes", "gauge",
-		"Memory of replaced snapshots and rebuild scratch kept for the next rebuild.",
-		snapshot_slot_spare_bytes(slot));
+	        "Memory of replaced snapshots and rebuild scratch kept for the next rebuild.",
+	        snapshot_slot_spare_bytes(slot));
 	n = snapshot_bluegreen(s, &bg);
 	metrics_family(b, "svcdns_bluegreen_active", "gauge",
-		       "1 for the color each blue/green service serves now.");
+	               "1 for the color each blue/green service serves now.");
 	for (i = 0; i < n; i++) {
 		if (bg[i].served == NULL) {
 			continue;
 		}
 		ops_svc_labels(l, sizeof(l), bg[i].ns, bg[i].name);
 		metrics_u64(b, "svcdns_bluegreen_active",
-			    metrics_label(l, sizeof(l), true, "color",
-					  bg[i].served),
-			    1);
+		            metrics_label(l, sizeof(l), true, "color",
+		                          bg[i].served),
+		            1);
 	}
-	metrics_family(b, "svcdns_bluegreen_held", "gauge",
-		       "1 while the readiness guard holds a blue/green service on its previous color.");
+	metrics_family(
+		b, "svcdns_bluegreen_held", "gauge",
+		"1 while the readiness guard holds a blue/green service on its previous color.");
 	for (i = 0; i < n; i++) {
 		metrics_u64(b, "svcdns_bluegreen_held",
-			    ops_svc_labels(l, sizeof(l), bg[i].ns, bg[i].name),
-			    bg[i].held ? 1 : 0);
+		            ops_svc_labels(l, sizeof(l), bg[i].ns, bg[i].name),
+		            bg[i].held ? 1 : 0);
 	}
-	metrics_family(b, "svcdns_bluegreen_ready_endpoints", "gauge",
-		       "Ready endpoints of the color each blue/green service serves.");
+	metrics_family(
+		b, "svcdns_bluegreen_ready_endpoints", "gauge",
+		"Ready endpoints of the color each blue/green service serves.");
 	for (i = 0; i < n; i++) {
 		metrics_u64(b, "svcdns_bluegreen_ready_endpoints",
-			    ops_svc_labels(l, sizeof(l), bg[i].ns, bg[i].name),
-			    bg[i].ready_served);
+		            ops_svc_labels(l, sizeof(l), bg[i].ns, bg[i].name),
+		            bg[i].ready_served);
 	}
 	snapshot_release(s);
 }

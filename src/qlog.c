@@ -27,9 +27,9 @@ const char *qlog_rcode_name(unsigned rcode)
 {
 	/* RFC 1035 4.1.1, RFC 2136 2.2, RFC 6891 9. */
 	static const char *const names[] = {
-		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
-		"REFUSED", "YXDOMAIN", "YXRRSET",  "NXRRSET",  "NOTAUTH",
-		"NOTZONE",
+		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+		"NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+		"NXRRSET", "NOTAUTH", "NOTZONE",
 	};
 
 	if (rcode < SVCDNS_ARRAY_SIZE(names)) {
@@ -44,15 +44,15 @@ char *qlog_type_name(uint16_t type, char *out, size_t cap)
 		uint16_t type;
 		const char *name;
 	} names[] = {
-		{ DNS_TYPE_A, "A" },	       { DNS_TYPE_NS, "NS" },
-		{ DNS_TYPE_CNAME, "CNAME" },   { DNS_TYPE_SOA, "SOA" },
-		{ DNS_TYPE_PTR, "PTR" },       { DNS_TYPE_HINFO, "HINFO" },
-		{ DNS_TYPE_MX, "MX" },	       { DNS_TYPE_TXT, "TXT" },
-		{ DNS_TYPE_AAAA, "AAAA" },     { DNS_TYPE_SRV, "SRV" },
-		{ DNS_TYPE_OPT, "OPT" },       { DNS_TYPE_RRSIG, "RRSIG" },
-		{ DNS_TYPE_TKEY, "TKEY" },     { DNS_TYPE_TSIG, "TSIG" },
-		{ DNS_TYPE_IXFR, "IXFR" },     { DNS_TYPE_AXFR, "AXFR" },
-		{ DNS_TYPE_MAILB, "MAILB" },   { DNS_TYPE_MAILA, "MAILA" },
+		{ DNS_TYPE_A, "A" },         { DNS_TYPE_NS, "NS" },
+		{ DNS_TYPE_CNAME, "CNAME" }, { DNS_TYPE_SOA, "SOA" },
+		{ DNS_TYPE_PTR, "PTR" },     { DNS_TYPE_HINFO, "HINFO" },
+		{ DNS_TYPE_MX, "MX" },       { DNS_TYPE_TXT, "TXT" },
+		{ DNS_TYPE_AAAA, "AAAA" },   { DNS_TYPE_SRV, "SRV" },
+		{ DNS_TYPE_OPT, "OPT" },     { DNS_TYPE_RRSIG, "RRSIG" },
+		{ DNS_TYPE_TKEY, "TKEY" },   { DNS_TYPE_TSIG, "TSIG" },
+		{ DNS_TYPE_IXFR, "IXFR" },   { DNS_TYPE_AXFR, "AXFR" },
+		{ DNS_TYPE_MAILB, "MAILB" }, { DNS_TYPE_MAILA, "MAILA" },
 		{ DNS_TYPE_ANY, "ANY" },
 	};
 	size_t i;
@@ -91,8 +91,7 @@ static void qlog_peer(const struct sockaddr *sa, char *out, size_t cap)
 
 /* The question of req as "name=... type=... class=...", or with "-" for
  * what cannot be read. */
-static void qlog_question(const uint8_t *req, size_t len, char *out,
-			  size_t cap)
+static void qlog_question(const uint8_t *req, size_t len, char *out, size_t cap)
 {
 	uint8_t name[DNAME_MAXLEN];
 	char text[DNAME_TEXT_MAX];
@@ -120,11 +119,11 @@ static void qlog_question(const uint8_t *req, size_t len, char *out,
 	}
 	if (qclass == 1) {
 		snprintf(out, cap, "name=%s type=%s class=IN", text,
-			 qlog_type_name(qtype, type, sizeof(type)));
+		         qlog_type_name(qtype, type, sizeof(type)));
 	} else {
 		snprintf(out, cap, "name=%s type=%s class=CLASS%u", text,
-			 qlog_type_name(qtype, type, sizeof(type)),
-			 (unsigned)qclass);
+		         qlog_type_name(qtype, type, sizeof(type)),
+		         (unsigned)qclass);
 	}
 }
 
@@ -148,8 +147,8 @@ static const char *qlog_flags(const uint8_t *req, size_t len)
 }
 
 void qlog_query(const struct sockaddr *peer, bool tcp, const uint8_t *req,
-		size_t req_len, const uint8_t *resp, size_t resp_len,
-		uint64_t dur_us)
+                size_t req_len, const uint8_t *resp, size_t resp_len,
+                uint64_t dur_us)
 {
 	char client[INET6_ADDRSTRLEN + 8];
 	char question[DNAME_TEXT_MAX + 64];
@@ -173,10 +172,11 @@ void qlog_query(const struct sockaddr *peer, bool tcp, const uint8_t *req,
 	}
 	if (dur_us != UINT64_MAX) {
 		snprintf(dur, sizeof(dur), " dur_us=%llu",
-			 (unsigned long long)dur_us);
+		         (unsigned long long)dur_us);
 	}
-	log_info("query: client=%s proto=%s id=%u %s flags=%s rcode=%s answers=%u size=%zu%s",
-		 client, tcp ? "tcp" : "udp", id, question,
-		 qlog_flags(req, req_len), rcode, answers,
-		 resp != NULL ? resp_len : 0, dur);
+	log_info(
+		"query: client=%s proto=%s id=%u %s flags=%s rcode=%s answers=%u size=%zu%s",
+		client, tcp ? "tcp" : "udp", id, question,
+		qlog_flags(req, req_len), rcode, answers,
+		resp != NULL ? resp_len : 0, dur);
 }

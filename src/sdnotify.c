@@ -29,11 +29,13 @@ int sdnotify_open(struct sdnotify *n)
 		/* Linux's abstract namespace: a leading NUL, and the length
 		 * counts exactly the name (no terminating NUL). */
 		n->addr.sun_path[0] = '\0';
-		n->addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-					  len);
+		n->addr_len =
+			(socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+		                    len);
 	} else {
-		n->addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-					  len + 1);
+		n->addr_len =
+			(socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+		                    len + 1);
 	}
 	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (n->fd < 0) {
@@ -57,7 +59,7 @@ int sdnotify_send(struct sdnotify *n, const char *msg)
 	/* Never block the event loop on a full socket buffer: systemd
 	 * would rather miss one message than have the loop stall. */
 	r = sendto(n->fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL,
-		   (const struct sockaddr *)&n->addr, n->addr_len);
+	           (const struct sockaddr *)&n->addr, n->addr_len);
 	if (r < 0) {
 		return -errno;
 	}

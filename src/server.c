@@ -134,7 +134,7 @@ struct conn {
 	bool answered; /* a query completed since the timer was armed */
 	bool closing;
 	bool recurse;     /* the peer is in the recursion ACL */
-	bool v6;	  /* accepted on an IPv6 listener */
+	bool v6;          /* accepted on an IPv6 listener */
 	unsigned pending; /* forwards whose reply is owed; 0 -> free */
 };
 
@@ -148,7 +148,7 @@ struct worker {
 	bool async_init;
 	bool started;
 	bool stopping;
-	bool draining;		  /* lame duck: answering what is owed */
+	bool draining; /* lame duck: answering what is owed */
 	bool drain_timer_init;
 	uv_timer_t drain_timer;
 	/* Liveness: a timer on the worker's loop stamps beat_ms (monotonic)
@@ -158,8 +158,8 @@ struct worker {
 	unsigned beats; /* for the stall failpoint */
 	_Atomic uint64_t beat_ms;
 	uint64_t drain_deadline; /* uv_now() at which to stop anyway */
-	struct listener *ls;   /* owns: srv->cfg->n_listen entries */
-	struct snapshot *snap; /* owns one reference; NULL before a load */
+	struct listener *ls;     /* owns: srv->cfg->n_listen entries */
+	struct snapshot *snap;   /* owns one reference; NULL before a load */
 	uint64_t snap_gen;
 	struct answer_state ast;
 	struct forward *fwd;         /* owns; NULL without forwarding */
@@ -501,8 +501,8 @@ static size_t worker_answer(struct worker *w, const uint8_t *req, size_t len,
 	worker_count_response(w, info.rcode, info.truncated);
 	/* --log-queries: one relaxed load when off. */
 	if (qlog_enabled()) {
-		qlog_query((const struct sockaddr *)&cl->addr, cl->tcp, req, len,
-		           w->resp, rlen, UINT64_MAX);
+		qlog_query((const struct sockaddr *)&cl->addr, cl->tcp, req,
+		           len, w->resp, rlen, UINT64_MAX);
 	}
 	return rlen;
 }
@@ -615,10 +615,9 @@ static void udp_reply(struct listener *l, const struct sockaddr *addr,
 		return;
 	}
 	do {
-		r = udp_fp_again(l->w)
-		            ? -1
-		            : sendto(l->udp_fd, resp, len, MSG_DONTWAIT, addr,
-		                     alen);
+		r = udp_fp_again(l->w) ? -1
+		                       : sendto(l->udp_fd, resp, len,
+		                                MSG_DONTWAIT, addr, alen);
 	} while (r < 0 && errno == EINTR);
 	if (r >= 0) {
 		return;
@@ -653,9 +652,9 @@ static void udp_drain(struct listener *l)
 			m->msg_iov = &w->q_iov[n];
 			m->msg_iovlen = 1;
 		}
-		r = udp_fp_again(w) ? -1
-		                    : sendmmsg(l->udp_fd, w->q_msgs, n,
-		                               MSG_DONTWAIT);
+		r = udp_fp_again(w)
+		            ? -1
+		            : sendmmsg(l->udp_fd, w->q_msgs, n, MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR) {
 			continue;
 		}
@@ -1457,8 +1456,9 @@ static void tcp_out_of_fds(struct listener *l)
 		uv_close((uv_handle_t *)&l->tcp, NULL);
 	}
 	if (worker_log_ok(w)) {
-		log_warn("server: out of file descriptors worker=%u; not accepting on %s for 1 s",
-		         w->id, l->cfg->text);
+		log_warn(
+			"server: out of file descriptors worker=%u; not accepting on %s for 1 s",
+			w->id, l->cfg->text);
 	}
 	uv_timer_start(&l->retry, tcp_retry_cb, 1000, 0);
 }
@@ -1734,8 +1734,7 @@ static void worker_close_all(struct worker *w)
 		if (l->tcp_init && !uv_is_closing((uv_handle_t *)&l->tcp)) {
 			uv_close((uv_handle_t *)&l->tcp, NULL);
 		}
-		if (l->retry_init &&
-		    !uv_is_closing((uv_handle_t *)&l->retry)) {
+		if (l->retry_init && !uv_is_closing((uv_handle_t *)&l->retry)) {
 			uv_close((uv_handle_t *)&l->retry, NULL);
 		}
 	}
@@ -1765,10 +1764,10 @@ static void worker_beat_cb(uv_timer_t *t)
 	atomic_store_explicit(&w->beat_ms, server_now_ms(),
 	                      memory_order_relaxed);
 	if (w->srv->stall_ms != 0 && w->id == 0 && ++w->beats == 3) {
-		struct timespec ts = { .tv_sec = w->srv->stall_ms / 1000,
-			               .tv_nsec = (long)(w->srv->stall_ms %
-			                                 1000) *
-			                          1000000L };
+		struct timespec ts = {
+			.tv_sec = w->srv->stall_ms / 1000,
+			.tv_nsec = (long)(w->srv->stall_ms % 1000) * 1000000L
+		};
 
 		log_warn("server: failpoint: worker=0 blocks for %u ms",
 		         w->srv->stall_ms);
@@ -2103,8 +2102,9 @@ int server_create(const struct config_server *cfg,
 		if (s->udp_again < 2) {
 			s->udp_again = 0; /* 1 would never send */
 		}
-		log_warn("server: failpoint SVCDNS_FAILPOINT_UDP_AGAIN=%u: every %uth UDP send fails with EAGAIN",
-		         s->udp_again, s->udp_again);
+		log_warn(
+			"server: failpoint SVCDNS_FAILPOINT_UDP_AGAIN=%u: every %uth UDP send fails with EAGAIN",
+			s->udp_again, s->udp_again);
 	}
 	s->aopts = aopts;
 	s->up = up;

@@ -20,14 +20,15 @@
 #include "svcdns/selector.h"
 #include "svcdns/wire.h"
 
-#define SNAP_TXT_TTL	   28800 /* dns-version TXT (CLUSTER-DNS row 20) */
-#define SNAP_SOA_TTL_MAX   300	 /* SOA TTL = min(ttl, 300) (row 22) */
-#define SNAP_CHASE_MAX	   8	 /* CNAME chain limit (RFC 1034 3.6.2) */
-#define SNAP_BODY_MAX	   (WIRE_MSG_MAX - 600) /* leave room for header,
-						   question and OPT */
-#define SNAP_DICT_MAX	   512 /* compression dictionary entries */
+#define SNAP_TXT_TTL     28800 /* dns-version TXT (CLUSTER-DNS row 20) */
+#define SNAP_SOA_TTL_MAX 300   /* SOA TTL = min(ttl, 300) (row 22) */
+#define SNAP_CHASE_MAX   8     /* CNAME chain limit (RFC 1034 3.6.2) */
+#define SNAP_BODY_MAX                                     \
+	(WIRE_MSG_MAX - 600)    /* leave room for header, \
+	                           question and OPT */
+#define SNAP_DICT_MAX       512 /* compression dictionary entries */
 #define SNAP_SCHEMA_VERSION "1.1.0"
-#define SNAP_BUF_MAX	   (256u * 1024 * 1024) /* octets per buffer */
+#define SNAP_BUF_MAX        (256u * 1024 * 1024) /* octets per buffer */
 
 /* A node in the node buffer, at a 4-aligned offset: its answer types with
  * the offsets of their responses in the response buffer, then its name
@@ -62,7 +63,7 @@ struct snap_rhdr {
 	uint16_t an_len;
 	uint16_t ns_len;
 	uint16_t arr[]; /* glue_len[n_glue], zptr[n_zptr], zcopy[n_zcopy],
-			   rptr[n_rptr] */
+	                   rptr[n_rptr] */
 };
 
 /* The addresses that have PTR records: one entry per address, its target
@@ -72,7 +73,7 @@ struct snap_ptr {
 	uint8_t family;
 	uint8_t n_targets;
 	uint16_t flags; /* SNAP_PTR_SHADOWED */
-	uint32_t off; /* into ptr_names */
+	uint32_t off;   /* into ptr_names */
 	uint8_t addr[16];
 };
 
@@ -87,7 +88,7 @@ struct snap_ptr {
  * instead of building them again (snapshot_opts.reuse). */
 struct snap_unit {
 	const char *ns; /* arena (snapshot) */
-	uint64_t fp;	/* sum of snap_mix64(file id) over its objects */
+	uint64_t fp;    /* sum of snap_mix64(file id) over its objects */
 	uint32_t node_off;
 	uint32_t node_end;
 	uint32_t resp_off;
@@ -136,7 +137,7 @@ struct snap_pod6 {
  * can write again (snapshot_slot's recycling). */
 enum snap_blk {
 	SNAP_BLK_TABLE, /* table */
-	SNAP_BLK_PTRS,	/* ptrs */
+	SNAP_BLK_PTRS,  /* ptrs */
 	SNAP_BLK_PTR_INDEX,
 	SNAP_BLK_POD4,
 	SNAP_BLK_POD6,
@@ -177,9 +178,9 @@ struct snapshot {
 	enum snapshot_pods_mode pods;
 	struct snapshot_zone *zones;
 	size_t n_zones;
-	size_t n_fwd;	       /* forward zones come first */
-	struct snap_buf nodes; /* owns: every node */
-	struct snap_buf resps; /* owns: every response */
+	size_t n_fwd;            /* forward zones come first */
+	struct snap_buf nodes;   /* owns: every node */
+	struct snap_buf resps;   /* owns: every response */
 	struct snap_slot *table; /* malloc */
 	size_t mask;
 	size_t n_nodes;
@@ -216,11 +217,11 @@ struct brr {
 	struct brr *next;
 	uint16_t type;
 	uint32_t ttl;
-	struct k8s_ip ip;   /* A, AAAA */
-	uint16_t prio;	    /* SRV */
-	uint16_t weight;    /* SRV */
-	uint16_t port;	    /* SRV */
-	const uint8_t *target; /* SRV, PTR, CNAME, NS: lower-case wire */
+	struct k8s_ip ip;          /* A, AAAA */
+	uint16_t prio;             /* SRV */
+	uint16_t weight;           /* SRV */
+	uint16_t port;             /* SRV */
+	const uint8_t *target;     /* SRV, PTR, CNAME, NS: lower-case wire */
 	const struct bnode *tnode; /* the node named target, when known */
 	uint8_t target_len;
 	const char *txt; /* TXT: one string */
@@ -255,7 +256,7 @@ struct tb {
 	uint16_t n_zcopy;
 	uint16_t rptr[1024]; /* pointers into the body, body-relative */
 	uint16_t n_rptr;
-	bool rptr_full;	     /* more than rptr holds: point absolutely */
+	bool rptr_full; /* more than rptr holds: point absolutely */
 	uint16_t glue_len[4096];
 	uint16_t n_glue;
 	uint16_t ancount;
@@ -278,7 +279,7 @@ struct builder {
 	size_t index_mask;
 	const struct brr **sel; /* malloc: records picked for a template */
 	size_t cap_sel;
-	struct tb *tb; /* malloc */
+	struct tb *tb;          /* malloc */
 	const uint8_t *primary; /* first forward zone (PTR targets) */
 	uint8_t primary_len;
 	/* Every object, collected over all files. */
@@ -290,26 +291,26 @@ struct builder {
 	size_t n_pods;
 	const char **nss; /* distinct namespace names (tmp) */
 	uint64_t *ns_fp;  /* per nss entry: sum of snap_mix64(file id) */
-	bool *ns_fresh;	  /* per nss entry: never copied */
+	bool *ns_fresh;   /* per nss entry: never copied */
 	size_t n_nss;
 	size_t cap_nss;
 	uint32_t *ns_slots; /* malloc: open addressing, nss index + 1 */
 	size_t ns_slots_mask;
-	size_t last_ns;	    /* the nss index found last */
+	size_t last_ns;              /* the nss index found last */
 	const struct snapshot *prev; /* opts->reuse, when usable */
-	struct bunit *units;	     /* malloc: by namespace */
+	struct bunit *units;         /* malloc: by namespace */
 	size_t n_units;
 	size_t units_first_node; /* nodes before it are zone structure */
 	size_t reused_nodes;
-	size_t reused_bptrs; /* b->bptrs[0..) taken over, in order */
+	size_t reused_bptrs;      /* b->bptrs[0..) taken over, in order */
 	struct snap_slot *copied; /* malloc: copied nodes, to index */
 	size_t n_copied;
 	uint64_t pods_fp;    /* sum of snap_mix64(file id) over pods */
 	uint32_t same_floor; /* responses below are not shared */
 	size_t cap_bg;
-	bool pods_grouped;   /* b->pods grouped by namespace */
-	uint32_t *pod_ns;    /* malloc: per pod, its nss index (collect) */
-	size_t *ns_pods;     /* malloc: per nss entry, its first pod; n_nss+1 */
+	bool pods_grouped; /* b->pods grouped by namespace */
+	uint32_t *pod_ns;  /* malloc: per pod, its nss index (collect) */
+	size_t *ns_pods;   /* malloc: per nss entry, its first pod; n_nss+1 */
 	bool *ns_pods_sorted; /* malloc: per nss entry, pods sorted by name */
 	uint32_t neg[SNAPSHOT_MAX_ZONES + 2][2]; /* zone negative templates */
 	struct bsame *same; /* malloc: shared responses, open addressing */
@@ -442,10 +443,10 @@ static size_t snap_pow2(size_t n)
 
 /* Appends one label (text of len octets) to a wire name under
  * construction. Returns 0 or -EINVAL when a limit would be passed. */
-static int name_push(uint8_t *name, size_t *len, const char *label,
-		     size_t llen)
+static int name_push(uint8_t *name, size_t *len, const char *label, size_t llen)
 {
-	if (llen == 0 || llen > DNAME_MAXLABEL || *len + llen + 2 > DNAME_MAXLEN) {
+	if (llen == 0 || llen > DNAME_MAXLABEL ||
+	    *len + llen + 2 > DNAME_MAXLEN) {
 		return -EINVAL;
 	}
 	name[*len] = (uint8_t)llen;
@@ -457,7 +458,7 @@ static int name_push(uint8_t *name, size_t *len, const char *label,
 /* Builds "<l1>.<l2>...<zone>" from NULL-terminated labels, lower-cased.
  * Returns 0 or -EINVAL. */
 static int name_make(uint8_t *out, size_t *out_len, const char *const *labels,
-		     const uint8_t *zone, size_t zone_len)
+                     const uint8_t *zone, size_t zone_len)
 {
 	size_t len = 0;
 	size_t i;
@@ -529,7 +530,7 @@ static void snap_dashed_ip(const struct k8s_ip *ip, char *out, size_t cap)
  * three dashes and no "--" is IPv4, anything else IPv6 with '-' -> ':'.
  * Returns 0 or -EINVAL. */
 static int snap_parse_dashed(const uint8_t *label, size_t len,
-			     struct k8s_ip *ip)
+                             struct k8s_ip *ip)
 {
 	char text[64];
 	size_t i;
@@ -547,7 +548,8 @@ static int snap_parse_dashed(const uint8_t *label, size_t len,
 			if (i > 0 && label[i - 1] == '-') {
 				dbl = true;
 			}
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+		} else if (!((c >= '0' && c <= '9') ||
+		             (c >= 'a' && c <= 'f'))) {
 			return -EINVAL;
 		}
 		text[i] = (char)c;
@@ -571,7 +573,7 @@ static int snap_parse_dashed(const uint8_t *label, size_t len,
 
 /* The reverse name of ip under in-addr.arpa or ip6.arpa. */
 static void snap_reverse_name(const struct k8s_ip *ip, uint8_t *out,
-			      size_t *len)
+                              size_t *len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t n = 0;
@@ -579,7 +581,8 @@ static void snap_reverse_name(const struct k8s_ip *ip, uint8_t *out,
 
 	if (ip->family == 4) {
 		for (i = 3; i >= 0; i--) {
-			size_t tl = snap_u8_text(ip->addr[i], (char *)out + n + 1);
+			size_t tl =
+				snap_u8_text(ip->addr[i], (char *)out + n + 1);
 
 			out[n] = (uint8_t)tl;
 			n += tl + 1;
@@ -605,7 +608,7 @@ static void snap_reverse_name(const struct k8s_ip *ip, uint8_t *out,
  * build's (opts.recycle) when it is large enough and at most twice that,
  * else a new one. NULL on OOM. Give it back with builder_tmp_drop. */
 static void *builder_tmp(struct builder *b, enum snap_tmp k, size_t n,
-			 size_t size, bool zero)
+                         size_t size, bool zero)
 {
 	struct snapshot_scratch *scr = b->scr;
 	size_t len;
@@ -633,7 +636,7 @@ static void *builder_tmp(struct builder *b, enum snap_tmp k, size_t n,
 /* Gives back p, kind k's array of len octets: kept for the next build
  * (the larger of it and the one kept already), or freed. */
 static void builder_tmp_drop_len(struct builder *b, enum snap_tmp k, void *p,
-				 size_t len)
+                                 size_t len)
 {
 	struct snapshot_scratch *scr = b->scr;
 
@@ -690,8 +693,8 @@ static bool builder_grow_index(struct builder *b, size_t want)
 }
 
 static struct bnode *builder_find_h(const struct builder *b,
-				    const uint8_t *name, size_t len,
-				    uint32_t h, size_t *slot)
+                                    const uint8_t *name, size_t len, uint32_t h,
+                                    size_t *slot)
 {
 	size_t j = h & b->index_mask;
 
@@ -710,7 +713,7 @@ static struct bnode *builder_find_h(const struct builder *b,
 }
 
 static struct bnode *builder_find(const struct builder *b, const uint8_t *name,
-				  size_t len)
+                                  size_t len)
 {
 	size_t slot;
 
@@ -719,7 +722,7 @@ static struct bnode *builder_find(const struct builder *b, const uint8_t *name,
 
 /* Returns the node for name (lower case), creating it. NULL on OOM. */
 static struct bnode *builder_node(struct builder *b, const uint8_t *name,
-				  size_t len, size_t zone)
+                                  size_t len, size_t zone)
 {
 	uint32_t h = snap_hash_name(name, len);
 	size_t slot;
@@ -785,8 +788,8 @@ static int brr_cmp(const struct brr *a, const struct brr *c)
 	case DNS_TYPE_CNAME:
 	case DNS_TYPE_NS:
 		r = memcmp(a->target, c->target,
-			   a->target_len < c->target_len ? a->target_len
-							 : c->target_len);
+		           a->target_len < c->target_len ? a->target_len
+		                                         : c->target_len);
 		return r != 0 ? r : (int)a->target_len - (int)c->target_len;
 	case DNS_TYPE_TXT:
 		return strcmp(a->txt, c->txt);
@@ -798,13 +801,13 @@ static int brr_cmp(const struct brr *a, const struct brr *c)
 static int brr_qsort_cmp(const void *a, const void *c)
 {
 	return brr_cmp(*(const struct brr *const *)a,
-		       *(const struct brr *const *)c);
+	               *(const struct brr *const *)c);
 }
 
 /* Gathers n's records of type into b->sel, sorted, without duplicates
  * (CLUSTER-DNS row 3: no address served twice). Returns the count. */
 static size_t builder_select(struct builder *b, const struct bnode *n,
-			     uint16_t type)
+                             uint16_t type)
 {
 	const struct brr *rr;
 	size_t k = 0;
@@ -817,7 +820,8 @@ static size_t builder_select(struct builder *b, const struct bnode *n,
 		}
 		if (k == b->cap_sel) {
 			size_t cap = b->cap_sel ? b->cap_sel * 2 : 256;
-			const struct brr **v = realloc(b->sel, cap * sizeof(*v));
+			const struct brr **v =
+				realloc(b->sel, cap * sizeof(*v));
 
 			if (v == NULL) {
 				b->err = -ENOMEM;
@@ -858,7 +862,7 @@ static size_t builder_select(struct builder *b, const struct bnode *n,
 /* Adds a copy of rr to node n (duplicates are removed when templates are
  * made). */
 static void builder_add(struct builder *b, struct bnode *n,
-			const struct brr *rr)
+                        const struct brr *rr)
 {
 	struct brr *c;
 
@@ -881,7 +885,7 @@ static void builder_add(struct builder *b, struct bnode *n,
 }
 
 static const uint8_t *builder_name_dup(struct builder *b, const uint8_t *name,
-				       size_t len)
+                                       size_t len)
 {
 	const uint8_t *p = arena_memdup(b->tmp, name, len);
 
@@ -892,7 +896,7 @@ static const uint8_t *builder_name_dup(struct builder *b, const uint8_t *name,
 }
 
 static void builder_add_addr(struct builder *b, struct bnode *n,
-			     const struct k8s_ip *ip, uint32_t ttl)
+                             const struct k8s_ip *ip, uint32_t ttl)
 {
 	struct brr rr = { 0 };
 
@@ -905,8 +909,8 @@ static void builder_add_addr(struct builder *b, struct bnode *n,
 /* Adds a record whose data is a name. target must outlive the build (a
  * builder node's name, or a copy in the scratch arena): it is not copied. */
 static void builder_add_target(struct builder *b, struct bnode *n,
-			       uint16_t type, const uint8_t *target,
-			       size_t tlen, uint32_t ttl)
+                               uint16_t type, const uint8_t *target,
+                               size_t tlen, uint32_t ttl)
 {
 	struct brr rr = { 0 };
 
@@ -919,9 +923,8 @@ static void builder_add_target(struct builder *b, struct bnode *n,
 	}
 }
 
-static void builder_add_srv(struct builder *b, struct bnode *n,
-			    uint16_t weight, uint16_t port,
-			    const uint8_t *target, size_t tlen)
+static void builder_add_srv(struct builder *b, struct bnode *n, uint16_t weight,
+                            uint16_t port, const uint8_t *target, size_t tlen)
 {
 	struct brr rr = { 0 };
 
@@ -932,8 +935,8 @@ static void builder_add_srv(struct builder *b, struct bnode *n,
 	rr.target = target; /* a node's name: lives as long as the build */
 	rr.target_len = (uint8_t)tlen;
 	rr.tnode = (const struct bnode *)(const void *)((const char *)target -
-							offsetof(struct bnode,
-								 name));
+	                                                offsetof(struct bnode,
+	                                                         name));
 	if (rr.target != NULL) {
 		builder_add(b, n, &rr);
 	}
@@ -957,7 +960,7 @@ static uint64_t snap_mix64(uint64_t x)
 /* The index of ns in b->nss, or n_nss when it is not there; *slot is
  * where it goes in the hash table. */
 static size_t builder_ns_find(const struct builder *b, const char *ns,
-			      size_t *slot)
+                              size_t *slot)
 {
 	size_t j;
 
@@ -997,7 +1000,7 @@ static bool builder_ns_rehash(struct builder *b)
 }
 
 static bool builder_add_ns(struct builder *b, const char *ns,
-			   const struct k8s_file *f)
+                           const struct k8s_file *f)
 {
 	size_t i = b->n_nss;
 	size_t slot = 0;
@@ -1061,7 +1064,7 @@ static size_t builder_ns_index(const struct builder *b, const char *ns)
 /* Gathers every object of every file into flat arrays. Duplicate Services
  * (same namespace and name in two files) keep the first, by path order. */
 static int builder_collect(struct builder *b, const struct k8s_file *const *f,
-			   size_t n)
+                           size_t n)
 {
 	size_t ns = 0;
 	size_t nsl = 0;
@@ -1076,10 +1079,10 @@ static int builder_collect(struct builder *b, const struct k8s_file *const *f,
 	}
 	b->svcs = builder_tmp(b, SNAP_TMP_SVCS, ns + 1, sizeof(*b->svcs), true);
 	b->slices = builder_tmp(b, SNAP_TMP_SLICES, nsl + 1, sizeof(*b->slices),
-				true);
+	                        true);
 	b->pods = builder_tmp(b, SNAP_TMP_PODS, np + 1, sizeof(*b->pods), true);
 	b->pod_ns = builder_tmp(b, SNAP_TMP_POD_NS, np + 1, sizeof(*b->pod_ns),
-				true);
+	                        true);
 	if (b->svcs == NULL || b->slices == NULL || b->pods == NULL ||
 	    b->pod_ns == NULL) {
 		return -ENOMEM;
@@ -1087,21 +1090,20 @@ static int builder_collect(struct builder *b, const struct k8s_file *const *f,
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < f[i]->n_namespaces; j++) {
 			if (!builder_add_ns(b, f[i]->namespaces[j].meta.name,
-					    f[i])) {
+			                    f[i])) {
 				return -ENOMEM;
 			}
 		}
 		for (j = 0; j < f[i]->n_services; j++) {
 			b->svcs[b->n_svcs++] = &f[i]->services[j];
 			if (!builder_add_ns(b, f[i]->services[j].meta.ns,
-					    f[i])) {
+			                    f[i])) {
 				return -ENOMEM;
 			}
 		}
 		for (j = 0; j < f[i]->n_slices; j++) {
 			b->slices[b->n_slices++] = &f[i]->slices[j];
-			if (!builder_add_ns(b, f[i]->slices[j].meta.ns,
-					    f[i])) {
+			if (!builder_add_ns(b, f[i]->slices[j].meta.ns, f[i])) {
 				return -ENOMEM;
 			}
 		}
@@ -1165,11 +1167,12 @@ static void builder_sort(struct builder *b)
 		if (out > 0 && svc_cmp(&b->svcs[out - 1], &b->svcs[i]) == 0) {
 			const struct k8s_service *s = b->svcs[i];
 
-			diag_add(b->diag, DIAG_WARNING, s->meta.origin.file,
-				 s->meta.origin.line, s->meta.origin.col,
-				 "Service %s/%s is defined again (first in %s); this copy is ignored",
-				 s->meta.ns, s->meta.name,
-				 b->svcs[out - 1]->meta.origin.file);
+			diag_add(
+				b->diag, DIAG_WARNING, s->meta.origin.file,
+				s->meta.origin.line, s->meta.origin.col,
+				"Service %s/%s is defined again (first in %s); this copy is ignored",
+				s->meta.ns, s->meta.name,
+				b->svcs[out - 1]->meta.origin.file);
 			continue;
 		}
 		b->svcs[out++] = b->svcs[i];
@@ -1182,7 +1185,7 @@ static void builder_sort(struct builder *b)
 
 /* Index of the first slice of (ns, service) in the sorted slice array. */
 static size_t builder_first_slice(const struct builder *b, const char *ns,
-				  const char *svc)
+                                  const char *svc)
 {
 	size_t lo = 0;
 	size_t hi = b->n_slices;
@@ -1208,8 +1211,8 @@ static size_t builder_first_slice(const struct builder *b, const char *ns,
  * string compare), once, for the first service that needs them. */
 static bool builder_group_pods(struct builder *b)
 {
-	const struct k8s_pod **v = builder_tmp(b, SNAP_TMP_GROUPED, b->n_pods + 1,
-					       sizeof(*v), false);
+	const struct k8s_pod **v = builder_tmp(
+		b, SNAP_TMP_GROUPED, b->n_pods + 1, sizeof(*v), false);
 	size_t *next = malloc((b->n_nss + 1) * sizeof(*next));
 	size_t i;
 
@@ -1288,8 +1291,8 @@ static bool beps_push(struct beps *l, const struct bep *e)
 /* The ready endpoints of s from its EndpointSlices, or, when it has none,
  * from its core/v1 Endpoints (CLUSTER-DNS row 28). Returns the number of
  * slice objects found (0: neither kind exists). */
-static size_t builder_slice_eps(struct builder *b,
-				const struct k8s_service *s, struct beps *out)
+static size_t builder_slice_eps(struct builder *b, const struct k8s_service *s,
+                                struct beps *out)
 {
 	size_t first = builder_first_slice(b, s->meta.ns, s->meta.name);
 	size_t i;
@@ -1342,7 +1345,7 @@ static size_t builder_slice_eps(struct builder *b,
 /* Resolves a service port's targetPort for one pod: a number, or a named
  * container port of the pod. Returns 0 when the name is not found. */
 static uint16_t pod_target_port(const struct k8s_pod *p,
-				const struct k8s_service_port *sp)
+                                const struct k8s_service_port *sp)
 {
 	size_t i;
 
@@ -1363,8 +1366,8 @@ static uint16_t pod_target_port(const struct k8s_pod *p,
  * (or publishNotReadyAddresses), an IP, not being deleted; hostname only
  * when spec.subdomain names the service. */
 static void builder_pod_eps(struct builder *b, const struct k8s_service *s,
-			    const char *color_key, const char *color,
-			    struct beps *out)
+                            const char *color_key, const char *color,
+                            struct beps *out)
 {
 	size_t i;
 
@@ -1382,7 +1385,7 @@ static void builder_pod_eps(struct builder *b, const struct k8s_service *s,
 		    p->phase == K8S_POD_SUCCEEDED ||
 		    p->phase == K8S_POD_FAILED ||
 		    !selector_matches_with(&s->selector, &p->meta.labels,
-					   color_key, color)) {
+		                           color_key, color)) {
 			continue;
 		}
 		ready = p->phase == K8S_POD_RUNNING && p->ready;
@@ -1419,9 +1422,9 @@ static void builder_pod_eps(struct builder *b, const struct k8s_service *s,
 
 /* Records what blue/green service s serves in this snapshot. */
 static void builder_bg_record(struct builder *b, const struct k8s_service *s,
-			      const struct bluegreen_config *cfg,
-			      const struct bluegreen_decision *d,
-			      bool from_slices)
+                              const struct bluegreen_config *cfg,
+                              const struct bluegreen_decision *d,
+                              bool from_slices)
 {
 	struct snapshot *snap = b->snap;
 	struct snapshot_bluegreen *e;
@@ -1462,7 +1465,7 @@ static void builder_bg_record(struct builder *b, const struct k8s_service *s,
 	}
 	if (b->opts->bg_next != NULL && d->served != NULL &&
 	    bluegreen_state_set(b->opts->bg_next, s->meta.ns, s->meta.name,
-				d->served) != 0) {
+	                        d->served) != 0) {
 		b->err = -ENOMEM;
 	}
 }
@@ -1485,7 +1488,7 @@ static bool pod_ready_for(const struct k8s_pod *p, const struct k8s_service *s)
  * as CoreDNS does. pv gets the ready endpoints of every color, for the
  * preview names. Returns false when s is not blue/green. */
 static bool builder_bluegreen(struct builder *b, const struct k8s_service *s,
-			      struct beps *eps, struct beps *pv)
+                              struct beps *eps, struct beps *pv)
 {
 	struct bluegreen_config cfg;
 	struct bluegreen_decision d;
@@ -1513,9 +1516,9 @@ static bool builder_bluegreen(struct builder *b, const struct k8s_service *s,
 			break;
 		}
 		c = k8s_labels_get(&p->meta.labels, cfg.label);
-		if (c == NULL || !selector_matches_with(&s->selector,
-							&p->meta.labels,
-							cfg.label, c)) {
+		if (c == NULL ||
+		    !selector_matches_with(&s->selector, &p->meta.labels,
+		                           cfg.label, c)) {
 			continue;
 		}
 		seen++;
@@ -1531,13 +1534,14 @@ static bool builder_bluegreen(struct builder *b, const struct k8s_service *s,
 	}
 	if (cfg.file != NULL) {
 		desired = bluegreen_colors_get(b->opts->colors, cfg.file,
-					       cfg.file_key);
+		                               cfg.file_key);
 		if (desired == NULL) {
-			diag_add(b->diag, DIAG_WARNING, s->meta.origin.file,
-				 s->meta.origin.line, s->meta.origin.col,
-				 "Service %s/%s: color file %s has no key %s; using the selector's color",
-				 s->meta.ns, s->meta.name, cfg.file,
-				 cfg.file_key);
+			diag_add(
+				b->diag, DIAG_WARNING, s->meta.origin.file,
+				s->meta.origin.line, s->meta.origin.col,
+				"Service %s/%s: color file %s has no key %s; using the selector's color",
+				s->meta.ns, s->meta.name, cfg.file,
+				cfg.file_key);
 		}
 	}
 	if (desired == NULL) {
@@ -1593,7 +1597,7 @@ static const char *bep_label(const struct bep *e, char *buf, size_t cap)
 /* Node for labels + zone zi, or NULL (with a warning) when the name is not
  * a valid DNS name. */
 static struct bnode *builder_named(struct builder *b, size_t zi,
-				   const char *const *labels)
+                                   const char *const *labels)
 {
 	const struct snapshot_zone *z = &b->snap->zones[zi];
 	uint8_t name[DNAME_MAXLEN];
@@ -1640,13 +1644,16 @@ static const char *port_label(const char *name, char *buf, size_t cap)
 
 /* Node for _<port>._<proto>.<svc>.<ns>.svc.<zone>. */
 static struct bnode *builder_port_node(struct builder *b, size_t zi,
-				       const struct k8s_service *s,
-				       const char *pname, enum k8s_proto pr)
+                                       const struct k8s_service *s,
+                                       const char *pname, enum k8s_proto pr)
 {
 	char pl[DNAME_MAXLABEL + 2];
 	const char *labels[] = { port_label(pname, pl, sizeof(pl)),
-				 proto_label(pr), s->meta.name, s->meta.ns,
-				 "svc", NULL };
+		                 proto_label(pr),
+		                 s->meta.name,
+		                 s->meta.ns,
+		                 "svc",
+		                 NULL };
 
 	if (labels[0] == NULL) {
 		return NULL;
@@ -1658,7 +1665,7 @@ static struct bnode *builder_port_node(struct builder *b, size_t zi,
  * SRV with the service port and the service as target (rows 1, 2, 5, 10,
  * 12, 13). */
 static void emit_clusterip(struct builder *b, size_t zi,
-			   const struct k8s_service *s, struct bnode *sn)
+                           const struct k8s_service *s, struct bnode *sn)
 {
 	size_t nip = s->n_cluster_ips ? s->n_cluster_ips : 1;
 	size_t i;
@@ -1671,25 +1678,25 @@ static void emit_clusterip(struct builder *b, size_t zi,
 		struct bnode *pn;
 
 		builder_add_srv(b, sn, srv_weight(s->n_ports * nip), p->port,
-				sn->name, sn->len);
+		                sn->name, sn->len);
 		if (p->name[0] == '\0') {
 			continue; /* unnamed ports have no _port._proto form */
 		}
 		pn = builder_port_node(b, zi, s, p->name, p->proto);
 		builder_add_srv(b, pn, srv_weight(nip), p->port, sn->name,
-				sn->len);
+		                sn->len);
 	}
 }
 
 /* Endpoint names <label>.<svc>.<ns>.svc.<zone> -> their addresses (rows 6,
  * 7, 8). Returns false on a name that does not fit (skipped). */
 static struct bnode *emit_endpoint_name(struct builder *b, size_t zi,
-					const struct k8s_service *s,
-					const struct bep *e)
+                                        const struct k8s_service *s,
+                                        const struct bep *e)
 {
 	char buf[64];
 	const char *labels[] = { bep_label(e, buf, sizeof(buf)), s->meta.name,
-				 s->meta.ns, "svc", NULL };
+		                 s->meta.ns, "svc", NULL };
 	struct bnode *en = builder_named(b, zi, labels);
 
 	builder_add_addr(b, en, &e->ip, b->opts->ttl);
@@ -1698,8 +1705,8 @@ static struct bnode *emit_endpoint_name(struct builder *b, size_t zi,
 
 /* Per-endpoint SRV records of a headless service (rows 11, 12, 13). */
 static void emit_headless_srv(struct builder *b, size_t zi,
-			      const struct k8s_service *s, struct bnode *sn,
-			      const struct beps *eps, struct bnode **en)
+                              const struct k8s_service *s, struct bnode *sn,
+                              const struct beps *eps, struct bnode **en)
 {
 	size_t total = 0;
 	size_t i;
@@ -1711,8 +1718,8 @@ static void emit_headless_srv(struct builder *b, size_t zi,
 	for (i = 0; i < eps->n; i++) {
 		for (k = 0; k < eps->v[i].n_ports && en[i] != NULL; k++) {
 			builder_add_srv(b, sn, srv_weight(total),
-					eps->v[i].ports[k].port, en[i]->name,
-					en[i]->len);
+			                eps->v[i].ports[k].port, en[i]->name,
+			                en[i]->len);
 		}
 	}
 	/* Named ports: one SRV name per (name, protocol) pair. Endpoints of
@@ -1757,8 +1764,8 @@ static void emit_headless_srv(struct builder *b, size_t zi,
 						continue;
 					}
 					builder_add_srv(b, pn, srv_weight(cand),
-							q->port, en[j]->name,
-							en[j]->len);
+					                q->port, en[j]->name,
+					                en[j]->len);
 				}
 			}
 		}
@@ -1769,7 +1776,7 @@ static void emit_headless_srv(struct builder *b, size_t zi,
  * build's use of it). Collected here, made into the address table at the
  * end (builder_finish_ptrs). */
 static void emit_ptr(struct builder *b, const struct k8s_ip *ip,
-		     const uint8_t *target, size_t tlen, bool clusterip)
+                     const uint8_t *target, size_t tlen, bool clusterip)
 {
 	struct bptr *p;
 
@@ -1794,8 +1801,8 @@ static void emit_ptr(struct builder *b, const struct k8s_ip *ip,
 
 /* Emits one service into forward zone zi; eps are its ready endpoints. */
 static void emit_service(struct builder *b, size_t zi,
-			 const struct k8s_service *s, const struct beps *eps,
-			 struct bnode **en)
+                         const struct k8s_service *s, const struct beps *eps,
+                         struct bnode **en)
 {
 	const char *labels[] = { s->meta.name, s->meta.ns, "svc", NULL };
 	struct bnode *sn;
@@ -1818,8 +1825,8 @@ static void emit_service(struct builder *b, size_t zi,
 		if (sn != NULL) {
 			sn->cname = true;
 			builder_add_target(b, sn, DNS_TYPE_CNAME,
-					   builder_name_dup(b, t, tl), tl,
-					   b->opts->ttl);
+			                   builder_name_dup(b, t, tl), tl,
+			                   b->opts->ttl);
 		}
 		return;
 	}
@@ -1840,7 +1847,7 @@ static void emit_service(struct builder *b, size_t zi,
 		}
 		if (zi == 0 && en[i] != NULL) {
 			emit_ptr(b, &eps->v[i].ip, en[i]->name, en[i]->len,
-				 false);
+			         false);
 		}
 	}
 	if (s->headless) {
@@ -1852,13 +1859,13 @@ static void emit_service(struct builder *b, size_t zi,
  * color, active or not, so the idle color can be tried by name before the
  * switch. */
 static void emit_previews(struct builder *b, size_t zi,
-			  const struct k8s_service *s, const struct beps *pv)
+                          const struct k8s_service *s, const struct beps *pv)
 {
 	size_t i;
 
 	for (i = 0; i < pv->n; i++) {
 		const char *labels[] = { pv->v[i].color, s->meta.name,
-					 s->meta.ns, "svc", NULL };
+			                 s->meta.ns, "svc", NULL };
 		struct bnode *n = builder_named(b, zi, labels);
 
 		builder_add_addr(b, n, &pv->v[i].ip, b->opts->ttl);
@@ -1881,10 +1888,10 @@ static void emit_zone_structure(struct builder *b, size_t zi)
 	builder_add(b, apex, &soa);
 	if (nsn != NULL) {
 		builder_add_target(b, apex, DNS_TYPE_NS, nsn->name, nsn->len,
-				   b->opts->ttl);
+		                   b->opts->ttl);
 		for (i = 0; i < b->opts->n_ns_addrs; i++) {
 			builder_add_addr(b, nsn, &b->opts->ns_addrs[i],
-					 b->opts->ttl);
+			                 b->opts->ttl);
 		}
 	}
 	builder_named(b, zi, dnsl);
@@ -1906,7 +1913,7 @@ static void emit_zone_structure(struct builder *b, size_t zi)
 }
 
 static int snap_zone_of(const struct snapshot *s, const uint8_t *name,
-			size_t len);
+                        size_t len);
 
 /* Compares a label with a NUL-terminated name the way strcmp orders two
  * names (the order of the services, and so of the units). */
@@ -1924,8 +1931,8 @@ static int snap_label_cmp(const uint8_t *label, size_t len, const char *name)
 /* The unit of namespace label (len octets) in the sorted unit array u[n],
  * or NULL. The stride lets one search serve snap_unit and bunit. */
 static const void *snap_unit_search(const void *u, size_t n, size_t stride,
-				    size_t ns_at, const uint8_t *label,
-				    size_t len)
+                                    size_t ns_at, const uint8_t *label,
+                                    size_t len)
 {
 	size_t lo = 0;
 	size_t hi = n;
@@ -1951,14 +1958,14 @@ static const void *snap_unit_search(const void *u, size_t n, size_t stride,
 }
 
 static const struct snap_unit *snap_find_unit(const struct snapshot *s,
-					      const uint8_t *label, size_t len)
+                                              const uint8_t *label, size_t len)
 {
 	return snap_unit_search(s->units, s->n_units, sizeof(*s->units),
-				offsetof(struct snap_unit, ns), label, len);
+	                        offsetof(struct snap_unit, ns), label, len);
 }
 
 static struct bunit *builder_find_unit(const struct builder *b,
-				       const uint8_t *label, size_t len)
+                                       const uint8_t *label, size_t len)
 {
 	return (struct bunit *)(uintptr_t)snap_unit_search(
 		b->units, b->n_units, sizeof(*b->units),
@@ -1970,8 +1977,8 @@ static struct bunit *builder_find_unit(const struct builder *b,
  * the zone into *n_labels (up to 8). Returns false when there is no such
  * label. */
 static bool snap_ns_label(const uint8_t *name, size_t len, size_t zone_len,
-			  const uint8_t **label, size_t *label_len,
-			  size_t *n_labels)
+                          const uint8_t **label, size_t *label_len,
+                          size_t *n_labels)
 {
 	size_t at[8];
 	size_t n = 0;
@@ -2028,7 +2035,7 @@ static void builder_mark_fresh(struct builder *b)
 		int zi;
 
 		if (!ext && k8s_labels_get(&s->meta.annotations,
-					   BLUEGREEN_ANNOT_LABEL) == NULL) {
+		                           BLUEGREEN_ANNOT_LABEL) == NULL) {
 			continue;
 		}
 		k = builder_ns_index(b, s->meta.ns);
@@ -2043,7 +2050,7 @@ static void builder_mark_fresh(struct builder *b)
 		zi = snap_zone_of(b->snap, t, tl);
 		if (zi < 0 || (size_t)zi >= b->snap->n_fwd ||
 		    !snap_ns_label(t, tl, b->snap->zones[zi].name_len, &label,
-				   &label_len, &nl)) {
+		                   &label_len, &nl)) {
 			continue;
 		}
 		if (label_len < DNAME_MAXLABEL + 1) {
@@ -2068,7 +2075,7 @@ static int builder_plan_units(struct builder *b)
 	size_t k;
 
 	b->units = builder_tmp(b, SNAP_TMP_UNITS, b->n_svcs + 1,
-			       sizeof(*b->units), true);
+	                       sizeof(*b->units), true);
 	if (b->units == NULL) {
 		return -ENOMEM;
 	}
@@ -2132,8 +2139,8 @@ static void builder_reuse_ptrs(struct builder *b)
 	size_t k;
 
 	if (b->cap_bptrs < p->n_ptrs + 1024) {
-		struct bptr *v = realloc(b->bptrs,
-					 (p->n_ptrs + 1024) * sizeof(*v));
+		struct bptr *v =
+			realloc(b->bptrs, (p->n_ptrs + 1024) * sizeof(*v));
 
 		if (v == NULL) {
 			b->err = -ENOMEM;
@@ -2155,7 +2162,7 @@ static void builder_reuse_ptrs(struct builder *b)
 			bool cip;
 
 			if (!snap_ns_label(t, tl, zl, &label, &label_len,
-					   &nl) ||
+			                   &nl) ||
 			    (nl != 3 && nl != 4)) {
 				builder_reuse_none(b);
 				return; /* not one of ours: play safe */
@@ -2177,8 +2184,8 @@ static void builder_reuse_ptrs(struct builder *b)
 				emit_ptr(b, &ip, t, tl, cip);
 				if (b->n_bptrs > 0) {
 					b->bptrs[b->n_bptrs - 1].shadowed =
-						cip && (e->flags &
-							SNAP_PTR_SHADOWED);
+						cip &&
+						(e->flags & SNAP_PTR_SHADOWED);
 				}
 			} else if (cip && (e->flags & SNAP_PTR_SHADOWED)) {
 				builder_reuse_none(b);
@@ -2192,8 +2199,8 @@ static void builder_reuse_ptrs(struct builder *b)
 
 /* Emits the services of one unit, and the ClusterIP PTRs of them. */
 static void builder_emit_unit(struct builder *b, struct bunit *u,
-			      struct beps *eps, struct beps *pv,
-			      struct bnode ***en, size_t *en_cap)
+                              struct beps *eps, struct beps *pv,
+                              struct bnode ***en, size_t *en_cap)
 {
 	size_t zi;
 	size_t i;
@@ -2206,8 +2213,8 @@ static void builder_emit_unit(struct builder *b, struct bunit *u,
 		if (builder_bluegreen(b, s, eps, pv)) {
 			/* Endpoints chosen by the color rules. */
 		} else if (s->type != K8S_SVC_EXTERNAL_NAME &&
-			   builder_slice_eps(b, s, eps) == 0 &&
-			   s->has_selector) {
+		           builder_slice_eps(b, s, eps) == 0 &&
+		           s->has_selector) {
 			builder_pod_eps(b, s, NULL, NULL, eps);
 		}
 		if (eps->n > *en_cap) {
@@ -2271,7 +2278,7 @@ static int builder_emit(struct builder *b)
 		     j++) {
 			const struct k8s_service *s = b->svcs[j];
 			const char *labels[] = { s->meta.name, s->meta.ns,
-						 "svc", NULL };
+				                 "svc", NULL };
 			uint8_t name[DNAME_MAXLEN];
 			const uint8_t *target;
 			size_t len;
@@ -2279,14 +2286,14 @@ static int builder_emit(struct builder *b)
 			if (s->headless || s->type == K8S_SVC_EXTERNAL_NAME ||
 			    s->n_cluster_ips == 0 ||
 			    name_make(name, &len, labels, z->name,
-				      z->name_len) != 0) {
+			              z->name_len) != 0) {
 				continue;
 			}
 			target = builder_name_dup(b, name, len);
 			for (k = 0; target != NULL && k < s->n_cluster_ips;
 			     k++) {
 				emit_ptr(b, &s->cluster_ips[k], target, len,
-					 true);
+				         true);
 			}
 		}
 	}
@@ -2337,7 +2344,7 @@ static void tb_u32(struct tb *t, uint32_t v)
 }
 
 static void tb_dict_add(struct tb *t, size_t abs_off, const uint8_t *name,
-			size_t len)
+                        size_t len)
 {
 	if (t->n_dict >= SNAP_DICT_MAX || abs_off >= 0x3fff || len <= 1) {
 		return;
@@ -2363,7 +2370,7 @@ static int tb_dict_find(const struct tb *t, const uint8_t *name, size_t len)
 
 /* Starts a body for a question whose name is qname (lower case). */
 static void tb_begin(struct tb *t, const struct snapshot_zone *z,
-		     const uint8_t *qname, size_t qlen)
+                     const uint8_t *qname, size_t qlen)
 {
 	size_t o = 0;
 
@@ -2411,7 +2418,7 @@ static void tb_ptr(struct tb *t, size_t abs)
  * the question, so that it keeps the query's spelling (row 25). Returns the
  * absolute offset where the name starts. */
 static size_t tb_name(struct tb *t, const uint8_t *name, size_t len,
-		      bool compress, bool zcopy)
+                      bool compress, bool zcopy)
 {
 	size_t start = t->qend + t->pos;
 	size_t o = 0;
@@ -2477,7 +2484,7 @@ static uint32_t snap_soa_ttl(const struct snapshot *s)
 /* SOA RDATA of zone z: ns.dns.<z> hostmaster.<z> serial 7200 1800 86400
  * ttl (row 22). Names compressed against what the message holds. */
 static void tb_soa_rdata(struct tb *t, const struct snapshot *s,
-			 const struct snapshot_zone *z)
+                         const struct snapshot_zone *z)
 {
 	uint8_t n[DNAME_MAXLEN];
 
@@ -2497,8 +2504,8 @@ static void tb_soa_rdata(struct tb *t, const struct snapshot *s,
 /* One RR of rr's type at owner (absolute pointer target). Returns the
  * absolute offset of the RDATA's target name (SRV, NS, CNAME, PTR), or 0. */
 static size_t tb_rr(struct tb *t, const struct snapshot *s,
-		    const struct snapshot_zone *z, const struct brr *rr,
-		    size_t owner_abs, const struct bnode *owner)
+                    const struct snapshot_zone *z, const struct brr *rr,
+                    size_t owner_abs, const struct bnode *owner)
 {
 	size_t at;
 	size_t tabs = 0;
@@ -2547,8 +2554,8 @@ static size_t tb_rr(struct tb *t, const struct snapshot *s,
 
 /* Additional-section glue: the A then AAAA records of each target. */
 static void tb_glue(struct tb *t, struct builder *b,
-		    const struct brr *const *targets, const size_t *tabs,
-		    size_t n)
+                    const struct brr *const *targets, const size_t *tabs,
+                    size_t n)
 {
 	size_t i;
 	int pass;
@@ -2558,7 +2565,7 @@ static void tb_glue(struct tb *t, struct builder *b,
 			targets[i]->tnode
 				? targets[i]->tnode
 				: builder_find(b, targets[i]->target,
-					       targets[i]->target_len);
+		                               targets[i]->target_len);
 
 		for (pass = 0; tn != NULL && pass < 2; pass++) {
 			size_t k = builder_select(
@@ -2568,7 +2575,8 @@ static void tb_glue(struct tb *t, struct builder *b,
 			for (j = 0; j < k; j++) {
 				size_t before = t->pos;
 
-				if (t->n_glue >= SVCDNS_ARRAY_SIZE(t->glue_len)) {
+				if (t->n_glue >=
+				    SVCDNS_ARRAY_SIZE(t->glue_len)) {
 					return;
 				}
 				tb_rr(t, b->snap, NULL, b->sel[j], tabs[i], tn);
@@ -2635,7 +2643,7 @@ static bool snap_buf_reserve(struct snap_buf *buf, size_t more)
  * (builder_take_dead) when it is at least that large and not a quarter
  * larger, else a new one. NULL on OOM or past SNAP_BUF_MAX. */
 static void *builder_blk(struct builder *b, enum snap_blk k, size_t n,
-			 size_t size, bool zero)
+                         size_t size, bool zero)
 {
 	void *p = b->kept[k];
 	size_t len;
@@ -2666,7 +2674,7 @@ static void *builder_blk(struct builder *b, enum snap_blk k, size_t n,
  * ones (SRV), and the bare service name and its _port._proto name often
  * have the very same SRV answer. */
 static uint32_t tb_find_same(struct builder *b, uint32_t h, const void *blob,
-			     size_t len)
+                             size_t len)
 {
 	size_t j;
 
@@ -2684,8 +2692,7 @@ static uint32_t tb_find_same(struct builder *b, uint32_t h, const void *blob,
 	return 0;
 }
 
-static void tb_remember(struct builder *b, uint32_t h, uint32_t off,
-			size_t len)
+static void tb_remember(struct builder *b, uint32_t h, uint32_t off, size_t len)
 {
 	size_t j;
 
@@ -2723,7 +2730,7 @@ static void tb_remember(struct builder *b, uint32_t h, uint32_t off,
 /* Appends the template under construction to the response buffer and
  * returns its offset, or 0 on OOM (offset 0 is never a response). */
 static uint32_t tb_finish(struct builder *b, struct tb *t, uint8_t rcode,
-			  size_t an_len, uint16_t rr_len)
+                          size_t an_len, uint16_t rr_len)
 {
 	struct snap_buf *buf = &b->snap->resps;
 	size_t narr = (size_t)t->n_glue + t->n_zptr + t->n_zcopy + t->n_rptr;
@@ -2777,10 +2784,9 @@ static uint32_t tb_finish(struct builder *b, struct tb *t, uint8_t rcode,
 	return (uint32_t)off;
 }
 
-
 /* Decodes the response at off into a view (pointers into the buffer). */
 static void snap_resp_view(const struct snapshot *s, uint32_t off,
-			   struct snapshot_resp *r)
+                           struct snapshot_resp *r)
 {
 	const struct snap_rhdr *h =
 		(const struct snap_rhdr *)(const void *)(s->resps.p + off);
@@ -2835,10 +2841,9 @@ static int tb_zone_negative(struct builder *b, size_t zi, uint32_t offs[2])
 		tb_u32(t, b->snap->ttl);
 		tb_rr_end(t, at);
 		t->nscount = 1;
-		offs[i] = tb_finish(b, t,
-				    i == 0 ? DNS_RCODE_NOERROR
-					   : DNS_RCODE_NXDOMAIN,
-				    0, 0);
+		offs[i] = tb_finish(
+			b, t, i == 0 ? DNS_RCODE_NOERROR : DNS_RCODE_NXDOMAIN,
+			0, 0);
 		if (offs[i] == 0) {
 			return -ENOMEM;
 		}
@@ -2848,7 +2853,7 @@ static int tb_zone_negative(struct builder *b, size_t zi, uint32_t offs[2])
 
 /* The zone (index) that name is in, or -1. */
 static int snap_zone_of(const struct snapshot *s, const uint8_t *name,
-			size_t len)
+                        size_t len)
 {
 	size_t off;
 	const struct snapshot_zone *z = snapshot_find_zone(s, name, len, &off);
@@ -2862,7 +2867,7 @@ static int snap_zone_of(const struct snapshot *s, const uint8_t *name,
  * (both with the SOA of the target's zone); an out-of-zone target ends the
  * answer with the CNAME alone. Returns the response offset, 0 on error. */
 static uint32_t tb_chase(struct builder *b, const struct bnode *n,
-			 uint16_t qtype)
+                         uint16_t qtype)
 {
 	struct tb *t = b->tb;
 	const struct snapshot *s = b->snap;
@@ -2890,7 +2895,7 @@ static uint32_t tb_chase(struct builder *b, const struct bnode *n,
 		if (next == NULL) {
 			neg_zone = snap_zone_of(s, c->target, c->target_len);
 			rcode = neg_zone >= 0 ? DNS_RCODE_NXDOMAIN
-					      : DNS_RCODE_NOERROR;
+			                      : DNS_RCODE_NOERROR;
 			break;
 		}
 		if (next->cname) {
@@ -2935,7 +2940,7 @@ static uint32_t tb_chase(struct builder *b, const struct bnode *n,
  * (sorted, without duplicates), plus glue for SRV and NS targets. Returns
  * the response offset, 0 on error. */
 static uint32_t tb_plain(struct builder *b, const struct bnode *n,
-			 uint16_t qtype)
+                         uint16_t qtype)
 {
 	struct tb *t = b->tb;
 	const struct snapshot *s = b->snap;
@@ -2962,12 +2967,13 @@ static uint32_t tb_plain(struct builder *b, const struct bnode *n,
 			t->pos = before;
 			t->err = 0;
 			if (dname_to_text(n->name, n->len, text,
-					  sizeof(text)) != 0) {
+			                  sizeof(text)) != 0) {
 				strcpy(text, "?");
 			}
-			diag_add(b->diag, DIAG_WARNING, "snapshot", 0, 0,
-				 "%s: more records of type %u than fit in a message; %u served",
-				 text, (unsigned)qtype, (unsigned)t->ancount);
+			diag_add(
+				b->diag, DIAG_WARNING, "snapshot", 0, 0,
+				"%s: more records of type %u than fit in a message; %u served",
+				text, (unsigned)qtype, (unsigned)t->ancount);
 			break;
 		}
 		t->ancount++;
@@ -2977,7 +2983,7 @@ static uint32_t tb_plain(struct builder *b, const struct bnode *n,
 			for (j = 0; j < n_targets; j++) {
 				if (targets[j]->target_len == rr->target_len &&
 				    memcmp(targets[j]->target, rr->target,
-					   rr->target_len) == 0) {
+				           rr->target_len) == 0) {
 					break;
 				}
 			}
@@ -3005,7 +3011,7 @@ static uint32_t tb_plain(struct builder *b, const struct bnode *n,
  * RRset; CNAME, else A, else AAAA, else the first). */
 static const uint16_t snap_type_order[] = {
 	DNS_TYPE_CNAME, DNS_TYPE_A,   DNS_TYPE_AAAA, DNS_TYPE_SOA,
-	DNS_TYPE_NS,	DNS_TYPE_SRV, DNS_TYPE_PTR,  DNS_TYPE_TXT,
+	DNS_TYPE_NS,    DNS_TYPE_SRV, DNS_TYPE_PTR,  DNS_TYPE_TXT,
 };
 
 /* Writes node n, with its templates, into the node buffer and returns its
@@ -3032,8 +3038,8 @@ static uint32_t builder_finish_node(struct builder *b, struct bnode *n)
 	if (n->cname) {
 		/* CNAME first: ANY answers with it. */
 		static const uint16_t chased[] = { DNS_TYPE_CNAME, DNS_TYPE_A,
-						   DNS_TYPE_AAAA,
-						   DNS_TYPE_TXT };
+			                           DNS_TYPE_AAAA,
+			                           DNS_TYPE_TXT };
 
 		for (i = 0; i < SVCDNS_ARRAY_SIZE(chased); i++) {
 			types[nt].qtype = chased[i];
@@ -3230,7 +3236,7 @@ static int builder_finish(struct builder *b)
 	}
 	if (b->reused_nodes > 0) {
 		b->copied = builder_tmp(b, SNAP_TMP_COPIED, b->reused_nodes,
-					sizeof(*b->copied), false);
+		                        sizeof(*b->copied), false);
 		if (b->copied == NULL) {
 			return -ENOMEM;
 		}
@@ -3276,7 +3282,7 @@ static int bptr_cmp(const void *a, const void *c)
 	}
 	if (r == 0) {
 		r = memcmp(x->target, y->target,
-			   x->tlen < y->tlen ? x->tlen : y->tlen);
+		           x->tlen < y->tlen ? x->tlen : y->tlen);
 	}
 	return r != 0 ? r : (int)x->tlen - (int)y->tlen;
 }
@@ -3298,7 +3304,7 @@ static int builder_merge_ptrs(struct builder *b)
 	size_t nx = b->reused_bptrs;
 	size_t ny = b->n_bptrs - b->reused_bptrs;
 	struct bptr *out = builder_tmp(b, SNAP_TMP_MERGE, b->n_bptrs + 1,
-				       sizeof(*out), false);
+	                               sizeof(*out), false);
 	size_t i = 0;
 	size_t j = 0;
 	size_t k = 0;
@@ -3320,7 +3326,7 @@ static int builder_merge_ptrs(struct builder *b)
 	}
 	/* The old array becomes the next build's merge output. */
 	builder_tmp_drop_len(b, SNAP_TMP_MERGE, b->bptrs,
-			     b->cap_bptrs * sizeof(*b->bptrs));
+	                     b->cap_bptrs * sizeof(*b->bptrs));
 	b->bptrs = out;
 	b->cap_bptrs = b->tmp_len[SNAP_TMP_MERGE] / sizeof(*out);
 	b->tmp_len[SNAP_TMP_MERGE] = 0;
@@ -3341,8 +3347,8 @@ static int builder_finish_ptrs(struct builder *b)
 	} else if (builder_merge_ptrs(b) != 0) {
 		return -ENOMEM;
 	}
-	s->ptrs = builder_blk(b, SNAP_BLK_PTRS, b->n_bptrs + 1, sizeof(*s->ptrs),
-			      true);
+	s->ptrs = builder_blk(b, SNAP_BLK_PTRS, b->n_bptrs + 1,
+	                      sizeof(*s->ptrs), true);
 	if (s->ptrs == NULL) {
 		return -ENOMEM;
 	}
@@ -3383,14 +3389,14 @@ static int builder_finish_ptrs(struct builder *b)
 	}
 	cap = snap_pow2(s->n_ptrs * 2 + 2);
 	s->ptr_index = builder_blk(b, SNAP_BLK_PTR_INDEX, cap,
-				   sizeof(*s->ptr_index), true);
+	                           sizeof(*s->ptr_index), true);
 	if (s->ptr_index == NULL) {
 		return -ENOMEM;
 	}
 	s->ptr_mask = cap - 1;
 	for (i = 0; i < s->n_ptrs; i++) {
 		size_t k = snap_ip_hash(s->ptrs[i].family, s->ptrs[i].addr) &
-			   s->ptr_mask;
+		           s->ptr_mask;
 
 		while (s->ptr_index[k] != 0) {
 			k = (k + 1) & s->ptr_mask;
@@ -3404,7 +3410,7 @@ static int builder_finish_ptrs(struct builder *b)
 /* The namespace set and, in pods verified mode, the (namespace, address)
  * set of live pods (row 17; decision 4: every entry of podIPs). */
 static long snap_ns_slot(const struct snapshot *s, const uint8_t *label,
-			 size_t len);
+                         size_t len);
 
 static int builder_pod_tables(struct builder *b, size_t n_ips);
 
@@ -3464,16 +3470,15 @@ static int builder_finish_pods(struct builder *b)
 }
 
 /* The hash of a pod table slot. */
-static uint32_t snap_pod_hash(uint32_t ns, uint8_t family,
-			      const uint8_t *addr)
+static uint32_t snap_pod_hash(uint32_t ns, uint8_t family, const uint8_t *addr)
 {
 	return snap_hash_bytes(ns * 2654435761u ^ family, addr,
-			       family == 4 ? 4 : 16);
+	                       family == 4 ? 4 : 16);
 }
 
 /* Sizes a table for n entries, at most 3/4 full: probes stay short. */
 static void *snap_pod_alloc(struct builder *b, enum snap_blk k, size_t n,
-			    size_t size, size_t *mask)
+                            size_t size, size_t *mask)
 {
 	size_t cap = snap_pow2(n + n / 3 + 2);
 
@@ -3501,7 +3506,7 @@ static void snap_pod_put(struct snapshot *s, const struct snap_podip *e)
 }
 
 static void snap_pod_prefetch(const struct snapshot *s,
-			      const struct snap_podip *e)
+                              const struct snap_podip *e)
 {
 	if (e->family == 4) {
 		__builtin_prefetch(&s->pod4[e->hash & s->pod4_mask], 1);
@@ -3538,7 +3543,7 @@ static int builder_pod_tables(struct builder *b, size_t n_ips)
 		if (last_ns == NULL || strcmp(last_ns, p->meta.ns) != 0) {
 			last_ns = p->meta.ns;
 			ns = snap_ns_slot(s, (const uint8_t *)last_ns,
-					  strlen(last_ns));
+			                  strlen(last_ns));
 		}
 		for (k = 0; ns >= 0 && k < p->n_ips; k++) {
 			struct snap_podip *e = &v[n++];
@@ -3552,9 +3557,9 @@ static int builder_pod_tables(struct builder *b, size_t n_ips)
 		}
 	}
 	s->pod4 = snap_pod_alloc(b, SNAP_BLK_POD4, n4, sizeof(*s->pod4),
-				 &s->pod4_mask);
+	                         &s->pod4_mask);
 	s->pod6 = snap_pod_alloc(b, SNAP_BLK_POD6, n - n4, sizeof(*s->pod6),
-				 &s->pod6_mask);
+	                         &s->pod6_mask);
 	if (s->pod4 == NULL || s->pod6 == NULL) {
 		free(v);
 		return -ENOMEM;
@@ -3578,8 +3583,8 @@ static int snap_init_zones(struct builder *b)
 
 	if (o->n_zones == 0 || o->n_zones > SNAPSHOT_MAX_ZONES) {
 		diag_add(b->diag, DIAG_ERROR, "snapshot", 0, 0,
-			 "between 1 and %d zones are needed",
-			 SNAPSHOT_MAX_ZONES);
+		         "between 1 and %d zones are needed",
+		         SNAPSHOT_MAX_ZONES);
 		return -EINVAL;
 	}
 	s->zones = arena_calloc(s->arena, o->n_zones + 2, sizeof(*s->zones));
@@ -3588,14 +3593,15 @@ static int snap_init_zones(struct builder *b)
 	}
 	for (i = 0; i < o->n_zones + 2; i++) {
 		struct snapshot_zone *z = &s->zones[i];
-		const char *text = i < o->n_zones ? o->zones[i]
-						  : reverse[i - o->n_zones];
+		const char *text =
+			i < o->n_zones ? o->zones[i] : reverse[i - o->n_zones];
 		size_t len;
 
-		if (dname_from_text(text, z->name, sizeof(z->name), &len) != 0 ||
+		if (dname_from_text(text, z->name, sizeof(z->name), &len) !=
+		            0 ||
 		    len <= 1) {
 			diag_add(b->diag, DIAG_ERROR, "snapshot", 0, 0,
-				 "zone \"%s\" is not a domain name", text);
+			         "zone \"%s\" is not a domain name", text);
 			return -EINVAL;
 		}
 		dname_lower(z->name, len);
@@ -3632,8 +3638,8 @@ static size_t builder_estimate(const struct builder *b)
 	for (i = 0; i < b->n_slices; i++) {
 		eps += b->slices[i]->n_endpoints;
 	}
-	return b->snap->n_fwd * (b->n_svcs * 4 + eps + b->n_nss * 2 + 8) +
-	       eps + b->n_svcs * 2;
+	return b->snap->n_fwd * (b->n_svcs * 4 + eps + b->n_nss * 2 + 8) + eps +
+	       b->n_svcs * 2;
 }
 
 /* The buffers are complete: trim them, then decode the zones' negative
@@ -3669,7 +3675,7 @@ static void snap_finish_buffers(struct builder *b)
 static uint64_t snap_opts_fp(const struct snapshot_opts *o)
 {
 	uint64_t h = snap_mix64(((uint64_t)o->ttl << 8) ^ (uint64_t)o->pods ^
-				((uint64_t)o->n_zones << 40));
+	                        ((uint64_t)o->n_zones << 40));
 	size_t i;
 
 	for (i = 0; i < o->n_zones && i < SNAPSHOT_MAX_ZONES; i++) {
@@ -3684,7 +3690,7 @@ static uint64_t snap_opts_fp(const struct snapshot_opts *o)
 	}
 	for (i = 0; i < o->n_ns_addrs; i++) {
 		h = snap_mix64(h ^ snap_hash_bytes(o->ns_addrs[i].family,
-						   o->ns_addrs[i].addr, 16));
+		                                   o->ns_addrs[i].addr, 16));
 	}
 	return h;
 }
@@ -3735,24 +3741,24 @@ static size_t snap_scratch_bytes(const struct snapshot_scratch *scr)
 /* Swaps scr into the slot's scratch (NULL takes it out) and keeps the
  * slot's count of spare octets; returns what was there. */
 static struct snapshot_scratch *snap_scratch_swap(struct snapshot_slot *slot,
-						  struct snapshot_scratch *scr)
+                                                  struct snapshot_scratch *scr)
 {
 	struct snapshot_scratch *old;
 
 	atomic_fetch_add_explicit(&slot->spare_bytes, snap_scratch_bytes(scr),
-				  memory_order_relaxed);
+	                          memory_order_relaxed);
 	old = atomic_exchange_explicit(&slot->scratch, scr,
-				       memory_order_acq_rel);
+	                               memory_order_acq_rel);
 	atomic_fetch_sub_explicit(&slot->spare_bytes, snap_scratch_bytes(old),
-				  memory_order_relaxed);
+	                          memory_order_relaxed);
 	return old;
 }
 
 /* Takes the slot's whole list of dead snapshots (its count with it). */
 static struct snapshot *snap_dead_take(struct snapshot_slot *slot)
 {
-	struct snapshot *d =
-		atomic_exchange_explicit(&slot->dead, NULL, memory_order_acquire);
+	struct snapshot *d = atomic_exchange_explicit(&slot->dead, NULL,
+	                                              memory_order_acquire);
 	const struct snapshot *e;
 	size_t bytes = 0;
 
@@ -3760,7 +3766,7 @@ static struct snapshot *snap_dead_take(struct snapshot_slot *slot)
 		bytes += e->stats.bytes;
 	}
 	atomic_fetch_sub_explicit(&slot->spare_bytes, bytes,
-				  memory_order_relaxed);
+	                          memory_order_relaxed);
 	return d;
 }
 
@@ -3778,7 +3784,7 @@ static void builder_fini(struct builder *b)
 	}
 	free(b->same);
 	builder_tmp_drop_len(b, SNAP_TMP_BPTRS, b->bptrs,
-			     b->cap_bptrs * sizeof(*b->bptrs));
+	                     b->cap_bptrs * sizeof(*b->bptrs));
 	free(b->nodes);
 	builder_tmp_drop(b, SNAP_TMP_INDEX, b->index);
 	free(b->sel);
@@ -3786,7 +3792,7 @@ static void builder_fini(struct builder *b)
 	builder_tmp_drop(b, SNAP_TMP_SVCS, b->svcs);
 	builder_tmp_drop(b, SNAP_TMP_SLICES, b->slices);
 	builder_tmp_drop(b, b->pods_grouped ? SNAP_TMP_GROUPED : SNAP_TMP_PODS,
-			 b->pods);
+	                 b->pods);
 	free(b->nss);
 	free(b->ns_fp);
 	free(b->ns_fresh);
@@ -3901,8 +3907,8 @@ static void builder_take_dead(struct builder *b, struct snapshot_slot *slot)
 }
 
 struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
-				const struct snapshot_opts *opts,
-				uint32_t serial, struct diag *d)
+                                const struct snapshot_opts *opts,
+                                uint32_t serial, struct diag *d)
 {
 	struct builder b = { 0 };
 	struct snapshot *s = calloc(1, sizeof(*s));
@@ -3983,19 +3989,20 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 	}
 	snap_finish_buffers(&b);
 	if (getenv("SVCDNS_DEBUG_BUILD") != NULL) {
-		fprintf(stderr, "snapshot: nodes=%zu resps=%zu arena=%zu tmp=%zu names=%zu collect_us=%llu sort_us=%llu emit_us=%llu finish_us=%llu (ptrs_us=%llu) pods_us=%llu\n",
-			s->nodes.len, s->resps.len, arena_footprint(s->arena),
-			arena_footprint(b.tmp), b.n_nodes,
-			(unsigned long long)(b.t[0] - t0),
-			(unsigned long long)(b.t[1] - b.t[0]),
-			(unsigned long long)(b.t[2] - b.t[1]),
-			(unsigned long long)(b.t[3] - b.t[2]),
-			(unsigned long long)(b.t[3] - b.t[5]),
-			(unsigned long long)(b.t[4] - b.t[3]));
+		fprintf(stderr,
+		        "snapshot: nodes=%zu resps=%zu arena=%zu tmp=%zu names=%zu collect_us=%llu sort_us=%llu emit_us=%llu finish_us=%llu (ptrs_us=%llu) pods_us=%llu\n",
+		        s->nodes.len, s->resps.len, arena_footprint(s->arena),
+		        arena_footprint(b.tmp), b.n_nodes,
+		        (unsigned long long)(b.t[0] - t0),
+		        (unsigned long long)(b.t[1] - b.t[0]),
+		        (unsigned long long)(b.t[2] - b.t[1]),
+		        (unsigned long long)(b.t[3] - b.t[2]),
+		        (unsigned long long)(b.t[3] - b.t[5]),
+		        (unsigned long long)(b.t[4] - b.t[3]));
 	}
 	builder_fini(&b);
-	s->stats.bytes = arena_footprint(s->arena) + sizeof(*s) +
-			 s->nodes.cap + s->resps.cap + s->ptr_names.cap;
+	s->stats.bytes = arena_footprint(s->arena) + sizeof(*s) + s->nodes.cap +
+	                 s->resps.cap + s->ptr_names.cap;
 	for (i = 0; i < SNAP_BLK_N; i++) {
 		s->stats.bytes += s->blk[i];
 	}
@@ -4004,9 +4011,10 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 
 out_fail:
 	if (err == -ENOMEM) {
-		diag_add(d, DIAG_ERROR, "snapshot", 0, 0,
-			 "out of memory, or over the snapshot size limit (%u MiB a table), while building the snapshot; the previous one stays",
-			 SNAP_BUF_MAX >> 20);
+		diag_add(
+			d, DIAG_ERROR, "snapshot", 0, 0,
+			"out of memory, or over the snapshot size limit (%u MiB a table), while building the snapshot; the previous one stays",
+			SNAP_BUF_MAX >> 20);
 	}
 	builder_fini(&b);
 	snap_free(s);
@@ -4017,9 +4025,9 @@ out_fail:
 
 /* A saved snapshot is this header and the snapshot's tables, raw: only the
  * build that wrote it reads it back (magic, version, layout sizes). */
-#define SNAP_FILE_MAGIC	  "svcdns-snapshot"
-#define SNAP_FILE_FORMAT  1u
-#define SNAP_FILE_MAX_NS  (1u << 20)
+#define SNAP_FILE_MAGIC  "svcdns-snapshot"
+#define SNAP_FILE_FORMAT 1u
+#define SNAP_FILE_MAX_NS (1u << 20)
 
 struct snap_file_hdr {
 	char magic[16];
@@ -4060,13 +4068,13 @@ struct snap_fzone {
 
 static uint32_t snap_file_layout(void)
 {
-	return (uint32_t)snap_mix64(
-		sizeof(struct snap_file_hdr) * 1000003u ^
-		sizeof(struct snapshot_node) * 10007u ^
-		sizeof(struct snap_rhdr) * 101u ^ sizeof(struct snap_ptr) ^
-		(uint64_t)sizeof(struct snap_unit) << 20 ^
-		(uint64_t)sizeof(struct snap_slot) << 28 ^
-		(uint64_t)sizeof(struct snap_pod6) << 36);
+	return (uint32_t)snap_mix64(sizeof(struct snap_file_hdr) * 1000003u ^
+	                            sizeof(struct snapshot_node) * 10007u ^
+	                            sizeof(struct snap_rhdr) * 101u ^
+	                            sizeof(struct snap_ptr) ^
+	                            (uint64_t)sizeof(struct snap_unit) << 20 ^
+	                            (uint64_t)sizeof(struct snap_slot) << 28 ^
+	                            (uint64_t)sizeof(struct snap_pod6) << 36);
 }
 
 /* A running checksum, 8 octets at a time. */
@@ -4202,8 +4210,7 @@ static bool snap_get(struct snap_io *io, void *p, size_t n)
 }
 
 /* A string of the file into the snapshot's arena; "" stays NULL. */
-static bool snap_get_str(struct snap_io *io, struct arena *a,
-			 const char **out)
+static bool snap_get_str(struct snap_io *io, struct arena *a, const char **out)
 {
 	uint8_t l;
 	char buf[256];
@@ -4289,9 +4296,9 @@ static bool snap_check_loaded(const struct snapshot *s)
 			return false;
 		}
 		n = (const struct snapshot_node *)(const void *)(s->nodes.p +
-								 off);
+		                                                 off);
 		if (off + sizeof(*n) + n->n_types * sizeof(n->types[0]) +
-			    n->len >
+		            n->len >
 		    s->nodes.len) {
 			return false;
 		}
@@ -4336,7 +4343,7 @@ static bool snap_check_loaded(const struct snapshot *s)
 }
 
 int snapshot_load(FILE *f, uint64_t key, const struct snapshot_opts *opts,
-		  struct snapshot **out)
+                  struct snapshot **out)
 {
 	struct snap_file_hdr h;
 	struct snap_io io = { .f = f };
@@ -4360,11 +4367,11 @@ int snapshot_load(FILE *f, uint64_t key, const struct snapshot_opts *opts,
 	    !snap_is_mask(h.ptr_mask, SNAP_BUF_MAX) ||
 	    !snap_is_mask(h.ns_mask, SNAP_FILE_MAX_NS) ||
 	    (h.have_pods && (!snap_is_mask(h.pod4_mask, SNAP_BUF_MAX) ||
-			     !snap_is_mask(h.pod6_mask, SNAP_BUF_MAX))) ||
-	    h.nodes_len < 4 || h.nodes_len > SNAP_BUF_MAX ||
-	    h.resps_len < 4 || h.resps_len > SNAP_BUF_MAX ||
-	    h.ptr_names_len > SNAP_BUF_MAX || h.n_ptrs > h.ptr_mask ||
-	    h.n_units > SNAP_FILE_MAX_NS || h.n_nodes > h.mask) {
+	                     !snap_is_mask(h.pod6_mask, SNAP_BUF_MAX))) ||
+	    h.nodes_len < 4 || h.nodes_len > SNAP_BUF_MAX || h.resps_len < 4 ||
+	    h.resps_len > SNAP_BUF_MAX || h.ptr_names_len > SNAP_BUF_MAX ||
+	    h.n_ptrs > h.ptr_mask || h.n_units > SNAP_FILE_MAX_NS ||
+	    h.n_nodes > h.mask) {
 		return -EINVAL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -4409,21 +4416,21 @@ int snapshot_load(FILE *f, uint64_t key, const struct snapshot_opts *opts,
 	s->n_ptrs = h.n_ptrs;
 	s->ptrs = snap_get_alloc(&io, h.n_ptrs, sizeof(*s->ptrs));
 	s->ptr_mask = h.ptr_mask;
-	s->ptr_index = snap_get_alloc(&io, h.ptr_mask + 1,
-				      sizeof(*s->ptr_index));
+	s->ptr_index =
+		snap_get_alloc(&io, h.ptr_mask + 1, sizeof(*s->ptr_index));
 	s->ptr_names.p = snap_get_alloc(&io, h.ptr_names_len, 1);
 	s->ptr_names.len = s->ptr_names.cap = h.ptr_names_len;
 	if (h.have_pods) {
 		s->pod4_mask = h.pod4_mask;
 		s->pod6_mask = h.pod6_mask;
-		s->pod4 = snap_get_alloc(&io, h.pod4_mask + 1,
-					 sizeof(*s->pod4));
-		s->pod6 = snap_get_alloc(&io, h.pod6_mask + 1,
-					 sizeof(*s->pod6));
+		s->pod4 =
+			snap_get_alloc(&io, h.pod4_mask + 1, sizeof(*s->pod4));
+		s->pod6 =
+			snap_get_alloc(&io, h.pod6_mask + 1, sizeof(*s->pod6));
 	}
 	s->ns_mask = h.ns_mask;
-	s->ns_table = arena_calloc(s->arena, h.ns_mask + 1,
-				   sizeof(*s->ns_table));
+	s->ns_table =
+		arena_calloc(s->arena, h.ns_mask + 1, sizeof(*s->ns_table));
 	if (s->ns_table == NULL && io.err == 0) {
 		io.err = -ENOMEM;
 	}
@@ -4486,7 +4493,7 @@ void snapshot_release(struct snapshot *s)
 			atomic_load_explicit(&slot->dead, memory_order_relaxed);
 
 		atomic_fetch_add_explicit(&slot->spare_bytes, s->stats.bytes,
-					  memory_order_relaxed);
+		                          memory_order_relaxed);
 		do {
 			s->dead_next = head;
 		} while (!atomic_compare_exchange_weak_explicit(
@@ -4498,7 +4505,7 @@ void snapshot_release(struct snapshot *s)
 }
 
 size_t snapshot_bluegreen(const struct snapshot *s,
-			  const struct snapshot_bluegreen **out)
+                          const struct snapshot_bluegreen **out)
 {
 	*out = s->bg;
 	return s->n_bg;
@@ -4520,8 +4527,8 @@ void snapshot_get_stats(const struct snapshot *s, struct snapshot_stats *st)
 }
 
 const struct snapshot_zone *snapshot_find_zone(const struct snapshot *s,
-					       const uint8_t *lname,
-					       size_t len, size_t *suffix_off)
+                                               const uint8_t *lname, size_t len,
+                                               size_t *suffix_off)
 {
 	const struct snapshot_zone *best = NULL;
 	size_t i;
@@ -4531,7 +4538,8 @@ const struct snapshot_zone *snapshot_find_zone(const struct snapshot *s,
 		size_t off;
 
 		if (len < z->name_len ||
-		    memcmp(lname + len - z->name_len, z->name, z->name_len) != 0 ||
+		    memcmp(lname + len - z->name_len, z->name, z->name_len) !=
+		            0 ||
 		    !dname_in_zone(lname, len, z->name, z->name_len, &off)) {
 			continue;
 		}
@@ -4544,7 +4552,7 @@ const struct snapshot_zone *snapshot_find_zone(const struct snapshot *s,
 }
 
 const struct snapshot_node *snapshot_lookup(const struct snapshot *s,
-					    const uint8_t *lname, size_t len)
+                                            const uint8_t *lname, size_t len)
 {
 	uint32_t h = snap_hash_name(lname, len);
 	size_t j = h & s->mask;
@@ -4552,8 +4560,9 @@ const struct snapshot_node *snapshot_lookup(const struct snapshot *s,
 	while (s->table[j].off != 0) {
 		if (s->table[j].hash == h) {
 			const struct snapshot_node *n =
-				(const struct snapshot_node *)(const void *)(s->nodes.p +
-									       s->table[j].off);
+				(const struct snapshot_node
+			                 *)(const void *)(s->nodes.p +
+			                                  s->table[j].off);
 
 			if (n->len == len &&
 			    memcmp(snap_node_name(n), lname, len) == 0) {
@@ -4565,9 +4574,8 @@ const struct snapshot_node *snapshot_lookup(const struct snapshot *s,
 	return NULL;
 }
 
-bool snapshot_node_resp(const struct snapshot *s,
-			const struct snapshot_node *n, uint16_t qtype,
-			struct snapshot_resp *out)
+bool snapshot_node_resp(const struct snapshot *s, const struct snapshot_node *n,
+                        uint16_t qtype, struct snapshot_resp *out)
 {
 	uint8_t i;
 
@@ -4587,7 +4595,7 @@ bool snapshot_node_resp(const struct snapshot *s,
 
 /* The slot of namespace label in ns_table, or -1. */
 static long snap_ns_slot(const struct snapshot *s, const uint8_t *label,
-			 size_t len)
+                         size_t len)
 {
 	uint32_t h = snap_hash_bytes(2166136261u, label, len);
 	size_t j = h & s->ns_mask;
@@ -4605,7 +4613,7 @@ static long snap_ns_slot(const struct snapshot *s, const uint8_t *label,
 }
 
 static bool snap_pod_known(const struct snapshot *s, long ns_slot,
-			   const struct k8s_ip *ip)
+                           const struct k8s_ip *ip)
 {
 	uint32_t ns = (uint32_t)ns_slot + 1;
 	uint32_t h = snap_pod_hash(ns, ip->family, ip->addr);
@@ -4635,8 +4643,8 @@ static bool snap_pod_known(const struct snapshot *s, long ns_slot,
 }
 
 bool snapshot_pod_answer(const struct snapshot *s,
-			 const struct snapshot_zone *z, const uint8_t *lname,
-			 size_t len, size_t suffix_off, struct k8s_ip *ip)
+                         const struct snapshot_zone *z, const uint8_t *lname,
+                         size_t len, size_t suffix_off, struct k8s_ip *ip)
 {
 	size_t offs[4];
 	size_t o = 0;
@@ -4663,8 +4671,7 @@ bool snapshot_pod_answer(const struct snapshot *s,
 	if (snap_parse_dashed(lname + 1, lname[0], ip) != 0) {
 		return false;
 	}
-	if (s->pods == SNAPSHOT_PODS_VERIFIED &&
-	    !snap_pod_known(s, ns, ip)) {
+	if (s->pods == SNAPSHOT_PODS_VERIFIED && !snap_pod_known(s, ns, ip)) {
 		return false;
 	}
 	return true;
@@ -4673,8 +4680,8 @@ bool snapshot_pod_answer(const struct snapshot *s,
 /* The address of a reverse name: d.c.b.a.in-addr.arpa (decimal labels
  * 0..255 without leading zeros) or 32 hex nibbles under ip6.arpa. */
 static bool snap_parse_reverse(const struct snapshot_zone *z,
-			       const uint8_t *lname, size_t suffix_off,
-			       struct k8s_ip *ip)
+                               const uint8_t *lname, size_t suffix_off,
+                               struct k8s_ip *ip)
 {
 	size_t o = 0;
 	int i;
@@ -4734,9 +4741,9 @@ static bool snap_parse_reverse(const struct snapshot_zone *z,
 }
 
 unsigned snapshot_ptr_lookup(const struct snapshot *s,
-			     const struct snapshot_zone *z,
-			     const uint8_t *lname, size_t len,
-			     const uint8_t **names)
+                             const struct snapshot_zone *z,
+                             const uint8_t *lname, size_t len,
+                             const uint8_t **names)
 {
 	struct k8s_ip ip;
 	size_t k;
@@ -4829,7 +4836,7 @@ uint64_t snapshot_slot_generation(struct snapshot_slot *slot)
 /* ------------------------------ dump ------------------------------- */
 
 static int dump_name(const struct wire_rd *base, size_t at, char *out,
-		     size_t cap)
+                     size_t cap)
 {
 	struct wire_rd rd = *base;
 	uint8_t name[DNAME_MAXLEN];
@@ -4845,7 +4852,7 @@ static int dump_name(const struct wire_rd *base, size_t at, char *out,
 
 /* Prints the RDATA at rd (rdlen octets) of type in presentation form. */
 static int dump_rdata(struct wire_rd *rd, uint16_t type, uint16_t rdlen,
-		      char *out, size_t cap)
+                      char *out, size_t cap)
 {
 	char a[DNAME_TEXT_MAX];
 	char c[DNAME_TEXT_MAX];
@@ -4856,7 +4863,7 @@ static int dump_rdata(struct wire_rd *rd, uint16_t type, uint16_t rdlen,
 	case DNS_TYPE_A:
 	case DNS_TYPE_AAAA:
 		if (inet_ntop(type == DNS_TYPE_A ? AF_INET : AF_INET6, p, a,
-			      sizeof(a)) == NULL) {
+		              sizeof(a)) == NULL) {
 			return -EIO;
 		}
 		snprintf(out, cap, "%s", a);
@@ -4866,7 +4873,7 @@ static int dump_rdata(struct wire_rd *rd, uint16_t type, uint16_t rdlen,
 			return -EIO;
 		}
 		snprintf(out, cap, "%u %u %u %s", wire_get_u16(p),
-			 wire_get_u16(p + 2), wire_get_u16(p + 4), a);
+		         wire_get_u16(p + 2), wire_get_u16(p + 4), a);
 		return 0;
 	case DNS_TYPE_NS:
 	case DNS_TYPE_CNAME:
@@ -4894,9 +4901,9 @@ static int dump_rdata(struct wire_rd *rd, uint16_t type, uint16_t rdlen,
 			return -EIO;
 		}
 		snprintf(out, cap, "%s %s %u %u %u %u %u", a, c,
-			 wire_get_u32(p), wire_get_u32(p + 4),
-			 wire_get_u32(p + 8), wire_get_u32(p + 12),
-			 wire_get_u32(p + 16));
+		         wire_get_u32(p), wire_get_u32(p + 4),
+		         wire_get_u32(p + 8), wire_get_u32(p + 12),
+		         wire_get_u32(p + 16));
 		return 0;
 	}
 	default:
@@ -4931,8 +4938,8 @@ static const char *dump_type_name(uint16_t type)
 /* Renders the answer section of r as a message for n's name and prints the
  * records owned by n itself (not chased targets). */
 static int dump_resp(const struct snapshot_node *n,
-		     const struct snapshot_resp *r, const char *owner,
-		     uint8_t *msg, FILE *out)
+                     const struct snapshot_resp *r, const char *owner,
+                     uint8_t *msg, FILE *out)
 {
 	size_t qend = WIRE_HEADER_LEN + n->len + 4;
 	struct wire_rd rd;
@@ -4948,7 +4955,7 @@ static int dump_resp(const struct snapshot_node *n,
 			uint8_t *p = msg + qend + r->rptr[i];
 
 			wire_put_u16(p, (uint16_t)(0xc000u |
-						   (qend + wire_get_u16(p))));
+			                           (qend + wire_get_u16(p))));
 		}
 	}
 	wire_rd_init(&rd, msg, qend + r->an_len);
@@ -4970,11 +4977,11 @@ static int dump_resp(const struct snapshot_node *n,
 		}
 		if (dname_equal(name, len, snap_node_name(n), n->len)) {
 			if (dump_rdata(&rd, type, rdlen, rdata,
-				       sizeof(rdata)) != 0) {
+			               sizeof(rdata)) != 0) {
 				return -EIO;
 			}
 			fprintf(out, "%s\t%u\tIN\t%s\t%s\n", owner, ttl,
-				dump_type_name(type), rdata);
+			        dump_type_name(type), rdata);
 		}
 		wire_rd_bytes(&rd, NULL, rdlen);
 	}
@@ -5001,7 +5008,7 @@ static int dump_node_cmp(const void *a, const void *b)
 
 /* The PTR records of reverse zone z, from the address table. */
 static int dump_ptrs(const struct snapshot *s, const struct snapshot_zone *z,
-		     FILE *out)
+                     FILE *out)
 {
 	uint8_t family = z->name_len == 14 ? 4 : 6;
 	size_t i;
@@ -5032,7 +5039,7 @@ static int dump_ptrs(const struct snapshot *s, const struct snapshot_zone *z,
 				return -EIO;
 			}
 			fprintf(out, "%s\t%u\tIN\tPTR\t%s\n", owner, s->ttl,
-				target);
+			        target);
 			t += tl;
 		}
 	}
@@ -5041,8 +5048,8 @@ static int dump_ptrs(const struct snapshot *s, const struct snapshot_zone *z,
 
 int snapshot_dump(const struct snapshot *s, FILE *out)
 {
-	const struct snapshot_node **nodes = calloc(s->n_nodes + 1,
-						    sizeof(*nodes));
+	const struct snapshot_node **nodes =
+		calloc(s->n_nodes + 1, sizeof(*nodes));
 	uint8_t *msg = malloc(WIRE_MSG_MAX);
 	size_t zi;
 	size_t i;
@@ -5056,8 +5063,9 @@ int snapshot_dump(const struct snapshot *s, FILE *out)
 	}
 	for (i = 0; i <= s->mask; i++) {
 		if (s->table[i].off != 0) {
-			nodes[n++] = (const struct snapshot_node *)(const void *)(s->nodes.p +
-										 s->table[i].off);
+			nodes[n++] = (const struct snapshot_node
+			                      *)(const void *)(s->nodes.p +
+			                                       s->table[i].off);
 		}
 	}
 	qsort(nodes, n, sizeof(*nodes), dump_node_cmp);
@@ -5065,11 +5073,11 @@ int snapshot_dump(const struct snapshot *s, FILE *out)
 		const struct snapshot_bluegreen *g = &s->bg[i];
 
 		fprintf(out,
-			"; bluegreen %s/%s served=%s desired=%s ready=%u min-ready=%u%s%s\n",
-			g->ns, g->name, g->served ? g->served : "-",
-			g->desired ? g->desired : "-", g->ready_served,
-			g->min_ready, g->held ? " held" : "",
-			g->from_slices ? " from-slices" : "");
+		        "; bluegreen %s/%s served=%s desired=%s ready=%u min-ready=%u%s%s\n",
+		        g->ns, g->name, g->served ? g->served : "-",
+		        g->desired ? g->desired : "-", g->ready_served,
+		        g->min_ready, g->held ? " held" : "",
+		        g->from_slices ? " from-slices" : "");
 	}
 	for (zi = 0; zi < s->n_zones && err == 0; zi++) {
 		const struct snapshot_zone *z = &s->zones[zi];
@@ -5090,7 +5098,7 @@ int snapshot_dump(const struct snapshot *s, FILE *out)
 
 			if (snapshot_find_zone(s, nm, nd->len, &off) != z ||
 			    dname_to_text(nm, nd->len, owner, sizeof(owner)) !=
-				    0) {
+			            0) {
 				continue;
 			}
 			for (k = 0; k < nd->n_types && err == 0; k++) {

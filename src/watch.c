@@ -41,8 +41,8 @@
 /* The inotify events that can change what the directory holds. IN_MODIFY
  * without a later IN_CLOSE_WRITE means a writer is still at work: libuv's
  * fs events cannot tell those apart, so svcdns reads inotify itself. */
-#define WATCH_MASK                                                             \
-	(IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_CREATE | IN_DELETE |     \
+#define WATCH_MASK                                                        \
+	(IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_CREATE | IN_DELETE | \
 	 IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
 
 struct watch_dir {
@@ -72,7 +72,7 @@ struct watch_job {
 	struct kube_objects *objs; /* kube mode: the objects, frozen */
 	bool force;
 	uint64_t seen_ms; /* first change this job answers, monotonic */
-	bool stamped;	  /* opts.stamp succeeded before the scan */
+	bool stamped;     /* opts.stamp succeeded before the scan */
 	uint64_t stamp_key;
 	/* Results, written by the pool thread. */
 	int err;
@@ -97,9 +97,9 @@ struct watch {
 	char *dir; /* owns */
 	struct snapshot_opts sopts;
 	struct snapshot_slot *slot;
-	struct manifest_set *set; /* NULL in kube mode */
-	struct kube *kube;	  /* kube mode: owns */
-	bool kube_published;	  /* the first full sync is served */
+	struct manifest_set *set;   /* NULL in kube mode */
+	struct kube *kube;          /* kube mode: owns */
+	bool kube_published;        /* the first full sync is served */
 	struct bluegreen_state *bg; /* of the published snapshot */
 	struct watch_colors colors; /* of the published snapshot */
 	uv_timer_t settle;
@@ -226,8 +226,7 @@ static bool watch_add_str(char ***v, size_t *n, const char *s)
  * that cannot be read is reported and left out (the service then follows
  * its selector). */
 static int watch_load_colors(struct watch *w, const struct k8s_file *const *f,
-			     size_t n, struct watch_colors *c,
-			     struct diag *d)
+                             size_t n, struct watch_colors *c, struct diag *d)
 {
 	size_t cap = 0;
 	size_t i;
@@ -261,7 +260,7 @@ static int watch_load_colors(struct watch *w, const struct k8s_file *const *f,
 			if (c->n == cap) {
 				size_t ncap = cap ? cap * 2 : 8;
 				void *nv = arena_calloc(c->arena, ncap,
-							sizeof(*c->files));
+				                        sizeof(*c->files));
 
 				if (nv == NULL) {
 					return -ENOMEM;
@@ -281,7 +280,7 @@ static int watch_load_colors(struct watch *w, const struct k8s_file *const *f,
 			cf->path = arena_strdup(c->arena, cfg.file);
 			if (cf->path == NULL ||
 			    manifest_load_values(path, cfg.file, c->arena,
-						 &cf->values, d) != 0) {
+			                         &cf->values, d) != 0) {
 				memset(&cf->values, 0, sizeof(cf->values));
 			}
 			c->n++;
@@ -290,7 +289,7 @@ static int watch_load_colors(struct watch *w, const struct k8s_file *const *f,
 				*slash = '\0';
 			}
 			if (!watch_add_str(&c->dirs, &c->n_dirs,
-					   slash ? path : ".")) {
+			                   slash ? path : ".")) {
 				free(path);
 				return -ENOMEM;
 			}
@@ -303,7 +302,7 @@ static int watch_load_colors(struct watch *w, const struct k8s_file *const *f,
 }
 
 static bool watch_colors_equal(const struct watch_colors *a,
-			       const struct watch_colors *b)
+                               const struct watch_colors *b)
 {
 	size_t i;
 	size_t k;
@@ -349,7 +348,7 @@ static int watch_collect_dirs(struct watch *w, struct watch_job *job)
 	}
 	for (i = 0; i < job->colors.n_dirs; i++) {
 		if (!watch_add_str(&job->dirs, &job->n_dirs,
-				   job->colors.dirs[i])) {
+		                   job->colors.dirs[i])) {
 			return -ENOMEM;
 		}
 	}
@@ -370,7 +369,7 @@ struct watch_stamp {
 };
 
 static void watch_stamp_dirs(const struct watch *w, struct watch_stamp *v,
-			     size_t n, const char *const *dirs)
+                             size_t n, const char *const *dirs)
 {
 	size_t i;
 
@@ -433,8 +432,9 @@ static int watch_scan_settled(struct watch *w, struct watch_job *job)
 		if (memcmp(before, after, n * sizeof(before[0])) == 0) {
 			break;
 		}
-		log_debug("watch: dir=%s changed during the scan; scanning again",
-			  w->dir);
+		log_debug(
+			"watch: dir=%s changed during the scan; scanning again",
+			w->dir);
 	}
 	for (i = 0; i < n; i++) {
 		free(paths[i]);
@@ -513,15 +513,15 @@ static void watch_run_job(struct watch *w, struct watch_job *job)
 		size_t k;
 
 		job->objects += f->n_namespaces + f->n_services + f->n_slices +
-				f->n_pods;
+		                f->n_pods;
 		job->kinds[WATCH_KIND_NAMESPACE] += f->n_namespaces;
 		job->kinds[WATCH_KIND_SERVICE] += f->n_services;
 		job->kinds[WATCH_KIND_POD] += f->n_pods;
 		job->kinds[WATCH_KIND_OTHER] += f->n_unknown;
 		for (k = 0; k < f->n_slices; k++) {
 			job->kinds[f->slices[k].legacy
-					   ? WATCH_KIND_ENDPOINTS
-					   : WATCH_KIND_ENDPOINTSLICE]++;
+			                   ? WATCH_KIND_ENDPOINTS
+			                   : WATCH_KIND_ENDPOINTSLICE]++;
 		}
 	}
 	job->built = true;
@@ -541,7 +541,7 @@ static void watch_job_work(uv_work_t *req)
 /* -------------------------- the main loop -------------------------- */
 
 static struct watch_job *watch_job_new(struct watch *w, bool force,
-				       uint64_t seen_ms)
+                                       uint64_t seen_ms)
 {
 	struct watch_job *job = calloc(1, sizeof(*job));
 
@@ -568,7 +568,6 @@ static void watch_job_free(struct watch_job *job)
 	free(job);
 }
 
-
 /* Makes the set of watched directories equal to dirs (sorted). Returns
  * true if a directory was added: files created in it before its watch
  * existed are then found by one more scan. */
@@ -586,8 +585,8 @@ static bool watch_sync_dirs(struct watch *w, char **dirs, size_t n)
 	}
 	while (i < w->n_dirs || j < n) {
 		int c = i == w->n_dirs ? 1
-			: j == n       ? -1
-				       : strcmp(w->dirs[i]->path, dirs[j]);
+		        : j == n       ? -1
+		                       : strcmp(w->dirs[i]->path, dirs[j]);
 
 		if (c < 0) {
 			if (w->ifd >= 0) {
@@ -609,10 +608,10 @@ static bool watch_sync_dirs(struct watch *w, char **dirs, size_t n)
 				continue;
 			}
 			d->wd = inotify_add_watch(w->ifd, d->path,
-						  WATCH_MASK | IN_ONLYDIR);
+			                          WATCH_MASK | IN_ONLYDIR);
 			if (d->wd < 0) {
 				log_warn("watch: cannot watch dir=%s err=%s",
-					 d->path, strerror(errno));
+				         d->path, strerror(errno));
 				free(d->path);
 				free(d);
 			} else {
@@ -636,7 +635,7 @@ static bool watch_alarm_due(struct watch *w, uint64_t now);
  * grows (a counter never goes back), up to WATCH_MAX_CUTOVER_SVCS
  * services; the rest are counted in w->stats.cutovers only. */
 static void watch_count_cutover(struct watch *w, const char *ns,
-				const char *name)
+                                const char *name)
 {
 	struct watch_cutover *v;
 	struct watch_cutover *c;
@@ -691,19 +690,21 @@ static void watch_log_bluegreen(struct watch *w, uint64_t lag_ms)
 		if (bg[i].cutover) {
 			w->stats.cutovers++;
 			watch_count_cutover(w, bg[i].ns, bg[i].name);
-			log_info("bluegreen: cutover svc=%s/%s %s->%s ready=%u min_ready=%u lag_ms=%" PRIu64,
-				 bg[i].ns, bg[i].name,
-				 bg[i].previous ? bg[i].previous : "-",
-				 bg[i].served ? bg[i].served : "-",
-				 bg[i].ready_served, bg[i].min_ready, lag_ms);
+			log_info(
+				"bluegreen: cutover svc=%s/%s %s->%s ready=%u min_ready=%u lag_ms=%" PRIu64,
+				bg[i].ns, bg[i].name,
+				bg[i].previous ? bg[i].previous : "-",
+				bg[i].served ? bg[i].served : "-",
+				bg[i].ready_served, bg[i].min_ready, lag_ms);
 		}
 		if (bg[i].held) {
 			held = true;
-			log_warn("bluegreen: cutover held svc=%s/%s serving=%s desired=%s ready=%u min_ready=%u",
-				 bg[i].ns, bg[i].name,
-				 bg[i].served ? bg[i].served : "-",
-				 bg[i].desired ? bg[i].desired : "-",
-				 bg[i].ready_desired, bg[i].min_ready);
+			log_warn(
+				"bluegreen: cutover held svc=%s/%s serving=%s desired=%s ready=%u min_ready=%u",
+				bg[i].ns, bg[i].name,
+				bg[i].served ? bg[i].served : "-",
+				bg[i].desired ? bg[i].desired : "-",
+				bg[i].ready_desired, bg[i].min_ready);
 		}
 	}
 	w->stats.held += held;
@@ -726,7 +727,7 @@ static void watch_trim_cb(uv_timer_t *t)
 	if (bytes != 0) {
 		malloc_trim(0);
 		log_debug("watch: freed the replaced snapshots kib=%zu",
-			  bytes / 1024);
+		          bytes / 1024);
 	}
 }
 
@@ -736,7 +737,7 @@ static void watch_publish(struct watch *w, struct snapshot *s)
 	snapshot_slot_publish(w->slot, s);
 	w->last_publish_ms = watch_now_ms();
 	uv_timer_start(&w->trim, watch_trim_cb, WATCH_KEEP_DEAD_MS,
-		       WATCH_KEEP_DEAD_MS);
+	               WATCH_KEEP_DEAD_MS);
 }
 
 static void watch_job_done(uv_work_t *req, int status)
@@ -758,11 +759,11 @@ static void watch_job_done(uv_work_t *req, int status)
 	if (job->err < 0) {
 		if (watch_alarm_due(w, now)) {
 			log_err("watch: cannot load dir=%s err=%s; still serving the last good data gen=%" PRIu64,
-				w->dir, strerror(-job->err),
-				snapshot_slot_generation(w->slot));
+			        w->dir, strerror(-job->err),
+			        snapshot_slot_generation(w->slot));
 		} else {
 			log_debug("watch: scan failed again dir=%s err=%s",
-				  w->dir, strerror(-job->err));
+			          w->dir, strerror(-job->err));
 		}
 		w->stats.dir_missing = true;
 		/* Re-created directories need new watches: drop them all and
@@ -771,15 +772,14 @@ static void watch_job_done(uv_work_t *req, int status)
 	} else {
 		if (job->emptied && watch_alarm_due(w, now)) {
 			log_err("watch: dir=%s has no manifests any more (unmounted?); still serving the last good data gen=%" PRIu64,
-				w->dir, snapshot_slot_generation(w->slot));
+			        w->dir, snapshot_slot_generation(w->slot));
 		}
 		if (!job->emptied && w->stats.dir_missing) {
 			log_info("watch: dir=%s is back", w->dir);
 			w->last_alarm_ms = 0;
 		}
 		w->stats.dir_missing = job->emptied;
-		if (watch_sync_dirs(w, job->dirs, job->n_dirs) &&
-		    w->started) {
+		if (watch_sync_dirs(w, job->dirs, job->n_dirs) && w->started) {
 			/* A new directory: what was created in it before its
 			 * watch existed is found by one more scan. */
 			watch_note_change(w, now);
@@ -805,18 +805,19 @@ static void watch_job_done(uv_work_t *req, int status)
 		w->stats.files = job->files;
 		w->stats.objects = job->objects;
 		memcpy(w->stats.kinds, job->kinds, sizeof(w->stats.kinds));
-		log_info("watch: reload ok gen=%" PRIu64
-			 " files=%u loaded=%u failed=%u removed=%u objects=%zu serial=%" PRIu32
-			 " build_ms=%.1f lag_ms=%" PRIu64,
-			 snapshot_slot_generation(w->slot), job->st.files,
-			 job->st.loaded, job->st.failed, job->st.removed,
-			 job->objects, job->serial, (double)ss.build_us / 1000.0,
-			 now - job->seen_ms);
+		log_info(
+			"watch: reload ok gen=%" PRIu64
+			" files=%u loaded=%u failed=%u removed=%u objects=%zu serial=%" PRIu32
+			" build_ms=%.1f lag_ms=%" PRIu64,
+			snapshot_slot_generation(w->slot), job->st.files,
+			job->st.loaded, job->st.failed, job->st.removed,
+			job->objects, job->serial, (double)ss.build_us / 1000.0,
+			now - job->seen_ms);
 		watch_log_bluegreen(w, now - job->seen_ms);
 		if (job->objs == NULL && w->opts.on_published != NULL) {
 			w->opts.on_published(w->opts.ud, job->stamped,
-					     job->stamp_key,
-					     job->st.broken == 0);
+			                     job->stamp_key,
+			                     job->st.broken == 0);
 		}
 		if (w->kube != NULL && !w->kube_published) {
 			w->kube_published = true;
@@ -830,9 +831,10 @@ static void watch_job_done(uv_work_t *req, int status)
 		 * for watch_trim_cb. */
 		malloc_trim(0);
 	} else if (job->err == 0 && job->force) {
-		log_info("watch: reload unchanged files=%u failed=%u gen=%" PRIu64,
-			 job->st.files, job->st.failed,
-			 snapshot_slot_generation(w->slot));
+		log_info(
+			"watch: reload unchanged files=%u failed=%u gen=%" PRIu64,
+			job->st.files, job->st.failed,
+			snapshot_slot_generation(w->slot));
 	}
 	if (job->force && w->opts.on_forced != NULL) {
 		w->opts.on_forced(w->opts.ud, job->built);
@@ -843,8 +845,8 @@ static void watch_job_done(uv_work_t *req, int status)
 
 		w->pending = false;
 		w->pending_force = false;
-		watch_start_job(w, force, w->first_event_ms ? w->first_event_ms
-							    : now);
+		watch_start_job(w, force,
+		                w->first_event_ms ? w->first_event_ms : now);
 		w->first_event_ms = 0;
 	}
 }
@@ -883,8 +885,7 @@ static bool watch_start_job(struct watch *w, bool force, uint64_t seen_ms)
 		}
 	}
 	w->job = job;
-	err = uv_queue_work(w->loop, &job->req, watch_job_work,
-			    watch_job_done);
+	err = uv_queue_work(w->loop, &job->req, watch_job_work, watch_job_done);
 	if (err != 0) {
 		log_err("watch: cannot queue the reload: %s", uv_strerror(err));
 		w->job = NULL;
@@ -904,15 +905,16 @@ static void watch_settle_cb(uv_timer_t *t)
 	 * half written: wait for its writer, within a bound (RELIABILITY L6:
 	 * a truncated file can still be valid YAML). */
 	if (w->n_writers != 0 && now - seen < WATCH_MAX_WRITE_HOLD_MS) {
-		log_debug("watch: waiting for writers=%u file=%s",
-			  w->n_writers, w->writers[0].name);
+		log_debug("watch: waiting for writers=%u file=%s", w->n_writers,
+		          w->writers[0].name);
 		uv_timer_start(&w->settle, watch_settle_cb,
-			       w->opts.settle_ms ? w->opts.settle_ms : 10, 0);
+		               w->opts.settle_ms ? w->opts.settle_ms : 10, 0);
 		return;
 	}
 	if (w->n_writers != 0) {
-		log_warn("watch: %u files still open for writing after %u ms; reloading anyway (write files aside and rename them into place)",
-			 w->n_writers, WATCH_MAX_WRITE_HOLD_MS);
+		log_warn(
+			"watch: %u files still open for writing after %u ms; reloading anyway (write files aside and rename them into place)",
+			w->n_writers, WATCH_MAX_WRITE_HOLD_MS);
 		w->n_writers = 0;
 	}
 	w->first_event_ms = 0;
@@ -932,7 +934,7 @@ static void watch_note_change(struct watch *w, uint64_t now)
 	if (w->first_event_ms == 0) {
 		w->first_event_ms = now;
 	} else if (now - w->first_event_ms >= max &&
-		   uv_is_active((uv_handle_t *)&w->settle)) {
+	           uv_is_active((uv_handle_t *)&w->settle)) {
 		return;
 	}
 	uv_timer_start(&w->settle, watch_settle_cb, w->opts.settle_ms, 0);
@@ -950,7 +952,7 @@ static bool watch_alarm_due(struct watch *w, uint64_t now)
 
 /* Tracks files between IN_MODIFY and IN_CLOSE_WRITE. */
 static void watch_track_writer(struct watch *w, int wd, const char *name,
-			       bool writing)
+                               bool writing)
 {
 	unsigned i;
 
@@ -990,7 +992,8 @@ static void watch_inotify_cb(uv_poll_t *h, int status, int events)
 {
 	struct watch *w = h->data;
 	/* Aligned as inotify_event requires (inotify(7)). */
-	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[16384]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
 	bool changed = false;
 
 	(void)events;
@@ -1007,15 +1010,17 @@ static void watch_inotify_cb(uv_poll_t *h, int status, int events)
 		}
 		while (off + (ssize_t)sizeof(struct inotify_event) <= n) {
 			const struct inotify_event *ev =
-				(const struct inotify_event *)(const void *)(buf + off);
+				(const struct inotify_event
+			                 *)(const void *)(buf + off);
 			const char *name = ev->len ? ev->name : "";
 
 			off += (ssize_t)(sizeof(*ev) + ev->len);
 			if (ev->mask & IN_Q_OVERFLOW) {
 				/* Events were lost: a full scan finds what
 				 * changed (stat identities). */
-				log_warn("watch: inotify queue overflow; rescanning dir=%s",
-					 w->dir);
+				log_warn(
+					"watch: inotify queue overflow; rescanning dir=%s",
+					w->dir);
 				w->n_writers = 0;
 				changed = true;
 				continue;
@@ -1024,13 +1029,13 @@ static void watch_inotify_cb(uv_poll_t *h, int status, int events)
 				continue;
 			}
 			log_debug("watch: event dir=%s name=%s mask=0x%x",
-				  watch_dir_of(w, ev->wd), name,
-				  (unsigned)ev->mask);
+			          watch_dir_of(w, ev->wd), name,
+			          (unsigned)ev->mask);
 			if (ev->mask & IN_MODIFY) {
 				watch_track_writer(w, ev->wd, name, true);
 			}
-			if (ev->mask & (IN_CLOSE_WRITE | IN_DELETE |
-					IN_MOVED_FROM)) {
+			if (ev->mask &
+			    (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM)) {
 				watch_track_writer(w, ev->wd, name, false);
 			}
 			changed = true;
@@ -1067,8 +1072,8 @@ static void watch_kube_changed(void *ud)
 }
 
 struct watch *watch_create(uv_loop_t *loop, const struct watch_opts *opts,
-			   const struct snapshot_opts *sopts,
-			   struct snapshot_slot *slot)
+                           const struct snapshot_opts *sopts,
+                           struct snapshot_slot *slot)
 {
 	struct watch *w = calloc(1, sizeof(*w));
 	struct manifest_limits lim;
@@ -1109,7 +1114,7 @@ struct watch *watch_create(uv_loop_t *loop, const struct watch_opts *opts,
 }
 
 int watch_load_now(struct watch *w, struct snapshot **out, unsigned *errors,
-		   unsigned *warnings)
+                   unsigned *warnings)
 {
 	struct watch_job *job = watch_job_new(w, true, watch_now_ms());
 	int err;
@@ -1167,13 +1172,13 @@ static int watch_start_inotify(struct watch *w)
 	if (w->ifd < 0) {
 		err = -errno;
 		log_err("watch: inotify: %s; the directory is only rescanned every %u ms",
-			strerror(-err), w->opts.rescan_ms);
+		        strerror(-err), w->opts.rescan_ms);
 	} else {
 		err = uv_poll_init(w->loop, &w->ipoll, w->ifd);
 		if (err == 0) {
 			w->ipoll.data = w;
 			err = uv_poll_start(&w->ipoll, UV_READABLE,
-					    watch_inotify_cb);
+			                    watch_inotify_cb);
 		}
 		if (err != 0) {
 			close(w->ifd);
@@ -1201,7 +1206,7 @@ int watch_start(struct watch *w, struct snapshot *s)
 	}
 	if (w->opts.rescan_ms != 0) {
 		err = uv_timer_start(&w->rescan, watch_rescan_cb,
-				     w->opts.rescan_ms, w->opts.rescan_ms);
+		                     w->opts.rescan_ms, w->opts.rescan_ms);
 	}
 	w->started = true;
 	return err;

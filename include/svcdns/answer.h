@@ -23,7 +23,7 @@ struct answer_opts {
 	 * the zones -> ANSWER_CHASE. false -> REFUSED outside the zones. */
 	bool forward;
 	size_t max_udp; /* largest UDP response; 1232 by default */
-	bool rotate;	/* rotate A/AAAA sets per query */
+	bool rotate;    /* rotate A/AAAA sets per query */
 	/* Set RA in responses (the client may recurse, RFC 5358); never on
 	 * FORMERR, NOTIMP or BADVERS. */
 	bool ra;
@@ -39,8 +39,8 @@ struct answer_state {
 };
 
 enum answer_verdict {
-	ANSWER_REPLY,	/* resp[0..*resp_len) is the response */
-	ANSWER_DROP,	/* send nothing */
+	ANSWER_REPLY,   /* resp[0..*resp_len) is the response */
+	ANSWER_DROP,    /* send nothing */
 	ANSWER_FORWARD, /* out of zone: hand the query upstream */
 	/* resp[0..*resp_len) is an ExternalName's CNAME chain ending at
 	 * info->chase (outside every zone): look that name up upstream with
@@ -65,10 +65,10 @@ struct answer_info {
  * (WIRE_MSG_MAX suffices for any answer). snap may be NULL before the first
  * load: in-zone names then get SERVFAIL. Worker thread; no allocation. */
 enum answer_verdict answer_query(const struct snapshot *snap,
-				 const struct answer_opts *opts,
-				 struct answer_state *st, const uint8_t *req,
-				 size_t req_len, bool tcp, uint8_t *resp,
-				 size_t resp_cap, size_t *resp_len,
-				 struct answer_info *info);
+                                 const struct answer_opts *opts,
+                                 struct answer_state *st, const uint8_t *req,
+                                 size_t req_len, bool tcp, uint8_t *resp,
+                                 size_t resp_cap, size_t *resp_len,
+                                 struct answer_info *info);
 
 #endif

@@ -18,11 +18,11 @@
 #include "svcdns/diag.h"
 #include "svcdns/k8s.h"
 
-#define BLUEGREEN_ANNOT_LABEL	  "svcdns.io/color-label"
-#define BLUEGREEN_ANNOT_FILE	  "svcdns.io/color-file"
-#define BLUEGREEN_ANNOT_KEY	  "svcdns.io/color-key"
+#define BLUEGREEN_ANNOT_LABEL     "svcdns.io/color-label"
+#define BLUEGREEN_ANNOT_FILE      "svcdns.io/color-file"
+#define BLUEGREEN_ANNOT_KEY       "svcdns.io/color-key"
 #define BLUEGREEN_ANNOT_MIN_READY "svcdns.io/min-ready"
-#define BLUEGREEN_MAX_COLORS	  8 /* distinct colors tracked per service */
+#define BLUEGREEN_MAX_COLORS      8 /* distinct colors tracked per service */
 
 struct bluegreen_config {
 	const char *label;    /* borrowed (the service): selector key */
@@ -34,12 +34,12 @@ struct bluegreen_config {
 /* True when s is a blue/green service; fills *cfg. A bad min-ready value
  * is reported to d (when not NULL) as a warning and the default used. */
 bool bluegreen_config_of(const struct k8s_service *s,
-			 struct bluegreen_config *cfg, struct diag *d);
+                         struct bluegreen_config *cfg, struct diag *d);
 
 /* The contents of the color files, loaded by the caller: for each path (as
  * resolved by the caller) its top-level key: value pairs. */
 struct bluegreen_color_file {
-	const char *path;	  /* borrowed */
+	const char *path;         /* borrowed */
 	struct k8s_labels values; /* borrowed */
 };
 
@@ -50,7 +50,7 @@ struct bluegreen_colors {
 
 /* The value of key in the color file path, or NULL. colors may be NULL. */
 const char *bluegreen_colors_get(const struct bluegreen_colors *colors,
-				 const char *path, const char *key);
+                                 const char *path, const char *key);
 
 /* What every blue/green service served in one snapshot. Owned by one
  * thread at a time. */
@@ -60,11 +60,11 @@ struct bluegreen_state *bluegreen_state_create(void);
 void bluegreen_state_destroy(struct bluegreen_state *st);
 /* The color served for ns/name, or NULL. */
 const char *bluegreen_state_get(const struct bluegreen_state *st,
-				const char *ns, const char *name);
+                                const char *ns, const char *name);
 /* Records the color served for ns/name (copied). 0 or -ENOMEM. */
 SVCDNS_MUSTCHECK int bluegreen_state_set(struct bluegreen_state *st,
-					 const char *ns, const char *name,
-					 const char *color);
+                                         const char *ns, const char *name,
+                                         const char *color);
 size_t bluegreen_state_count(const struct bluegreen_state *st);
 
 struct bluegreen_decision {
@@ -84,7 +84,7 @@ struct bluegreen_decision {
  * color still has ready endpoints -> previous (held); else desired (there
  * is nothing to protect). An unknown desired color keeps the previous. */
 void bluegreen_decide(const struct bluegreen_config *cfg, const char *desired,
-		      unsigned ready_desired, const char *previous,
-		      unsigned ready_previous, struct bluegreen_decision *out);
+                      unsigned ready_desired, const char *previous,
+                      unsigned ready_previous, struct bluegreen_decision *out);
 
 #endif

@@ -20,7 +20,7 @@
 
 #define SVCDNS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define SVCDNS_CONTAINER_OF(ptr, type, member)                                 \
+#define SVCDNS_CONTAINER_OF(ptr, type, member) \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #endif

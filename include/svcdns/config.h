@@ -112,10 +112,10 @@ struct config_cidr {
 #define CONFIG_RRL_TABLE_MIN     64u
 #define CONFIG_RRL_TABLE_MAX     (16u * 1024u * 1024u)
 struct config_rrl {
-	unsigned rate;	/* responses a second per source prefix and name */
-	unsigned slip;	/* every slip-th limited response goes out TC=1 */
-	size_t table;	/* slots per worker */
-	bool log_only;	/* count, never limit */
+	unsigned rate; /* responses a second per source prefix and name */
+	unsigned slip; /* every slip-th limited response goes out TC=1 */
+	size_t table;  /* slots per worker */
+	bool log_only; /* count, never limit */
 	struct config_cidr exempt[CONFIG_MAX_ACL]; /* besides loopback */
 	size_t n_exempt;
 };
@@ -129,7 +129,7 @@ struct config_server {
 	unsigned tcp_io_timeout_ms;   /* a message incomplete for this: close */
 	unsigned tcp_max_conns; /* per worker; the oldest idle is evicted */
 	unsigned udp_rcvbuf;    /* octets per UDP socket; 0 = the kernel's */
-	unsigned lame_duck_ms;	/* on SIGTERM, answer what is owed this long */
+	unsigned lame_duck_ms;  /* on SIGTERM, answer what is owed this long */
 	struct config_rrl rrl;
 };
 
@@ -145,7 +145,6 @@ enum config_upstream_mode {
 	CONFIG_UPSTREAM_RESOLV_CONF, /* the nameservers of resolv_conf */
 	CONFIG_UPSTREAM_LIST,        /* servers[] as given */
 };
-
 
 /* Forwarding (forward.c) and who may use it (server.c). */
 struct config_upstream {
@@ -171,12 +170,12 @@ struct config_upstream {
 #define CONFIG_USER_MAX 64
 
 #define CONFIG_MAX_KUBE_NAMESPACES 64
-#define CONFIG_KUBE_LABELS_MAX	   512
+#define CONFIG_KUBE_LABELS_MAX     512
 
 /* When the Pods are watched (--kube-pods). */
 enum config_kube_pods {
-	CONFIG_KUBE_PODS_AUTO,	 /* pods verified, or a blue/green Service */
-	CONFIG_KUBE_PODS_NEVER,	 /* never (pod names NXDOMAIN when verified) */
+	CONFIG_KUBE_PODS_AUTO,   /* pods verified, or a blue/green Service */
+	CONFIG_KUBE_PODS_NEVER,  /* never (pod names NXDOMAIN when verified) */
 	CONFIG_KUBE_PODS_ALWAYS, /* always */
 };
 

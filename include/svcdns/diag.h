@@ -37,7 +37,7 @@ void diag_fini(struct diag *d);
 
 /* Records one diagnostic. line/col are 1-based (0 when unknown). */
 void diag_add(struct diag *d, enum diag_severity sev, const char *file,
-	      unsigned line, unsigned col, const char *fmt, ...)
+              unsigned line, unsigned col, const char *fmt, ...)
 	SVCDNS_PRINTF(6, 7);
 
 /* Moves every entry of src to the end of dst; src is left empty. */

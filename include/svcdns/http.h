@@ -25,7 +25,7 @@ typedef bool (*http_ready_fn)(void *arg);
 
 struct http_opts {
 	const struct sockaddr *addr; /* borrowed during http_create */
-	unsigned max_conns;	     /* 0: 64 */
+	unsigned max_conns;          /* 0: 64 */
 	unsigned read_timeout_ms;    /* 0: 2000; the whole request head */
 	unsigned write_timeout_ms;   /* 0: 10000; the whole response */
 	http_metrics_fn metrics;
@@ -40,8 +40,8 @@ struct http;
 /* Binds and listens (an IPv6 address only for IPv6). Returns 0 and *out,
  * or a negative errno (the caller logs it). */
 SVCDNS_MUSTCHECK int http_create(struct uv_loop_s *loop,
-				 const struct http_opts *opts,
-				 struct http **out);
+                                 const struct http_opts *opts,
+                                 struct http **out);
 
 /* Closes the listener and every connection; frees itself once the loop
  * has run the closes. NULL is a no-op. */

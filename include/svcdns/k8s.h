@@ -99,7 +99,7 @@ struct k8s_endpoint {
 	bool ready;
 	const char *target_kind; /* targetRef.kind, NULL when absent */
 	const char *target_name; /* targetRef.name */
-	const char *target_ns;	 /* targetRef.namespace */
+	const char *target_ns;   /* targetRef.namespace */
 };
 
 struct k8s_endpoint_port {

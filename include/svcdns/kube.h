@@ -68,7 +68,7 @@ struct kube_opts {
  * NULL on OOM or bad configuration, with the reason logged. Calls
  * curl_global_init(): call it before starting threads. Main loop. */
 struct kube *kube_create(struct uv_loop_s *loop, const struct kube_opts *o,
-			 void (*on_change)(void *ud), void *ud);
+                         void (*on_change)(void *ud), void *ud);
 
 /* Starts LIST+WATCH of every needed resource. Returns 0 or a negative
  * errno (libuv's or -ENOMEM). Main loop. */
@@ -84,7 +84,7 @@ bool kube_synced(const struct kube *k);
  * thread in between is safe. take returns NULL on OOM. */
 struct kube_objects *kube_objects_take(struct kube *k);
 size_t kube_objects_files(const struct kube_objects *o,
-			  const struct k8s_file *const **files);
+                          const struct k8s_file *const **files);
 void kube_objects_release(struct kube_objects *o);
 
 /* Stops every transfer and closes the libuv handles; kube_destroy() once
@@ -98,13 +98,13 @@ struct kube_stats {
 	uint64_t relists;   /* LISTs after the first, per resource */
 	uint64_t errors;    /* failed transfers and refused objects */
 	uint64_t bookmarks; /* BOOKMARK events */
-	uint64_t lists;	    /* LIST pages fetched */
+	uint64_t lists;     /* LIST pages fetched */
 	uint64_t silent;    /* watches dropped after a silence */
 	unsigned connected; /* resources with a watch stream open now */
 	unsigned resources; /* resources watched */
 	bool synced;
-	size_t objects;	    /* in the store */
-	size_t pages;	    /* store pages (files of a snapshot build) */
+	size_t objects;     /* in the store */
+	size_t pages;       /* store pages (files of a snapshot build) */
 	size_t store_bytes; /* the store's memory */
 	size_t compactions; /* store pages compacted */
 };

@@ -12,7 +12,7 @@
 #include "svcdns/common.h"
 
 struct kube_lines {
-	char *buf;  /* owns (malloc): the start of an unfinished line */
+	char *buf; /* owns (malloc): the start of an unfinished line */
 	size_t len;
 	size_t cap;
 	size_t max; /* longest line accepted, octets */
@@ -32,7 +32,7 @@ void kube_lines_reset(struct kube_lines *l);
 /* Feeds n octets. Returns 0, -EMSGSIZE when a line passes max (the
  * partial line is dropped), -ENOMEM, or fn's first non-zero return. */
 SVCDNS_MUSTCHECK int kube_lines_feed(struct kube_lines *l, const char *data,
-				     size_t n, kube_lines_fn fn, void *ud);
+                                     size_t n, kube_lines_fn fn, void *ud);
 
 /* Octets of an unfinished line held. */
 size_t kube_lines_pending(const struct kube_lines *l);

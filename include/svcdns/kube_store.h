@@ -50,9 +50,9 @@ struct kube_view;
 /* keep(meta, ud) decides which objects are stored (the namespace filter);
  * NULL keeps everything. NULL on OOM. */
 struct kube_store *kube_store_create(bool (*keep)(enum kube_kind kind,
-						  const struct k8s_meta *meta,
-						  void *ud),
-				     void *ud);
+                                                  const struct k8s_meta *meta,
+                                                  void *ud),
+                                     void *ud);
 
 /* Frees the store. Views taken from it stay valid until released. */
 void kube_store_destroy(struct kube_store *s);
@@ -62,19 +62,19 @@ void kube_store_destroy(struct kube_store *s);
  * for the object that failed). *changed (may be NULL) is set when
  * something was stored. */
 SVCDNS_MUSTCHECK int kube_store_put(struct kube_store *s,
-				    const struct k8s_file *f, bool *changed);
+                                    const struct k8s_file *f, bool *changed);
 
 /* Removes kind/ns/name. Returns true when it was there. */
 bool kube_store_delete(struct kube_store *s, enum kube_kind kind,
-		       const char *ns, const char *name);
+                       const char *ns, const char *name);
 
 /* A re-list: begin, add every page, then commit, which replaces all the
  * objects of that kind at once, or abort. A second begin aborts the first.
  * Pages are packed (see above). add returns 0 or -ENOMEM (then abort). */
 void kube_store_relist_begin(struct kube_store *s, enum kube_kind kind);
 SVCDNS_MUSTCHECK int kube_store_relist_add(struct kube_store *s,
-					   enum kube_kind kind,
-					   const struct k8s_file *page);
+                                           enum kube_kind kind,
+                                           const struct k8s_file *page);
 void kube_store_relist_commit(struct kube_store *s, enum kube_kind kind);
 void kube_store_relist_abort(struct kube_store *s, enum kube_kind kind);
 
@@ -84,18 +84,18 @@ size_t kube_store_count(const struct kube_store *s, enum kube_kind kind);
 /* Looks kind/ns/name up; NULL when absent. The object is valid until the
  * next change of the store (for tests and diagnostics). */
 const struct k8s_meta *kube_store_get(const struct kube_store *s,
-				      enum kube_kind kind, const char *ns,
-				      const char *name);
+                                      enum kube_kind kind, const char *ns,
+                                      const char *name);
 
 struct kube_store_stats {
-	size_t objects;	   /* every kind */
-	size_t pages;	   /* every kind */
-	size_t bytes;	   /* arenas, arrays and tables */
+	size_t objects;     /* every kind */
+	size_t pages;       /* every kind */
+	size_t bytes;       /* arenas, arrays and tables */
 	size_t compactions; /* pages compacted so far */
 };
 
 void kube_store_get_stats(const struct kube_store *s,
-			  struct kube_store_stats *st);
+                          struct kube_store_stats *st);
 
 /* Freezes the current objects. NULL on OOM. */
 struct kube_view *kube_store_view(struct kube_store *s);
@@ -103,7 +103,7 @@ struct kube_view *kube_store_view(struct kube_store *s);
 /* The view's files (each holds objects of one kind), valid until
  * release. Any thread, while the view is held. */
 size_t kube_view_files(const struct kube_view *v,
-		       const struct k8s_file *const **files);
+                       const struct k8s_file *const **files);
 
 /* Releases a view (the thread that owns the store). NULL is a no-op. */
 void kube_view_release(struct kube_view *v);

@@ -19,7 +19,7 @@ struct arena;
 struct manifest_limits {
 	size_t max_file_size; /* octets; larger files are errors (16 MiB) */
 	size_t max_nodes;     /* YAML nodes visited per file, aliases counted
-				 each time they are followed (1,000,000) */
+	                         each time they are followed (1,000,000) */
 	unsigned max_depth;   /* nesting depth of collections (64) */
 	size_t max_objects;   /* objects per file (200,000) */
 };
@@ -32,17 +32,17 @@ void manifest_limits_default(struct manifest_limits *lim);
  * returns -EINVAL, *out is NULL, and d holds the errors. -ENOMEM on OOM.
  * lim NULL means manifest_limits_default(). Any thread; no shared state. */
 SVCDNS_MUSTCHECK int manifest_load_buffer(const char *display_path,
-					  const char *buf, size_t len,
-					  const struct manifest_limits *lim,
-					  struct k8s_file **out,
-					  struct diag *d);
+                                          const char *buf, size_t len,
+                                          const struct manifest_limits *lim,
+                                          struct k8s_file **out,
+                                          struct diag *d);
 
 /* Reads path and parses it as manifest_load_buffer does. I/O errors are
  * returned as -errno with a diagnostic. */
 SVCDNS_MUSTCHECK int manifest_load_file(const char *path,
-					const char *display_path,
-					const struct manifest_limits *lim,
-					struct k8s_file **out, struct diag *d);
+                                        const char *display_path,
+                                        const struct manifest_limits *lim,
+                                        struct k8s_file **out, struct diag *d);
 
 /* Reads path as a single YAML (or JSON) mapping of keys to scalar values,
  * such as a blue/green color file ("color: green"), into *out, whose
@@ -52,11 +52,9 @@ SVCDNS_MUSTCHECK int manifest_load_file(const char *path,
  * -errno for I/O errors, -EINVAL for bad content or -ENOMEM, always with a
  * diagnostic in d under display_path (path when NULL); on error *out is
  * empty. Any thread. (Added for watch.c, which loads color files.) */
-SVCDNS_MUSTCHECK int manifest_load_values(const char *path,
-					  const char *display_path,
-					  struct arena *a,
-					  struct k8s_labels *out,
-					  struct diag *d);
+SVCDNS_MUSTCHECK int
+manifest_load_values(const char *path, const char *display_path,
+                     struct arena *a, struct k8s_labels *out, struct diag *d);
 
 /* True for the names the directory scan loads: *.yaml, *.yml, *.json, not
  * starting with '.'. */
@@ -67,17 +65,17 @@ bool manifest_is_manifest_name(const char *name);
 struct manifest_set;
 
 struct manifest_scan_stats {
-	unsigned files;	  /* manifest files seen */
+	unsigned files;   /* manifest files seen */
 	unsigned loaded;  /* (re)parsed successfully this scan */
 	unsigned failed;  /* failed this scan (last good kept) */
 	unsigned broken;  /* after this scan: files whose last load failed */
 	unsigned removed; /* gone since the last scan (objects dropped) */
-	bool changed;	  /* the set of good objects changed */
+	bool changed;     /* the set of good objects changed */
 };
 
 /* Creates an empty set for dir (copied). NULL on OOM. */
 struct manifest_set *manifest_set_create(const char *dir,
-					 const struct manifest_limits *lim);
+                                         const struct manifest_limits *lim);
 void manifest_set_destroy(struct manifest_set *s);
 
 /* Walks the directory recursively (skipping dot-files and dot-directories,
@@ -87,12 +85,12 @@ void manifest_set_destroy(struct manifest_set *s);
  * its objects. Errors go to d. If the directory cannot be read, returns
  * -errno and keeps everything. force reloads every file. */
 SVCDNS_MUSTCHECK int manifest_set_scan(struct manifest_set *s, bool force,
-				       struct diag *d,
-				       struct manifest_scan_stats *st);
+                                       struct diag *d,
+                                       struct manifest_scan_stats *st);
 
 /* The current good files, sorted by path; valid until the next scan. */
 size_t manifest_set_files(const struct manifest_set *s,
-			  const struct k8s_file *const **files);
+                          const struct k8s_file *const **files);
 
 /* The directories the last successful scan read: the root and every
  * subdirectory walked, sorted (not Kubernetes' ..data directories: a
@@ -100,7 +98,7 @@ size_t manifest_set_files(const struct manifest_set *s,
  * fs-event watches, which are not recursive. Valid until the next scan.
  * (Added for watch.c.) */
 size_t manifest_set_dirs(const struct manifest_set *s,
-			 const char *const **dirs);
+                         const char *const **dirs);
 
 /* --- Kubernetes API responses (added for kube.c) ------------------------
  * The API server's JSON read with the same walkers as manifests, so an
@@ -125,10 +123,10 @@ struct manifest_api_list {
  * the reason in d, or -ENOMEM. lim NULL: manifest_limits_default(). On
  * error out holds nothing to free. Any thread. */
 SVCDNS_MUSTCHECK int manifest_api_decode_list(const char *display_path,
-					      const char *buf, size_t len,
-					      const struct manifest_limits *lim,
-					      struct manifest_api_list *out,
-					      struct diag *d);
+                                              const char *buf, size_t len,
+                                              const struct manifest_limits *lim,
+                                              struct manifest_api_list *out,
+                                              struct diag *d);
 
 /* Frees what manifest_api_decode_list() filled in; safe to call twice. */
 void manifest_api_list_fini(struct manifest_api_list *l);
@@ -149,22 +147,22 @@ struct manifest_api_event {
 	 * errors in the diag: the caller then drops the key (the object as
 	 * the API has it now cannot be served). NULL for BOOKMARK, ERROR. */
 	struct k8s_file *file;
-	char kind[64];		     /* object.kind ("" for ERROR) */
-	char ns[64];		     /* object.metadata.namespace ("" if none) */
-	char name[254];		     /* object.metadata.name */
+	char kind[64];              /* object.kind ("" for ERROR) */
+	char ns[64];                /* object.metadata.namespace ("" if none) */
+	char name[254];             /* object.metadata.name */
 	char resource_version[128]; /* object.metadata.resourceVersion */
-	long code;		     /* ERROR: object.code (410: Gone), else 0 */
-	char message[256];	     /* ERROR: object.message, cut */
+	long code;                  /* ERROR: object.code (410: Gone), else 0 */
+	char message[256];          /* ERROR: object.message, cut */
 };
 
 /* Decodes one watch event line. Returns 0 when it is an event (even if its
  * object was refused: file NULL), -EINVAL when it is not (bad JSON, an
  * unknown type, an object without kind or metadata.name, a field too long
  * for ev), with the reason in d, or -ENOMEM. Any thread. */
-SVCDNS_MUSTCHECK int manifest_api_decode_event(
-	const char *display_path, const char *buf, size_t len,
-	const struct manifest_limits *lim, struct manifest_api_event *ev,
-	struct diag *d);
+SVCDNS_MUSTCHECK int
+manifest_api_decode_event(const char *display_path, const char *buf, size_t len,
+                          const struct manifest_limits *lim,
+                          struct manifest_api_event *ev, struct diag *d);
 
 /* Frees ev->file; safe to call twice. */
 void manifest_api_event_fini(struct manifest_api_event *ev);

@@ -25,20 +25,20 @@ void metrics_buf_fini(struct metrics_buf *b);
 /* Writes "# HELP name help" and "# TYPE name type" (type: counter, gauge,
  * histogram). */
 void metrics_family(struct metrics_buf *b, const char *name, const char *type,
-		    const char *help);
+                    const char *help);
 
 /* One sample: name{labels} value. labels is NULL or the inside of the
  * braces, already formatted (use metrics_label to escape values). */
 void metrics_u64(struct metrics_buf *b, const char *name, const char *labels,
-		 uint64_t value);
+                 uint64_t value);
 void metrics_f64(struct metrics_buf *b, const char *name, const char *labels,
-		 double value);
+                 double value);
 
 /* Formats key="value" into out (cap octets), escaping \, " and newline in
  * value as the format requires; appends to what out holds when append is
  * true (with a comma). Returns out. */
 char *metrics_label(char *out, size_t cap, bool append, const char *key,
-		    const char *value);
+                    const char *value);
 
 /* Appends printf-style text as is. */
 void metrics_printf(struct metrics_buf *b, const char *fmt, ...)

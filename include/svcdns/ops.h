@@ -17,13 +17,13 @@
 #include "svcdns/watch.h"
 
 struct ops_sources {
-	const struct server *srv;   /* borrowed; NULL: no worker yet */
+	const struct server *srv; /* borrowed; NULL: no worker yet */
 	/* borrowed; NULL while the first load runs on the thread pool,
 	 * which writes the watch's statistics meanwhile */
 	const struct watch *watch;
 	struct snapshot_slot *slot; /* borrowed */
-	bool ready;		    /* the first snapshot is published */
-	uint64_t start_unix;	    /* process start, seconds */
+	bool ready;                 /* the first snapshot is published */
+	uint64_t start_unix;        /* process start, seconds */
 };
 
 /* Appends every metric family to out (text format 0.0.4). Families whose

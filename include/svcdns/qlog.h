@@ -29,8 +29,8 @@ bool qlog_enabled(void);
  * response (rcode=none). dur_us UINT64_MAX leaves dur_us out. Any thread;
  * no allocation; one write() (log.h). */
 void qlog_query(const struct sockaddr *peer, bool tcp, const uint8_t *req,
-		size_t req_len, const uint8_t *resp, size_t resp_len,
-		uint64_t dur_us);
+                size_t req_len, const uint8_t *resp, size_t resp_len,
+                uint64_t dur_us);
 
 /* "NOERROR", "FORMERR", ... "BADVERS" (RFC 6895 2.3), or NULL for a
  * value without a mnemonic. */

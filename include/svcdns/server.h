@@ -74,10 +74,10 @@ struct server_stats {
 	uint64_t v[SERVER_STAT_COUNT];
 	uint64_t fwd[FORWARD_STAT_COUNT]; /* the workers' forwarders */
 	uint64_t qtype[SERVER_QTYPE_COUNT];
-	uint64_t family[2];		    /* requests over IPv4, IPv6 */
+	uint64_t family[2];                 /* requests over IPv4, IPv6 */
 	uint64_t hist[SERVER_HIST_BUCKETS]; /* per bucket, not cumulative */
-	uint64_t hist_sum_us;		    /* total of the durations */
-	struct rrl_stats rrl;		    /* the workers' rate limiters */
+	uint64_t hist_sum_us;               /* total of the durations */
+	struct rrl_stats rrl;               /* the workers' rate limiters */
 };
 
 /* "A", "AAAA", ..., "other". */

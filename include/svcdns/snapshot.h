@@ -60,7 +60,7 @@ struct snapshot_opts {
 
 /* What one blue/green service serves in a snapshot. */
 struct snapshot_bluegreen {
-	const char *ns;	     /* arena (snapshot) */
+	const char *ns;      /* arena (snapshot) */
 	const char *name;    /* arena (snapshot) */
 	const char *desired; /* NULL when unknown */
 	const char *served;  /* NULL when no color is known */
@@ -82,8 +82,8 @@ struct snapshot_scratch;
  * ports...) go to d as warnings. Returns NULL on OOM or bad opts (with a
  * diagnostic). Any thread. */
 struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
-				const struct snapshot_opts *opts,
-				uint32_t serial, struct diag *d);
+                                const struct snapshot_opts *opts,
+                                uint32_t serial, struct diag *d);
 
 /* Reference counting; the builder holds the first reference. */
 void snapshot_acquire(struct snapshot *s);
@@ -93,19 +93,19 @@ uint32_t snapshot_serial(const struct snapshot *s);
 
 /* The blue/green services of s and what each serves. */
 size_t snapshot_bluegreen(const struct snapshot *s,
-			  const struct snapshot_bluegreen **out);
+                          const struct snapshot_bluegreen **out);
 
 struct snapshot_stats {
-	size_t names;	  /* owner names indexed */
+	size_t names;     /* owner names indexed */
 	size_t services;  /* services served */
 	size_t endpoints; /* endpoint addresses served */
-	size_t pods;	  /* pods loaded */
-	size_t bytes;	  /* memory held by the snapshot */
+	size_t pods;      /* pods loaded */
+	size_t bytes;     /* memory held by the snapshot */
 	uint64_t build_us;
 	size_t ns_built;  /* namespaces with Services built */
 	size_t ns_reused; /* ... copied from opts.reuse */
 	size_t recycled;  /* octets of a replaced snapshot's memory
-			   * taken over (opts.recycle) */
+	                   * taken over (opts.recycle) */
 };
 void snapshot_get_stats(const struct snapshot *s, struct snapshot_stats *st);
 
@@ -122,15 +122,15 @@ SVCDNS_MUSTCHECK int snapshot_dump(const struct snapshot *s, FILE *out);
  * Snapshots with blue/green Services are not saved (their answers follow
  * the previous cutover state): -ENOTSUP. Returns 0 or -EIO. Any thread. */
 SVCDNS_MUSTCHECK int snapshot_save(const struct snapshot *s, uint64_t key,
-				   FILE *f);
+                                   FILE *f);
 
 /* Reads back what this build of svcdns saved under the same key and
  * options (zones, TTL, pods mode, server addresses): 0 and *out (one
  * reference; later builds never copy from it). -ESTALE: another key,
  * options or build; -EINVAL: damaged (checksum, bounds); -ENOMEM. */
 SVCDNS_MUSTCHECK int snapshot_load(FILE *f, uint64_t key,
-				   const struct snapshot_opts *opts,
-				   struct snapshot **out);
+                                   const struct snapshot_opts *opts,
+                                   struct snapshot **out);
 
 /* Where the current snapshot is published. publish and acquire_current hold
  * the mutex only around the pointer swap and the refcount increment;
@@ -175,24 +175,24 @@ uint64_t snapshot_slot_generation(struct snapshot_slot *slot);
  * owner name's length, so a body only fits a question for its own name;
  * the zone templates (negative answers) instead carry zptr patches. */
 struct snapshot_resp {
-	uint8_t rcode;	     /* DNS_RCODE_NOERROR or DNS_RCODE_NXDOMAIN */
-	uint8_t rotate;	     /* answer RRs all rr_len long: may rotate */
-	uint16_t rr_len;     /* length of each answer RR when rotate */
+	uint8_t rcode;   /* DNS_RCODE_NOERROR or DNS_RCODE_NXDOMAIN */
+	uint8_t rotate;  /* answer RRs all rr_len long: may rotate */
+	uint16_t rr_len; /* length of each answer RR when rotate */
 	uint16_t ancount;
 	uint16_t nscount;
-	uint16_t n_glue;     /* additional records, each droppable */
-	uint16_t n_zptr;     /* 2-octet pointers to the question's zone */
-	uint16_t n_zcopy;    /* zone-length spans to copy from the question */
-	uint16_t n_rptr;     /* pointers into the body, stored body-relative */
-	uint32_t an_len;     /* octets of the answer section */
-	uint32_t ns_len;     /* octets of the authority section */
+	uint16_t n_glue;  /* additional records, each droppable */
+	uint16_t n_zptr;  /* 2-octet pointers to the question's zone */
+	uint16_t n_zcopy; /* zone-length spans to copy from the question */
+	uint16_t n_rptr;  /* pointers into the body, stored body-relative */
+	uint32_t an_len;  /* octets of the answer section */
+	uint32_t ns_len;  /* octets of the authority section */
 	const uint16_t *glue_len; /* arena (snapshot): n_glue lengths */
-	const uint16_t *zptr;	  /* arena (snapshot): body offsets */
-	const uint16_t *zcopy;	  /* arena (snapshot): body offsets */
-	const uint16_t *rptr;	  /* body offsets of 2-octet pointers whose
-				     value is body-relative: add the body's
-				     offset in the message and 0xc000 */
-	const uint8_t *body;	  /* arena (snapshot): an | ns | glue */
+	const uint16_t *zptr;     /* arena (snapshot): body offsets */
+	const uint16_t *zcopy;    /* arena (snapshot): body offsets */
+	const uint16_t *rptr;     /* body offsets of 2-octet pointers whose
+	                             value is body-relative: add the body's
+	                             offset in the message and 0xc000 */
+	const uint8_t *body;      /* arena (snapshot): an | ns | glue */
 };
 
 /* A zone svcdns is authoritative for: a forward (cluster) zone or one of
@@ -212,21 +212,20 @@ struct snapshot_node;
  * deepest match wins. *suffix_off gets the offset of the zone's labels in
  * lname. */
 const struct snapshot_zone *snapshot_find_zone(const struct snapshot *s,
-					       const uint8_t *lname,
-					       size_t len, size_t *suffix_off);
+                                               const uint8_t *lname, size_t len,
+                                               size_t *suffix_off);
 
 /* The node for lname (lower case), or NULL if the name does not exist
  * (pod names are not nodes: see snapshot_pod_answer). */
 const struct snapshot_node *snapshot_lookup(const struct snapshot *s,
-					    const uint8_t *lname, size_t len);
+                                            const uint8_t *lname, size_t len);
 
 /* The prebuilt response for qtype at node n of s: fills *out (a view into
  * the snapshot) and returns true, or returns false for "the name exists
  * but has no such data" (answer the zone's nodata). ANY gets the first of
  * the node's RRsets (RFC 8482). */
-bool snapshot_node_resp(const struct snapshot *s,
-			const struct snapshot_node *n, uint16_t qtype,
-			struct snapshot_resp *out);
+bool snapshot_node_resp(const struct snapshot *s, const struct snapshot_node *n,
+                        uint16_t qtype, struct snapshot_resp *out);
 
 /* Pod names <a-b-c-d>.<ns>.pod.<zone> (CLUSTER-DNS row 17). Given lname
  * in zone z (suffix at suffix_off), decides: returns false if lname is not
@@ -234,8 +233,8 @@ bool snapshot_node_resp(const struct snapshot *s,
  * returns true and sets *ip to the address the name stands for. The
  * namespace names <ns>.pod.<zone> are ordinary nodes. */
 bool snapshot_pod_answer(const struct snapshot *s,
-			 const struct snapshot_zone *z, const uint8_t *lname,
-			 size_t len, size_t suffix_off, struct k8s_ip *ip);
+                         const struct snapshot_zone *z, const uint8_t *lname,
+                         size_t len, size_t suffix_off, struct k8s_ip *ip);
 
 /* PTR records (CLUSTER-DNS rows 14-16) are kept per address, not as
  * nodes. When lname (lower case, in reverse zone z) is the reverse name of
@@ -243,9 +242,9 @@ bool snapshot_pod_answer(const struct snapshot *s,
  * points *names at them (wire names, back to back, lower case); otherwise
  * returns 0 (the name does not exist). */
 unsigned snapshot_ptr_lookup(const struct snapshot *s,
-			     const struct snapshot_zone *z,
-			     const uint8_t *lname, size_t len,
-			     const uint8_t **names);
+                             const struct snapshot_zone *z,
+                             const uint8_t *lname, size_t len,
+                             const uint8_t **names);
 
 uint32_t snapshot_ttl(const struct snapshot *s);
 

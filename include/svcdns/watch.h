@@ -23,7 +23,7 @@ struct watch_opts {
 	const char *dir;    /* borrowed: the manifest directory */
 	unsigned settle_ms; /* quiet time after the last event */
 	unsigned rescan_ms; /* periodic rescan, 0 = none */
-	bool print;	    /* diagnostics to stderr instead of the log */
+	bool print;         /* diagnostics to stderr instead of the log */
 	/* --kubernetes: the objects come from the API server (kube.h)
 	 * instead of dir (unused then); borrowed during watch_create. The
 	 * first snapshot is built once every resource is listed (the first
@@ -60,11 +60,11 @@ enum watch_kind {
 
 /* What the reloads did, for logs and metrics. Main loop only. */
 struct watch_stats {
-	uint64_t reloads;	  /* snapshots published */
-	uint64_t reload_failures; /* files that failed to load, summed */
-	uint64_t scans;		  /* directory scans */
-	uint64_t cutovers;	  /* blue/green color changes served */
-	uint64_t held;		  /* builds in which a cutover was held */
+	uint64_t reloads;          /* snapshots published */
+	uint64_t reload_failures;  /* files that failed to load, summed */
+	uint64_t scans;            /* directory scans */
+	uint64_t cutovers;         /* blue/green color changes served */
+	uint64_t held;             /* builds in which a cutover was held */
 	uint64_t last_reload_unix; /* time of the last publish */
 	uint64_t last_build_us;
 	unsigned files;
@@ -90,9 +90,9 @@ struct watch;
  * valid); snapshots are published into slot. Returns NULL on OOM, or
  * when opts->kube is set and kube_create fails (it logs why). */
 struct watch *watch_create(struct uv_loop_s *loop,
-			   const struct watch_opts *opts,
-			   const struct snapshot_opts *sopts,
-			   struct snapshot_slot *slot);
+                           const struct watch_opts *opts,
+                           const struct snapshot_opts *sopts,
+                           struct snapshot_slot *slot);
 
 /* Loads the directory and builds a snapshot now, on the calling thread
  * (start-up, --check, --dump). On success returns 0 and *out owns a new
@@ -100,7 +100,7 @@ struct watch *watch_create(struct uv_loop_s *loop,
  * read, -ENOMEM if the build fails. Diagnostics are printed (opts.print)
  * or logged; *errors and *warnings get their counts. */
 SVCDNS_MUSTCHECK int watch_load_now(struct watch *w, struct snapshot **out,
-				    unsigned *errors, unsigned *warnings);
+                                    unsigned *errors, unsigned *warnings);
 
 /* Publishes s (the first snapshot, from watch_load_now) and starts the fs
  * events and timers. Returns 0 or a libuv error. */

@@ -11,27 +11,27 @@
 #include "svcdns/common.h"
 #include "svcdns/dname.h"
 
-#define WIRE_HEADER_LEN	     12
-#define WIRE_UDP_MIN	     512  /* without EDNS (RFC 1035 4.2.1) */
-#define WIRE_EDNS_ADVERTISE  1232 /* Flag Day 2020 */
-#define WIRE_MSG_MAX	     65535
-#define WIRE_OPT_LEN	     11 /* root owner, no options */
-#define WIRE_MAX_PTR_HOPS    128
-#define WIRE_MAX_QUERY_RRS   64 /* additional records accepted in a query */
+#define WIRE_HEADER_LEN     12
+#define WIRE_UDP_MIN        512  /* without EDNS (RFC 1035 4.2.1) */
+#define WIRE_EDNS_ADVERTISE 1232 /* Flag Day 2020 */
+#define WIRE_MSG_MAX        65535
+#define WIRE_OPT_LEN        11 /* root owner, no options */
+#define WIRE_MAX_PTR_HOPS   128
+#define WIRE_MAX_QUERY_RRS  64 /* additional records accepted in a query */
 
 /* Header flag bits in the second 16-bit word. */
-#define WIRE_FLAG_QR	   0x8000u
-#define WIRE_OPCODE_MASK   0x7800u
-#define WIRE_OPCODE_SHIFT  11
-#define WIRE_FLAG_AA	   0x0400u
-#define WIRE_FLAG_TC	   0x0200u
-#define WIRE_FLAG_RD	   0x0100u
-#define WIRE_FLAG_RA	   0x0080u
-#define WIRE_FLAG_Z	   0x0040u
-#define WIRE_FLAG_AD	   0x0020u
-#define WIRE_FLAG_CD	   0x0010u
-#define WIRE_RCODE_MASK	   0x000Fu
-#define WIRE_EDNS_FLAG_DO  0x8000u
+#define WIRE_FLAG_QR      0x8000u
+#define WIRE_OPCODE_MASK  0x7800u
+#define WIRE_OPCODE_SHIFT 11
+#define WIRE_FLAG_AA      0x0400u
+#define WIRE_FLAG_TC      0x0200u
+#define WIRE_FLAG_RD      0x0100u
+#define WIRE_FLAG_RA      0x0080u
+#define WIRE_FLAG_Z       0x0040u
+#define WIRE_FLAG_AD      0x0020u
+#define WIRE_FLAG_CD      0x0010u
+#define WIRE_RCODE_MASK   0x000Fu
+#define WIRE_EDNS_FLAG_DO 0x8000u
 
 enum {
 	DNS_RCODE_NOERROR = 0,
@@ -125,7 +125,7 @@ size_t wire_rd_left(const struct wire_rd *rd);
  * On error latches -EBADMSG. allow_compression=false rejects any pointer
  * (the QNAME rule). *len gets the uncompressed length. */
 void wire_rd_name(struct wire_rd *rd, uint8_t *out, size_t *len,
-		  bool allow_compression);
+                  bool allow_compression);
 
 /* Bounded writer. The first overflow latches err (-EMSGSIZE); later writes
  * do nothing. */
@@ -144,14 +144,14 @@ void wire_wr_bytes(struct wire_wr *w, const void *p, size_t n);
 /* Writes our OPT pseudo-RR: root owner, TYPE 41, CLASS = udp_size, TTL =
  * ext_rcode<<24 | version 0 | (do_bit ? DO : 0), RDLENGTH 0 (11 octets). */
 void wire_wr_opt(struct wire_wr *w, uint16_t udp_size, uint8_t ext_rcode,
-		 bool do_bit);
+                 bool do_bit);
 
 /* Verdict of the query parser (RELIABILITY.md 2.1, 2.2). */
 enum wire_status {
-	WIRE_Q_OK,	/* one good question: answer it */
-	WIRE_Q_DROP,	/* < 12 octets or QR=1: send nothing */
+	WIRE_Q_OK,      /* one good question: answer it */
+	WIRE_Q_DROP,    /* < 12 octets or QR=1: send nothing */
 	WIRE_Q_FORMERR, /* echo the question iff q->question_ok */
-	WIRE_Q_NOTIMP,	/* opcode != QUERY, or an obsolete meta QTYPE */
+	WIRE_Q_NOTIMP,  /* opcode != QUERY, or an obsolete meta QTYPE */
 	WIRE_Q_BADVERS, /* EDNS version != 0 */
 };
 
@@ -169,7 +169,7 @@ struct wire_query {
 	size_t question_end; /* offset just past QCLASS */
 	uint8_t qname[DNAME_MAXLEN];
 	uint8_t lname[DNAME_MAXLEN];
-	bool opt_ok;	  /* exactly one well-formed OPT was present */
+	bool opt_ok;       /* exactly one well-formed OPT was present */
 	uint16_t edns_udp; /* requester's UDP size as sent (0 if no OPT) */
 	uint8_t edns_version;
 	bool edns_do;
@@ -188,19 +188,20 @@ struct wire_query {
  * exactly one well-formed OPT in its additional section, so the error can
  * carry ours. Never reads outside pkt[0..len). */
 enum wire_status wire_parse_query(const uint8_t *pkt, size_t len,
-				  struct wire_query *q);
+                                  struct wire_query *q);
 
 /* Builds an error response (FORMERR, NOTIMP, REFUSED, SERVFAIL, BADVERS)
  * for q into out (cap octets) per RELIABILITY.md 2.1: ID copied; QR=1;
  * OPCODE copied; for NOTIMP every other flag 0; for FORMERR only RD copied
- * (R-FORMERR); otherwise RD and CD copied; AA/TC/RA/Z/AD 0 (RA set when ra is true); the question echoed from pkt
- * iff q->question_ok and echo_question; our OPT (size 1232, DO copied,
- * extended rcode for BADVERS) iff q->opt_ok. Returns the length written, or
- * 0 if it does not fit, if q is a DROP (no header: !q->header_ok, or QR=1),
- * or if rcode needs an extended rcode (> 15) and q->opt_ok is false. */
+ * (R-FORMERR); otherwise RD and CD copied; AA/TC/RA/Z/AD 0 (RA set when ra is
+ * true); the question echoed from pkt iff q->question_ok and echo_question; our
+ * OPT (size 1232, DO copied, extended rcode for BADVERS) iff q->opt_ok. Returns
+ * the length written, or 0 if it does not fit, if q is a DROP (no header:
+ * !q->header_ok, or QR=1), or if rcode needs an extended rcode (> 15) and
+ * q->opt_ok is false. */
 size_t wire_build_error(const struct wire_query *q, const uint8_t *pkt,
-			unsigned rcode, bool echo_question, bool ra,
-			uint8_t *out, size_t cap);
+                        unsigned rcode, bool echo_question, bool ra,
+                        uint8_t *out, size_t cap);
 
 /* The UDP payload limit for a response to q: max(512, EDNS size) capped at
  * max_udp (normally WIRE_EDNS_ADVERTISE); 512 without EDNS. Never below 512,

@@ -53,7 +53,7 @@ static uint16_t bench_type(const char *t)
 
 /* A query as dnsperf sends it: RD set, no EDNS. */
 static int bench_make(struct bench_q *q, const char *name, const char *type,
-		      uint16_t id)
+                      uint16_t id)
 {
 	size_t nl;
 
@@ -62,7 +62,7 @@ static int bench_make(struct bench_q *q, const char *name, const char *type,
 	wire_put_u16(q->msg + 2, WIRE_FLAG_RD);
 	wire_put_u16(q->msg + 4, 1);
 	if (dname_from_text(name, q->msg + WIRE_HEADER_LEN,
-			    sizeof(q->msg) - WIRE_HEADER_LEN - 4, &nl) != 0) {
+	                    sizeof(q->msg) - WIRE_HEADER_LEN - 4, &nl) != 0) {
 		return -1;
 	}
 	wire_put_u16(q->msg + WIRE_HEADER_LEN + nl, bench_type(type));
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
 			size_t rlen;
 
 			answer_query(snap, &ao, &ast, qs[i].msg, qs[i].len,
-				     false, resp, sizeof(resp), &rlen, &info);
+			             false, resp, sizeof(resp), &rlen, &info);
 		}
 		done += n;
 		el = bench_now() - t0;

@@ -59,7 +59,7 @@ static int bench_cmp(const void *a, const void *b)
 /* Builds as the daemon's reloads do: from the directory's files, copying
  * what it can from prev (NULL: the first build). */
 static struct snapshot *bench_build(struct manifest_set *set,
-				    const struct snapshot *prev)
+                                    const struct snapshot *prev)
 {
 	static const char *const zones[] = { "cluster.local" };
 	const struct k8s_file *const *files = NULL;
@@ -110,7 +110,7 @@ static int bench_verify(struct manifest_set *set, const struct snapshot *got)
 	int rc = (a == NULL || b == NULL || la != lb || memcmp(a, b, la) != 0);
 
 	fprintf(stderr, "bench_build: verify %s (%zu and %zu octets)\n",
-		rc ? "FAILED: the copying build differs" : "ok", la, lb);
+	        rc ? "FAILED: the copying build differs" : "ok", la, lb);
 	free(a);
 	free(b);
 	if (full != NULL) {
@@ -169,8 +169,7 @@ int main(int argc, char **argv)
 	malloc_trim(0); /* as the daemon does after each reload */
 	snapshot_get_stats(snap, &ss);
 	printf("bench_build: dir=%s files=%u services=%zu endpoints=%zu pods=%zu names=%zu\n",
-	       argv[1], st.files, ss.services, ss.endpoints, ss.pods,
-	       ss.names);
+	       argv[1], st.files, ss.services, ss.endpoints, ss.pods, ss.names);
 	printf("bench_build: load_parse_ms=%.1f load_build_ms=%.1f load_total_ms=%.1f snapshot_bytes=%zu rss_kib=%ld\n",
 	       scan_ms, build_ms, scan_ms + build_ms, ss.bytes,
 	       bench_rss_kib());
@@ -190,7 +189,7 @@ int main(int argc, char **argv)
 		if (manifest_set_scan(set, false, &d, &st) != 0 ||
 		    st.loaded != 1) {
 			fprintf(stderr, "bench_build: rescan loaded %u files\n",
-				st.loaded);
+			        st.loaded);
 			return 1;
 		}
 		scan[i] = bench_now_ms() - t0;

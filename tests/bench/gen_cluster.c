@@ -57,13 +57,13 @@ static FILE *gen_open(const char *dir, const char *name)
 static void gen_pod_ip(unsigned n, char *out, size_t cap)
 {
 	snprintf(out, cap, "10.%u.%u.%u", 244 + (n >> 16) % 4, (n >> 8) & 255,
-		 n & 255);
+	         n & 255);
 }
 
 static void gen_cluster_ip(unsigned n, char *out, size_t cap)
 {
 	snprintf(out, cap, "10.%u.%u.%u", 96 + (n >> 16) % 16, (n >> 8) & 255,
-		 n & 255);
+	         n & 255);
 }
 
 static bool gen_is_headless(const struct gen *g, unsigned s)
@@ -72,40 +72,40 @@ static bool gen_is_headless(const struct gen *g, unsigned s)
 }
 
 static void gen_write_pod(FILE *f, unsigned ns, unsigned svc, unsigned idx,
-			  unsigned podno, bool backs)
+                          unsigned podno, bool backs)
 {
 	char ip[32];
 
 	gen_pod_ip(podno, ip, sizeof(ip));
 	fprintf(f,
-		"- apiVersion: v1\n"
-		"  kind: Pod\n"
-		"  metadata:\n"
-		"    creationTimestamp: \"2024-05-01T00:00:00Z\"\n"
-		"    labels:\n"
-		"      app: %s%u\n"
-		"    name: pod-%u\n"
-		"    namespace: ns-%u\n"
-		"    resourceVersion: \"%u\"\n"
-		"    uid: 00000000-0000-4000-8000-%012u\n"
-		"  spec:\n"
-		"    containers:\n"
-		"    - image: registry.example.com/app:1\n"
-		"      name: app\n"
-		"      ports:\n"
-		"      - containerPort: 8080\n"
-		"        name: http\n"
-		"        protocol: TCP\n"
-		"  status:\n"
-		"    conditions:\n"
-		"    - status: \"True\"\n"
-		"      type: Ready\n"
-		"    phase: Running\n"
-		"    podIP: %s\n"
-		"    podIPs:\n"
-		"    - ip: %s\n",
-		backs ? "svc-" : "job-", backs ? svc : idx, podno, ns,
-		1000 + podno, podno, ip, ip);
+	        "- apiVersion: v1\n"
+	        "  kind: Pod\n"
+	        "  metadata:\n"
+	        "    creationTimestamp: \"2024-05-01T00:00:00Z\"\n"
+	        "    labels:\n"
+	        "      app: %s%u\n"
+	        "    name: pod-%u\n"
+	        "    namespace: ns-%u\n"
+	        "    resourceVersion: \"%u\"\n"
+	        "    uid: 00000000-0000-4000-8000-%012u\n"
+	        "  spec:\n"
+	        "    containers:\n"
+	        "    - image: registry.example.com/app:1\n"
+	        "      name: app\n"
+	        "      ports:\n"
+	        "      - containerPort: 8080\n"
+	        "        name: http\n"
+	        "        protocol: TCP\n"
+	        "  status:\n"
+	        "    conditions:\n"
+	        "    - status: \"True\"\n"
+	        "      type: Ready\n"
+	        "    phase: Running\n"
+	        "    podIP: %s\n"
+	        "    podIPs:\n"
+	        "    - ip: %s\n",
+	        backs ? "svc-" : "job-", backs ? svc : idx, podno, ns,
+	        1000 + podno, podno, ip, ip);
 }
 
 static void gen_namespace(struct gen *g, unsigned ns, unsigned *podno)
@@ -128,73 +128,74 @@ static void gen_namespace(struct gen *g, unsigned ns, unsigned *podno)
 	mkdir(dir, 0755);
 	svc = gen_open(dir, "services.yaml");
 	sl = gen_open(dir, "slices.yaml");
-	fprintf(svc, "apiVersion: v1\nkind: List\nitems:\n"
-		     "- apiVersion: v1\n  kind: Namespace\n  metadata:\n"
-		     "    name: ns-%u\n",
-		ns);
+	fprintf(svc,
+	        "apiVersion: v1\nkind: List\nitems:\n"
+	        "- apiVersion: v1\n  kind: Namespace\n  metadata:\n"
+	        "    name: ns-%u\n",
+	        ns);
 	fprintf(sl, "apiVersion: v1\nkind: List\nitems:\n");
 	for (s = first; s < first + per_ns; s++) {
 		bool hl = gen_is_headless(g, s);
 
 		gen_cluster_ip(s + 1, ip, sizeof(ip));
 		fprintf(svc,
-			"- apiVersion: v1\n"
-			"  kind: Service\n"
-			"  metadata:\n"
-			"    name: svc-%u\n"
-			"    namespace: ns-%u\n"
-			"  spec:\n"
-			"    clusterIP: %s\n"
-			"    ports:\n"
-			"    - name: http\n"
-			"      port: 80\n"
-			"      protocol: TCP\n"
-			"      targetPort: 8080\n"
-			"    selector:\n"
-			"      app: svc-%u\n"
-			"    type: ClusterIP\n",
-			s, ns, hl ? "None" : ip, s);
+		        "- apiVersion: v1\n"
+		        "  kind: Service\n"
+		        "  metadata:\n"
+		        "    name: svc-%u\n"
+		        "    namespace: ns-%u\n"
+		        "  spec:\n"
+		        "    clusterIP: %s\n"
+		        "    ports:\n"
+		        "    - name: http\n"
+		        "      port: 80\n"
+		        "      protocol: TCP\n"
+		        "      targetPort: 8080\n"
+		        "    selector:\n"
+		        "      app: svc-%u\n"
+		        "    type: ClusterIP\n",
+		        s, ns, hl ? "None" : ip, s);
 		if (eps == 0) {
 			continue;
 		}
-		fprintf(sl,
-			"- addressType: IPv4\n"
-			"  apiVersion: discovery.k8s.io/v1\n"
-			"  endpoints:\n");
+		fprintf(sl, "- addressType: IPv4\n"
+		            "  apiVersion: discovery.k8s.io/v1\n"
+		            "  endpoints:\n");
 		for (e = 0; e < eps; e++) {
 			gen_pod_ip(*podno + e, ip, sizeof(ip));
 			fprintf(sl,
-				"  - addresses:\n"
-				"    - %s\n"
-				"    conditions:\n"
-				"      ready: true\n"
-				"    targetRef:\n"
-				"      kind: Pod\n"
-				"      name: pod-%u\n"
-				"      namespace: ns-%u\n",
-				ip, *podno + e, ns);
+			        "  - addresses:\n"
+			        "    - %s\n"
+			        "    conditions:\n"
+			        "      ready: true\n"
+			        "    targetRef:\n"
+			        "      kind: Pod\n"
+			        "      name: pod-%u\n"
+			        "      namespace: ns-%u\n",
+			        ip, *podno + e, ns);
 		}
 		fprintf(sl,
-			"  kind: EndpointSlice\n"
-			"  metadata:\n"
-			"    labels:\n"
-			"      kubernetes.io/service-name: svc-%u\n"
-			"    name: svc-%u-abcde\n"
-			"    namespace: ns-%u\n"
-			"  ports:\n"
-			"  - name: http\n"
-			"    port: 8080\n"
-			"    protocol: TCP\n",
-			s, s, ns);
+		        "  kind: EndpointSlice\n"
+		        "  metadata:\n"
+		        "    labels:\n"
+		        "      kubernetes.io/service-name: svc-%u\n"
+		        "    name: svc-%u-abcde\n"
+		        "    namespace: ns-%u\n"
+		        "  ports:\n"
+		        "  - name: http\n"
+		        "    port: 8080\n"
+		        "    protocol: TCP\n",
+		        s, s, ns);
 		for (e = 0; e < eps; e++, p++) {
 			if (p % 1000 == 0) {
 				if (pf) {
 					fclose(pf);
 				}
 				snprintf(name, sizeof(name), "pods-%u.yaml",
-					 p / 1000);
+				         p / 1000);
 				pf = gen_open(dir, name);
-				fprintf(pf, "apiVersion: v1\nkind: List\nitems:\n");
+				fprintf(pf,
+				        "apiVersion: v1\nkind: List\nitems:\n");
 			}
 			gen_write_pod(pf, ns, s, p, (*podno)++, true);
 		}
@@ -247,7 +248,7 @@ static void gen_queries(struct gen *g)
 		if (r < 10) {
 			s = gen_rand(g) % n;
 			fprintf(q, "nx-%u.ns-%u.svc.cluster.local A\n", s,
-				s / per_ns);
+			        s / per_ns);
 			continue;
 		}
 		/* 70 % headless, 20 % ClusterIP (the other kind when a
@@ -277,9 +278,13 @@ static unsigned gen_arg(const char *v)
 
 int main(int argc, char **argv)
 {
-	struct gen g = { .services = 2000, .pods = 6000, .endpoints = 6000,
-			 .namespaces = 10, .headless_pct = 70,
-			 .queries = 100000, .rng = 20240101 };
+	struct gen g = { .services = 2000,
+		         .pods = 6000,
+		         .endpoints = 6000,
+		         .namespaces = 10,
+		         .headless_pct = 70,
+		         .queries = 100000,
+		         .rng = 20240101 };
 	char dir[4096];
 	unsigned podno = 0;
 	unsigned ns;
@@ -313,8 +318,8 @@ int main(int argc, char **argv)
 	    g.services < g.namespaces || g.endpoints > g.pods ||
 	    g.headless_pct > 100) {
 		fprintf(stderr,
-			"usage: gen_cluster --out DIR [--services N] [--pods N] [--endpoints N] [--namespaces N] [--headless PCT] [--queries N] [--seed N]\n"
-			"       (services >= namespaces, endpoints <= pods)\n");
+		        "usage: gen_cluster --out DIR [--services N] [--pods N] [--endpoints N] [--namespaces N] [--headless PCT] [--queries N] [--seed N]\n"
+		        "       (services >= namespaces, endpoints <= pods)\n");
 		return 2;
 	}
 	mkdir(g.out, 0755);
@@ -326,7 +331,9 @@ int main(int argc, char **argv)
 	gen_queries(&g);
 	printf("gen_cluster: out=%s namespaces=%u services=%u pods=%u endpoints=%u queries=%u\n",
 	       g.out, g.namespaces, (g.services / g.namespaces) * g.namespaces,
-	       podno, (g.endpoints / g.services) * (g.services / g.namespaces) * g.namespaces,
+	       podno,
+	       (g.endpoints / g.services) * (g.services / g.namespaces) *
+	               g.namespaces,
 	       g.queries);
 	return 0;
 }

@@ -33,12 +33,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LAT_SOCKS    4
-#define LAT_BATCH    64
-#define LAT_TICK_NS  100000L
-#define LAT_QMAX     300
-#define LAT_HIST_US  1000000 /* 1 s of 1-us buckets; above: the last */
-#define LAT_SLOTS    65536   /* per socket: one per query ID */
+#define LAT_SOCKS   4
+#define LAT_BATCH   64
+#define LAT_TICK_NS 100000L
+#define LAT_QMAX    300
+#define LAT_HIST_US 1000000 /* 1 s of 1-us buckets; above: the last */
+#define LAT_SLOTS   65536   /* per socket: one per query ID */
 
 struct lat_query {
 	uint8_t wire[LAT_QMAX];
@@ -190,11 +190,13 @@ static void *lat_receiver(void *arg)
 		int r = poll(pfd, LAT_SOCKS, 100);
 
 		if (r <= 0) {
-			/* After the sender is done: 1 s without answers ends. */
+			/* After the sender is done: 1 s without answers ends.
+			 */
 			if (atomic_load(&s->done)) {
 				if (quiet_since == 0) {
 					quiet_since = lat_now_ns();
-				} else if (lat_now_ns() - quiet_since > 1000000000u) {
+				} else if (lat_now_ns() - quiet_since >
+				           1000000000u) {
 					return NULL;
 				}
 			}
@@ -208,7 +210,8 @@ static void *lat_receiver(void *arg)
 				int e = 0;
 				socklen_t el = sizeof(e);
 
-				/* An ICMP error (nobody on the port): clear it. */
+				/* An ICMP error (nobody on the port): clear it.
+				 */
 				(void)getsockopt(s->fd[k], SOL_SOCKET, SO_ERROR,
 				                 &e, &el);
 			}
@@ -224,7 +227,8 @@ static void *lat_receiver(void *arg)
 				m[i].msg_hdr.msg_control = ctl[i];
 				m[i].msg_hdr.msg_controllen = sizeof(ctl[i]);
 			}
-			n = recvmmsg(s->fd[k], m, LAT_BATCH, MSG_DONTWAIT, NULL);
+			n = recvmmsg(s->fd[k], m, LAT_BATCH, MSG_DONTWAIT,
+			             NULL);
 			for (int i = 0; i < n; i++) {
 				uint64_t rx = 0;
 				uint64_t tx;
@@ -235,14 +239,17 @@ static void *lat_receiver(void *arg)
 					s->stray++;
 					continue;
 				}
-				for (c = CMSG_FIRSTHDR(&m[i].msg_hdr); c != NULL;
+				for (c = CMSG_FIRSTHDR(&m[i].msg_hdr);
+				     c != NULL;
 				     c = CMSG_NXTHDR(&m[i].msg_hdr, c)) {
 					if (c->cmsg_level == SOL_SOCKET &&
 					    c->cmsg_type == SCM_TIMESTAMPNS) {
 						struct timespec ts;
 
-						memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-						rx = (uint64_t)ts.tv_sec * 1000000000u +
+						memcpy(&ts, CMSG_DATA(c),
+						       sizeof(ts));
+						rx = (uint64_t)ts.tv_sec *
+						             1000000000u +
 						     (uint64_t)ts.tv_nsec;
 					}
 				}
@@ -305,7 +312,8 @@ static void lat_send(struct lat_state *s)
 				out[k][j][1] = (uint8_t)id;
 				iov[k][j].iov_base = out[k][j];
 				iov[k][j].iov_len = q->len;
-				memset(&m[k][j].msg_hdr, 0, sizeof(m[k][j].msg_hdr));
+				memset(&m[k][j].msg_hdr, 0,
+				       sizeof(m[k][j].msg_hdr));
 				m[k][j].msg_hdr.msg_iov = &iov[k][j];
 				m[k][j].msg_hdr.msg_iovlen = 1;
 				cnt[k]++;
@@ -316,8 +324,9 @@ static void lat_send(struct lat_state *s)
 				unsigned done = 0;
 
 				for (unsigned j = 0; j < cnt[k]; j++) {
-					uint16_t id = (uint16_t)(out[k][j][0] << 8 |
-					                         out[k][j][1]);
+					uint16_t id =
+						(uint16_t)(out[k][j][0] << 8 |
+					                   out[k][j][1]);
 
 					atomic_store(&s->sent_ns[k][id], tx);
 				}

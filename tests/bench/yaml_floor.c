@@ -117,7 +117,8 @@ static int floor_walk(struct floor_set *s, const char *dir)
 		}
 		if (S_ISDIR(st.st_mode)) {
 			rc = floor_walk(s, path);
-		} else if (S_ISREG(st.st_mode) && floor_is_manifest(e->d_name)) {
+		} else if (S_ISREG(st.st_mode) &&
+		           floor_is_manifest(e->d_name)) {
 			rc = floor_read(s, path);
 		}
 	}
@@ -192,7 +193,8 @@ int main(int argc, char **argv)
 		events = floor_parse_all(&s);
 		ms[r] = floor_now_ms() - t0;
 		if (events < 0) {
-			fprintf(stderr, "yaml_floor: libyaml rejected a file\n");
+			fprintf(stderr,
+			        "yaml_floor: libyaml rejected a file\n");
 			return 1;
 		}
 	}

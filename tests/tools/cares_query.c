@@ -15,7 +15,8 @@
  *   TXT "1.1.0"
  *   CNAME frontend.shop.svc.cluster.local
  *   NS ns.dns.cluster.local
- *   SOA ns.dns.cluster.local hostmaster.cluster.local 1715678000 7200 1800 86400 5
+ *   SOA ns.dns.cluster.local hostmaster.cluster.local 1715678000 7200 1800
+ * 86400 5
  *
  * CNAME lines are printed for every query type whose answer section holds
  * CNAMEs (A on an ExternalName service prints the CNAME and the chased A).
@@ -65,10 +66,10 @@ enum {
 };
 
 #define DNS_HEADER_LEN 12
-#define MAX_LINES 4096	  /* records printed per query; more is an error */
-#define MAX_QUERIES 64	  /* NAME TYPE pairs per run */
-#define MAX_ADDRTTLS 1024 /* A/AAAA records parsed per answer */
-#define WALL_LIMIT_S 120  /* hard stop for the select loop */
+#define MAX_LINES      4096 /* records printed per query; more is an error */
+#define MAX_QUERIES    64   /* NAME TYPE pairs per run */
+#define MAX_ADDRTTLS   1024 /* A/AAAA records parsed per answer */
+#define WALL_LIMIT_S   120  /* hard stop for the select loop */
 
 struct qtype_name {
 	const char *name;
@@ -274,7 +275,8 @@ static int parse_addrs(struct query *q, const unsigned char *abuf, int alen)
 		}
 		free(ttls);
 	} else {
-		struct ares_addr6ttl *ttls = calloc(MAX_ADDRTTLS, sizeof(*ttls));
+		struct ares_addr6ttl *ttls =
+			calloc(MAX_ADDRTTLS, sizeof(*ttls));
 
 		if (ttls == NULL) {
 			return ARES_ENOMEM;
@@ -282,7 +284,7 @@ static int parse_addrs(struct query *q, const unsigned char *abuf, int alen)
 		st = ares_parse_aaaa_reply(abuf, alen, NULL, ttls, &n);
 		for (i = 0; st == ARES_SUCCESS && i < n; i++) {
 			inet_ntop(AF_INET6, &ttls[i].ip6addr, text,
-				  sizeof(text));
+			          sizeof(text));
 			if (!add_line(q, "AAAA", text)) {
 				st = ARES_ENOMEM;
 			}
@@ -301,7 +303,7 @@ static int parse_srv(struct query *q, const unsigned char *abuf, int alen)
 
 	for (s = srv; st == ARES_SUCCESS && s != NULL; s = s->next) {
 		snprintf(text, sizeof(text), "%u %u %u %s", s->priority,
-			 s->weight, s->port, s->host);
+		         s->weight, s->port, s->host);
 		if (!add_line(q, "SRV", text)) {
 			st = ARES_ENOMEM;
 		}
@@ -312,13 +314,13 @@ static int parse_srv(struct query *q, const unsigned char *abuf, int alen)
 
 /* PTR and NS replies come back as a hostent whose aliases are the names. */
 static int add_hostent_names(struct query *q, const char *prefix,
-			     const struct hostent *h)
+                             const struct hostent *h)
 {
 	size_t i;
 
 	if (h->h_aliases == NULL || h->h_aliases[0] == NULL) {
 		return add_line(q, prefix, h->h_name) ? ARES_SUCCESS
-						      : ARES_ENOMEM;
+		                                      : ARES_ENOMEM;
 	}
 	for (i = 0; h->h_aliases[i] != NULL; i++) {
 		if (!add_line(q, prefix, h->h_aliases[i])) {
@@ -334,8 +336,8 @@ static int parse_ptr(struct query *q, const unsigned char *abuf, int alen)
 	 * before 1.19 copy it unconditionally, so give them a real one. */
 	static const unsigned char dummy[4];
 	struct hostent *h = NULL;
-	int st = ares_parse_ptr_reply(abuf, alen, dummy, sizeof(dummy),
-				      AF_INET, &h);
+	int st = ares_parse_ptr_reply(abuf, alen, dummy, sizeof(dummy), AF_INET,
+	                              &h);
 
 	if (st == ARES_SUCCESS) {
 		st = add_hostent_names(q, "PTR", h);
@@ -363,19 +365,19 @@ static int parse_ns(struct query *q, const unsigned char *abuf, int alen)
 /* Appends one character-string in presentation form (RFC 1035 5.1): quotes
  * and backslashes escaped, anything unprintable as \DDD. */
 static size_t txt_quote(char *out, size_t cap, size_t pos,
-			const unsigned char *s, size_t len)
+                        const unsigned char *s, size_t len)
 {
 	size_t i;
 
 	pos += (size_t)snprintf(out + pos, cap - pos, "%s\"",
-				pos > 0 ? " " : "");
+	                        pos > 0 ? " " : "");
 	for (i = 0; i < len && pos + 6 < cap; i++) {
 		if (s[i] == '"' || s[i] == '\\') {
 			out[pos++] = '\\';
 			out[pos++] = (char)s[i];
 		} else if (s[i] < 0x20 || s[i] > 0x7e) {
 			pos += (size_t)snprintf(out + pos, cap - pos, "\\%03u",
-						s[i]);
+			                        s[i]);
 		} else {
 			out[pos++] = (char)s[i];
 		}
@@ -422,8 +424,8 @@ static int parse_soa(struct query *q, const unsigned char *abuf, int alen)
 
 	if (st == ARES_SUCCESS) {
 		snprintf(text, sizeof(text), "%s %s %u %u %u %u %u",
-			 soa->nsname, soa->hostmaster, soa->serial,
-			 soa->refresh, soa->retry, soa->expire, soa->minttl);
+		         soa->nsname, soa->hostmaster, soa->serial,
+		         soa->refresh, soa->retry, soa->expire, soa->minttl);
 		if (!add_line(q, "SOA", text)) {
 			st = ARES_ENOMEM;
 		}
@@ -476,7 +478,7 @@ static int parse_reply(struct query *q, const unsigned char *abuf, int alen)
 /* ares_callback: may run inside ares_query() (c-ares 1.18 reports some
  * errors synchronously), so q is fully set up before the call. */
 static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf,
-		     int alen)
+                     int alen)
 {
 	struct query *q = arg;
 
@@ -491,8 +493,8 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf,
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: cares_query [--tcp] [--edns SIZE|--no-edns] [--timeout MS] [--tries N] SERVER PORT NAME TYPE [NAME TYPE]...\n"
-		"TYPE: A AAAA SRV PTR TXT CNAME NS SOA\n");
+	        "usage: cares_query [--tcp] [--edns SIZE|--no-edns] [--timeout MS] [--tries N] SERVER PORT NAME TYPE [NAME TYPE]...\n"
+	        "TYPE: A AAAA SRV PTR TXT CNAME NS SOA\n");
 }
 
 static bool parse_int(const char *text, long lo, long hi, int *out)
@@ -677,7 +679,7 @@ int main(int argc, char **argv)
 		qs[n].type = qtype_parse(argv[i + 1]);
 		if (qs[n].type < 0) {
 			fprintf(stderr, "cares_query: unknown type %s\n",
-				argv[i + 1]);
+			        argv[i + 1]);
 			usage();
 			return 2;
 		}
@@ -686,19 +688,19 @@ int main(int argc, char **argv)
 	st = ares_library_init(ARES_LIB_INIT_ALL);
 	if (st != ARES_SUCCESS) {
 		fprintf(stderr, "cares_query: ares_library_init: %s\n",
-			ares_strerror(st));
+		        ares_strerror(st));
 		return 2;
 	}
 	st = channel_create(&o, &ch);
 	if (st != ARES_SUCCESS) {
 		fprintf(stderr, "cares_query: channel: %s\n",
-			ares_strerror(st));
+		        ares_strerror(st));
 		ares_library_cleanup();
 		return 2;
 	}
 	for (i = 0; (size_t)i < n; i++) {
 		ares_query(ch, qs[i].name, QCLASS_IN, qs[i].type, query_cb,
-			   &qs[i]);
+		           &qs[i]);
 	}
 	run_loop(ch);
 	ares_destroy(ch); /* completes anything left with EDESTRUCTION */

@@ -71,7 +71,7 @@ static void probe_labels(char *out, size_t cap, const struct k8s_labels *l)
 	out[0] = '\0';
 	for (i = 0; i < l->n && o < cap; i++) {
 		int n = snprintf(out + o, cap - o, "%s%s=%s", i ? "," : "",
-				 l->items[i].key, l->items[i].value);
+		                 l->items[i].key, l->items[i].value);
 
 		if (n < 0) {
 			break;
@@ -80,8 +80,8 @@ static void probe_labels(char *out, size_t cap, const struct k8s_labels *l)
 	}
 }
 
-static void probe_ips(char *out, size_t cap, const struct k8s_ip *ips,
-		      size_t n, bool mark)
+static void probe_ips(char *out, size_t cap, const struct k8s_ip *ips, size_t n,
+                      bool mark)
 {
 	size_t o = 0;
 	size_t i;
@@ -92,7 +92,7 @@ static void probe_ips(char *out, size_t cap, const struct k8s_ip *ips,
 
 		k8s_ip_to_text(&ips[i], t, sizeof(t));
 		o += (size_t)snprintf(out + o, cap - o, "%s%s%s", i ? "," : "",
-				      t, mark ? "!" : "");
+		                      t, mark ? "!" : "");
 	}
 }
 
@@ -129,15 +129,16 @@ static void probe_slice(struct lines *l, const struct k8s_slice *s)
 	size_t o;
 	size_t i;
 
-	o = (size_t)snprintf(buf, sizeof(buf), "EndpointSlice %s/%s svc=%s eps=",
-			     s->meta.ns, s->meta.name, s->service_name);
+	o = (size_t)snprintf(buf, sizeof(buf),
+	                     "EndpointSlice %s/%s svc=%s eps=", s->meta.ns,
+	                     s->meta.name, s->service_name);
 	for (i = 0; i < s->n_endpoints && o + 200 < sizeof(buf); i++) {
 		char ips[160];
 
 		probe_ips(ips, sizeof(ips), s->endpoints[i].addrs,
-			  s->endpoints[i].n_addrs, !s->endpoints[i].ready);
+		          s->endpoints[i].n_addrs, !s->endpoints[i].ready);
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s",
-				      i ? "," : "", ips);
+		                      i ? "," : "", ips);
 	}
 	lines_add(l, buf);
 }
@@ -151,17 +152,17 @@ static void probe_file(struct lines *l, const struct k8s_file *f)
 
 	for (i = 0; i < f->n_namespaces; i++) {
 		snprintf(buf, sizeof(buf), "Namespace %s",
-			 f->namespaces[i].meta.name);
+		         f->namespaces[i].meta.name);
 		lines_add(l, buf);
 	}
 	for (i = 0; i < f->n_services; i++) {
 		const struct k8s_service *s = &f->services[i];
 
 		probe_ips(a, sizeof(a), s->cluster_ips, s->n_cluster_ips,
-			  false);
+		          false);
 		probe_labels(b, sizeof(b), &s->selector);
 		snprintf(buf, sizeof(buf), "Service %s/%s ips=%s selector=%s",
-			 s->meta.ns, s->meta.name, a, b);
+		         s->meta.ns, s->meta.name, a, b);
 		lines_add(l, buf);
 	}
 	for (i = 0; i < f->n_slices; i++) {
@@ -172,8 +173,9 @@ static void probe_file(struct lines *l, const struct k8s_file *f)
 
 		probe_ips(a, sizeof(a), p->ips, p->n_ips, false);
 		probe_labels(b, sizeof(b), &p->meta.labels);
-		snprintf(buf, sizeof(buf), "Pod %s/%s ips=%s ready=%d labels=%s",
-			 p->meta.ns, p->meta.name, a, p->ready, b);
+		snprintf(buf, sizeof(buf),
+		         "Pod %s/%s ips=%s ready=%d labels=%s", p->meta.ns,
+		         p->meta.name, a, p->ready, b);
 		lines_add(l, buf);
 	}
 }
@@ -202,14 +204,14 @@ static void probe_stats_line(struct probe *p, char *out, size_t cap)
 	struct kube_stats st;
 
 	kube_get_stats(p->k, &st);
-	snprintf(out, cap,
-		 "synced=%d objects=%zu events=%llu relists=%llu bookmarks=%llu errors=%llu lists=%llu silent=%llu connected=%u pages=%zu store_bytes=%zu rss_kb=%ld",
-		 st.synced, st.objects, (unsigned long long)st.events,
-		 (unsigned long long)st.relists,
-		 (unsigned long long)st.bookmarks,
-		 (unsigned long long)st.errors, (unsigned long long)st.lists,
-		 (unsigned long long)st.silent,
-		 st.connected, st.pages, st.store_bytes, probe_rss_kb());
+	snprintf(
+		out, cap,
+		"synced=%d objects=%zu events=%llu relists=%llu bookmarks=%llu errors=%llu lists=%llu silent=%llu connected=%u pages=%zu store_bytes=%zu rss_kb=%ld",
+		st.synced, st.objects, (unsigned long long)st.events,
+		(unsigned long long)st.relists,
+		(unsigned long long)st.bookmarks, (unsigned long long)st.errors,
+		(unsigned long long)st.lists, (unsigned long long)st.silent,
+		st.connected, st.pages, st.store_bytes, probe_rss_kb());
 }
 
 static void probe_stop(struct probe *p);
@@ -355,7 +357,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--exit-after-sync") == 0) {
 			p.exit_after_sync = true;
 		} else {
-			fprintf(stderr, "usage: kube_probe [--kubeconfig FILE] [--namespaces a,b] [--labels SEL] [--pods never|auto|always] [--dump FILE] [--stats FILE] [--exit-after-sync] [--duration-ms MS] [--watch-silent-s S]\n");
+			fprintf(stderr,
+			        "usage: kube_probe [--kubeconfig FILE] [--namespaces a,b] [--labels SEL] [--pods never|auto|always] [--dump FILE] [--stats FILE] [--exit-after-sync] [--duration-ms MS] [--watch-silent-s S]\n");
 			return 2;
 		}
 	}
@@ -380,7 +383,7 @@ int main(int argc, char **argv)
 	uv_signal_start(&p.sigint, probe_signal_cb, SIGINT);
 	if (duration > 0) {
 		uv_timer_start(&p.duration, probe_duration_cb,
-			       (uint64_t)duration, 0);
+		               (uint64_t)duration, 0);
 	}
 	if (p.stats != NULL) {
 		uv_timer_start(&tick, probe_stats_tick, 500, 500);

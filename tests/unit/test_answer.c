@@ -176,8 +176,8 @@ static int setup_mode(void **state, enum snapshot_pods_mode m)
 
 	manifest_limits_default(&lim);
 	diag_init(&d);
-	if (manifest_load_buffer("fixture.yaml", fixture, strlen(fixture),
-				 &lim, &fx->file, &d) != 0) {
+	if (manifest_load_buffer("fixture.yaml", fixture, strlen(fixture), &lim,
+	                         &fx->file, &d) != 0) {
 		diag_print(&d, stderr);
 		fail();
 	}
@@ -216,8 +216,7 @@ static int teardown(void **state)
 }
 
 /* Builds a query; edns < 0 means no OPT. */
-static size_t make_query(uint8_t *q, const char *name, uint16_t qtype,
-			 int edns)
+static size_t make_query(uint8_t *q, const char *name, uint16_t qtype, int edns)
 {
 	size_t len;
 	size_t pos;
@@ -275,9 +274,9 @@ static void decode(struct fx *fx)
 
 			wire_rd_name(&rd, name, &len, true);
 			assert_int_equal(rd.err, 0);
-			assert_int_equal(dname_to_text(name, len, owner,
-						       sizeof(owner)),
-					 0);
+			assert_int_equal(
+				dname_to_text(name, len, owner, sizeof(owner)),
+				0);
 			type = wire_rd_u16(&rd);
 			wire_rd_u16(&rd);
 			ttl = wire_rd_u32(&rd);
@@ -298,30 +297,30 @@ static void decode(struct fx *fx)
 				wire_rd_name(&r2, name, &len, false);
 				assert_int_equal(r2.err, 0);
 				assert_int_equal(dname_to_text(name, len, t1,
-							       sizeof(t1)),
-						 0);
+				                               sizeof(t1)),
+				                 0);
 				snprintf(rdata, sizeof(rdata), "%u %u %u %s",
-					 wire_get_u16(fx->resp + at),
-					 wire_get_u16(fx->resp + at + 2),
-					 wire_get_u16(fx->resp + at + 4), t1);
+				         wire_get_u16(fx->resp + at),
+				         wire_get_u16(fx->resp + at + 2),
+				         wire_get_u16(fx->resp + at + 4), t1);
 				break;
 			case DNS_TYPE_CNAME:
 			case DNS_TYPE_PTR:
 			case DNS_TYPE_NS:
 				wire_rd_name(&r2, name, &len, true);
-				assert_int_equal(dname_to_text(name, len,
-							       rdata, 256),
-						 0);
+				assert_int_equal(
+					dname_to_text(name, len, rdata, 256),
+					0);
 				break;
 			case DNS_TYPE_SOA:
 				wire_rd_name(&r2, name, &len, true);
 				assert_int_equal(dname_to_text(name, len, t1,
-							       sizeof(t1)),
-						 0);
+				                               sizeof(t1)),
+				                 0);
 				wire_rd_name(&r2, name, &len, true);
 				assert_int_equal(dname_to_text(name, len, t2,
-							       sizeof(t2)),
-						 0);
+				                               sizeof(t2)),
+				                 0);
 				{
 					uint32_t v[5];
 					int k;
@@ -332,18 +331,17 @@ static void decode(struct fx *fx)
 						v[k] = wire_rd_u32(&r2);
 					}
 					snprintf(rdata, sizeof(rdata),
-						 "%s %s %u %u %u %u %u", t1,
-						 t2, v[0], v[1], v[2], v[3],
-						 v[4]);
+					         "%s %s %u %u %u %u %u", t1, t2,
+					         v[0], v[1], v[2], v[3], v[4]);
 				}
 				break;
 			case DNS_TYPE_TXT:
 				snprintf(rdata, sizeof(rdata), "\"%.*s\"",
-					 fx->resp[at], fx->resp + at + 1);
+				         fx->resp[at], fx->resp + at + 1);
 				break;
 			case DNS_TYPE_OPT:
 				snprintf(rdata, sizeof(rdata), "size=%u",
-					 wire_get_u16(fx->resp + at - 8));
+				         wire_get_u16(fx->resp + at - 8));
 				break;
 			default:
 				break;
@@ -351,8 +349,8 @@ static void decode(struct fx *fx)
 			wire_rd_bytes(&rd, NULL, rdlen);
 			assert_true(fx->n_lines < 64);
 			snprintf(fx->lines[fx->n_lines++], 256,
-				 "%c %s %u %u %s", "ANX"[sec], owner,
-				 type == DNS_TYPE_OPT ? 0 : ttl, type, rdata);
+			         "%c %s %u %u %s", "ANX"[sec], owner,
+			         type == DNS_TYPE_OPT ? 0 : ttl, type, rdata);
 		}
 	}
 	assert_int_equal(rd.err, 0);
@@ -360,14 +358,14 @@ static void decode(struct fx *fx)
 }
 
 static void ask_ex(struct fx *fx, const char *name, uint16_t qtype, int edns,
-		   bool tcp)
+                   bool tcp)
 {
 	uint8_t q[512];
 	size_t qlen = make_query(q, name, qtype, edns);
 	enum answer_verdict v;
 
 	v = answer_query(fx->snap, &fx->opts, &fx->st, q, qlen, tcp, fx->resp,
-			 sizeof(fx->resp), &fx->resp_len, &fx->info);
+	                 sizeof(fx->resp), &fx->resp_len, &fx->info);
 	assert_int_equal(v, ANSWER_REPLY);
 	assert_true(fx->resp_len >= 12);
 	assert_int_equal(wire_get_u16(fx->resp), 0x1234);
@@ -432,28 +430,38 @@ static void test_answer_clusterip(void **state)
 	assert_true(wire_get_u16(fx->resp + 2) & WIRE_FLAG_RD);
 	assert_false(wire_get_u16(fx->resp + 2) & WIRE_FLAG_RA);
 	assert_int_equal(count_sec(fx, 'A'), 1);
-	assert_true(has_line(fx, "A frontend.shop.svc.cluster.local. 5 1 10.96.0.10"));
+	assert_true(has_line(
+		fx, "A frontend.shop.svc.cluster.local. 5 1 10.96.0.10"));
 	assert_true(has_line(fx, "X . 0 41 size=1232"));
 	ask(fx, "frontend.shop.svc.cluster.local", DNS_TYPE_AAAA);
-	assert_true(has_line(fx, "A frontend.shop.svc.cluster.local. 5 28 fd00::10"));
+	assert_true(has_line(
+		fx, "A frontend.shop.svc.cluster.local. 5 28 fd00::10"));
 	/* Row 10: named port SRV with the service port, one record for a
 	 * dual-stack service, weight 50, glue for both families. */
 	ask(fx, "_http._tcp.frontend.shop.svc.cluster.local", DNS_TYPE_SRV);
 	assert_int_equal(count_sec(fx, 'A'), 1);
-	assert_true(has_line(fx, "A _http._tcp.frontend.shop.svc.cluster.local. 5 33 0 50 80 frontend.shop.svc.cluster.local."));
-	assert_true(has_line(fx, "X frontend.shop.svc.cluster.local. 5 1 10.96.0.10"));
-	assert_true(has_line(fx, "X frontend.shop.svc.cluster.local. 5 28 fd00::10"));
+	assert_true(has_line(
+		fx,
+		"A _http._tcp.frontend.shop.svc.cluster.local. 5 33 0 50 80 frontend.shop.svc.cluster.local."));
+	assert_true(has_line(
+		fx, "X frontend.shop.svc.cluster.local. 5 1 10.96.0.10"));
+	assert_true(has_line(
+		fx, "X frontend.shop.svc.cluster.local. 5 28 fd00::10"));
 	/* Row 12: the bare name lists every port, unnamed ones too. */
 	ask(fx, "frontend.shop.svc.cluster.local", DNS_TYPE_SRV);
 	assert_int_equal(count_sec(fx, 'A'), 2);
-	assert_true(has_line(fx, "A frontend.shop.svc.cluster.local. 5 33 0 25 9090 frontend.shop.svc.cluster.local."));
+	assert_true(has_line(
+		fx,
+		"A frontend.shop.svc.cluster.local. 5 33 0 25 9090 frontend.shop.svc.cluster.local."));
 	ask(fx, "_https._tcp.frontend.shop.svc.cluster.local", DNS_TYPE_SRV);
 	assert_negative(fx, DNS_RCODE_NXDOMAIN);
 	ask(fx, "_http._udp.frontend.shop.svc.cluster.local", DNS_TYPE_SRV);
 	assert_negative(fx, DNS_RCODE_NXDOMAIN);
 	/* Row 8: endpoint names under a ClusterIP service. */
 	ask(fx, "10-244-1-20.frontend.shop.svc.cluster.local", DNS_TYPE_A);
-	assert_true(has_line(fx, "A 10-244-1-20.frontend.shop.svc.cluster.local. 5 1 10.244.1.20"));
+	assert_true(has_line(
+		fx,
+		"A 10-244-1-20.frontend.shop.svc.cluster.local. 5 1 10.244.1.20"));
 	ask(fx, "frontend.shop.svc.cluster.local", DNS_TYPE_TXT);
 	assert_negative(fx, DNS_RCODE_NOERROR);
 }
@@ -465,16 +473,22 @@ static void test_answer_headless(void **state)
 	/* Rows 3, 26: ready (or no condition) only, no duplicates. */
 	ask(fx, "cart.shop.svc.cluster.local", DNS_TYPE_A);
 	assert_int_equal(count_sec(fx, 'A'), 2);
-	assert_true(has_line(fx, "A cart.shop.svc.cluster.local. 5 1 10.244.1.5"));
-	assert_true(has_line(fx, "A cart.shop.svc.cluster.local. 5 1 10.244.2.6"));
+	assert_true(
+		has_line(fx, "A cart.shop.svc.cluster.local. 5 1 10.244.1.5"));
+	assert_true(
+		has_line(fx, "A cart.shop.svc.cluster.local. 5 1 10.244.2.6"));
 	ask(fx, "cart.shop.svc.cluster.local", DNS_TYPE_AAAA);
 	assert_negative(fx, DNS_RCODE_NOERROR);
 	/* Row 11: target per endpoint, slice port, weight 100/3 before
 	 * de-duplication (three candidates, one a duplicate). */
 	ask(fx, "_http._tcp.cart.shop.svc.cluster.local", DNS_TYPE_SRV);
 	assert_int_equal(count_sec(fx, 'A'), 2);
-	assert_true(has_line(fx, "A _http._tcp.cart.shop.svc.cluster.local. 5 33 0 33 8080 10-244-1-5.cart.shop.svc.cluster.local."));
-	assert_true(has_line(fx, "X 10-244-2-6.cart.shop.svc.cluster.local. 5 1 10.244.2.6"));
+	assert_true(has_line(
+		fx,
+		"A _http._tcp.cart.shop.svc.cluster.local. 5 33 0 33 8080 10-244-1-5.cart.shop.svc.cluster.local."));
+	assert_true(has_line(
+		fx,
+		"X 10-244-2-6.cart.shop.svc.cluster.local. 5 1 10.244.2.6"));
 	/* Row 4: no ready endpoints, every type NXDOMAIN. */
 	ask(fx, "empty.shop.svc.cluster.local", DNS_TYPE_A);
 	assert_negative(fx, DNS_RCODE_NXDOMAIN);
@@ -489,15 +503,19 @@ static void test_answer_hostnames(void **state)
 	struct fx *fx = *state;
 
 	ask(fx, "db-0.db.shop.svc.cluster.local", DNS_TYPE_A);
-	assert_true(has_line(fx, "A db-0.db.shop.svc.cluster.local. 5 1 10.244.4.1"));
+	assert_true(has_line(
+		fx, "A db-0.db.shop.svc.cluster.local. 5 1 10.244.4.1"));
 	/* Row 7: a named endpoint has no dashed form; row 6: not ready. */
 	ask(fx, "10-244-4-1.db.shop.svc.cluster.local", DNS_TYPE_A);
 	assert_negative(fx, DNS_RCODE_NXDOMAIN);
 	ask(fx, "db-1.db.shop.svc.cluster.local", DNS_TYPE_A);
 	assert_negative(fx, DNS_RCODE_NXDOMAIN);
 	ask(fx, "_pg._tcp.db.shop.svc.cluster.local", DNS_TYPE_SRV);
-	assert_true(has_line(fx, "A _pg._tcp.db.shop.svc.cluster.local. 5 33 0 100 5432 db-0.db.shop.svc.cluster.local."));
-	assert_true(has_line(fx, "X db-0.db.shop.svc.cluster.local. 5 1 10.244.4.1"));
+	assert_true(has_line(
+		fx,
+		"A _pg._tcp.db.shop.svc.cluster.local. 5 33 0 100 5432 db-0.db.shop.svc.cluster.local."));
+	assert_true(has_line(
+		fx, "X db-0.db.shop.svc.cluster.local. 5 1 10.244.4.1"));
 }
 
 static void test_answer_structure(void **state)
@@ -505,12 +523,15 @@ static void test_answer_structure(void **state)
 	struct fx *fx = *state;
 
 	ask(fx, "cluster.local", DNS_TYPE_SOA);
-	assert_true(has_line(fx, "A cluster.local. 5 6 ns.dns.cluster.local. hostmaster.cluster.local. 1234 7200 1800 86400 5"));
+	assert_true(has_line(
+		fx,
+		"A cluster.local. 5 6 ns.dns.cluster.local. hostmaster.cluster.local. 1234 7200 1800 86400 5"));
 	ask(fx, "cluster.local", DNS_TYPE_NS);
 	assert_true(has_line(fx, "A cluster.local. 5 2 ns.dns.cluster.local."));
 	assert_true(has_line(fx, "X ns.dns.cluster.local. 5 1 127.0.0.1"));
 	ask(fx, "dns-version.cluster.local", DNS_TYPE_TXT);
-	assert_true(has_line(fx, "A dns-version.cluster.local. 28800 16 \"1.1.0\""));
+	assert_true(has_line(
+		fx, "A dns-version.cluster.local. 28800 16 \"1.1.0\""));
 	ask(fx, "dns-version.cluster.local", DNS_TYPE_A);
 	assert_negative(fx, DNS_RCODE_NOERROR);
 	/* Section 2.2. */
@@ -542,17 +563,24 @@ static void test_answer_externalname(void **state)
 	ask(fx, "search.shop.svc.cluster.local", DNS_TYPE_A);
 	assert_int_equal(rcode(fx), DNS_RCODE_NOERROR);
 	assert_int_equal(count_sec(fx, 'A'), 1);
-	assert_true(has_line(fx, "A search.shop.svc.cluster.local. 5 5 search.example.com."));
+	assert_true(has_line(
+		fx,
+		"A search.shop.svc.cluster.local. 5 5 search.example.com."));
 	ask(fx, "alias.shop.svc.cluster.local", DNS_TYPE_A);
-	assert_true(has_line(fx, "A alias.shop.svc.cluster.local. 5 5 frontend.shop.svc.cluster.local."));
-	assert_true(has_line(fx, "A frontend.shop.svc.cluster.local. 5 1 10.96.0.10"));
+	assert_true(has_line(
+		fx,
+		"A alias.shop.svc.cluster.local. 5 5 frontend.shop.svc.cluster.local."));
+	assert_true(has_line(
+		fx, "A frontend.shop.svc.cluster.local. 5 1 10.96.0.10"));
 	ask(fx, "alias.shop.svc.cluster.local", DNS_TYPE_TXT);
 	assert_int_equal(rcode(fx), DNS_RCODE_NOERROR);
 	assert_true(has_line(fx, soa));
 	/* RFC 6604: the rcode of the last name in the chain. */
 	ask(fx, "dangling.shop.svc.cluster.local", DNS_TYPE_A);
 	assert_int_equal(rcode(fx), DNS_RCODE_NXDOMAIN);
-	assert_true(has_line(fx, "A dangling.shop.svc.cluster.local. 5 5 nothere.shop.svc.cluster.local."));
+	assert_true(has_line(
+		fx,
+		"A dangling.shop.svc.cluster.local. 5 5 nothere.shop.svc.cluster.local."));
 	assert_true(has_line(fx, soa));
 	ask(fx, "search.shop.svc.cluster.local", DNS_TYPE_SRV);
 	assert_negative(fx, DNS_RCODE_NOERROR);
@@ -567,19 +595,30 @@ static void test_answer_ptr(void **state)
 	struct fx *fx = *state;
 
 	ask(fx, "10.0.96.10.in-addr.arpa", DNS_TYPE_PTR);
-	assert_true(has_line(fx, "A 10.0.96.10.in-addr.arpa. 5 12 frontend.shop.svc.cluster.local."));
-	ask(fx, "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa",
+	assert_true(has_line(
+		fx,
+		"A 10.0.96.10.in-addr.arpa. 5 12 frontend.shop.svc.cluster.local."));
+	ask(fx,
+	    "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa",
 	    DNS_TYPE_PTR);
-	assert_true(has_line(fx, "A 0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa. 5 12 frontend.shop.svc.cluster.local."));
+	assert_true(has_line(
+		fx,
+		"A 0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa. 5 12 frontend.shop.svc.cluster.local."));
 	ask(fx, "5.1.244.10.in-addr.arpa", DNS_TYPE_PTR);
-	assert_true(has_line(fx, "A 5.1.244.10.in-addr.arpa. 5 12 10-244-1-5.cart.shop.svc.cluster.local."));
+	assert_true(has_line(
+		fx,
+		"A 5.1.244.10.in-addr.arpa. 5 12 10-244-1-5.cart.shop.svc.cluster.local."));
 	ask(fx, "1.4.244.10.in-addr.arpa", DNS_TYPE_PTR);
-	assert_true(has_line(fx, "A 1.4.244.10.in-addr.arpa. 5 12 db-0.db.shop.svc.cluster.local."));
+	assert_true(has_line(
+		fx,
+		"A 1.4.244.10.in-addr.arpa. 5 12 db-0.db.shop.svc.cluster.local."));
 	/* Row 16: pods get no PTR; unknown addresses NXDOMAIN with the
 	 * reverse zone's SOA. */
 	ask(fx, "9.9.244.10.in-addr.arpa", DNS_TYPE_PTR);
 	assert_int_equal(rcode(fx), DNS_RCODE_NXDOMAIN);
-	assert_true(has_line(fx, "N in-addr.arpa. 5 6 ns.dns.in-addr.arpa. hostmaster.in-addr.arpa. 1234 7200 1800 86400 5"));
+	assert_true(has_line(
+		fx,
+		"N in-addr.arpa. 5 6 ns.dns.in-addr.arpa. hostmaster.in-addr.arpa. 1234 7200 1800 86400 5"));
 }
 
 static void test_answer_pods_verified(void **state)
@@ -587,9 +626,11 @@ static void test_answer_pods_verified(void **state)
 	struct fx *fx = *state;
 
 	ask(fx, "10-244-9-9.shop.pod.cluster.local", DNS_TYPE_A);
-	assert_true(has_line(fx, "A 10-244-9-9.shop.pod.cluster.local. 5 1 10.244.9.9"));
+	assert_true(has_line(
+		fx, "A 10-244-9-9.shop.pod.cluster.local. 5 1 10.244.9.9"));
 	ask(fx, "fd00--9.shop.pod.cluster.local", DNS_TYPE_AAAA);
-	assert_true(has_line(fx, "A fd00--9.shop.pod.cluster.local. 5 28 fd00::9"));
+	assert_true(
+		has_line(fx, "A fd00--9.shop.pod.cluster.local. 5 28 fd00::9"));
 	ask(fx, "10-244-9-9.shop.pod.cluster.local", DNS_TYPE_AAAA);
 	assert_negative(fx, DNS_RCODE_NOERROR);
 	ask(fx, "10-244-9-8.shop.pod.cluster.local", DNS_TYPE_A);
@@ -607,7 +648,8 @@ static void test_answer_pods_insecure(void **state)
 	struct fx *fx = *state;
 
 	ask(fx, "10-1-2-3.shop.pod.cluster.local", DNS_TYPE_A);
-	assert_true(has_line(fx, "A 10-1-2-3.shop.pod.cluster.local. 5 1 10.1.2.3"));
+	assert_true(has_line(
+		fx, "A 10-1-2-3.shop.pod.cluster.local. 5 1 10.1.2.3"));
 	ask(fx, "x-1-2-3.shop.pod.cluster.local", DNS_TYPE_A);
 	assert_negative(fx, DNS_RCODE_NXDOMAIN);
 }
@@ -627,12 +669,17 @@ static void test_answer_case_echo(void **state)
 	struct fx *fx = *state;
 
 	ask(fx, "CaRt.ShOp.SVC.Cluster.LOCAL", DNS_TYPE_A);
-	assert_true(has_line(fx, "A CaRt.ShOp.SVC.Cluster.LOCAL. 5 1 10.244.1.5"));
+	assert_true(
+		has_line(fx, "A CaRt.ShOp.SVC.Cluster.LOCAL. 5 1 10.244.1.5"));
 	ask(fx, "_HTTP._tcp.cart.shop.svc.CLUSTER.local", DNS_TYPE_SRV);
-	assert_true(has_line(fx, "A _HTTP._tcp.cart.shop.svc.CLUSTER.local. 5 33 0 33 8080 10-244-1-5.cart.shop.svc.CLUSTER.local."));
+	assert_true(has_line(
+		fx,
+		"A _HTTP._tcp.cart.shop.svc.CLUSTER.local. 5 33 0 33 8080 10-244-1-5.cart.shop.svc.CLUSTER.local."));
 	ask(fx, "NOPE.Cluster.Local", DNS_TYPE_A);
 	assert_int_equal(rcode(fx), DNS_RCODE_NXDOMAIN);
-	assert_true(has_line(fx, "N Cluster.Local. 5 6 ns.dns.Cluster.Local. hostmaster.Cluster.Local. 1234 7200 1800 86400 5"));
+	assert_true(has_line(
+		fx,
+		"N Cluster.Local. 5 6 ns.dns.Cluster.Local. hostmaster.Cluster.Local. 1234 7200 1800 86400 5"));
 }
 
 static void test_answer_out_of_zone(void **state)
@@ -650,10 +697,10 @@ static void test_answer_out_of_zone(void **state)
 		size_t ql = make_query(q, "example.com", DNS_TYPE_A, -1);
 
 		assert_int_equal(answer_query(fx->snap, &fx->opts, &fx->st, q,
-					      ql, false, fx->resp,
-					      sizeof(fx->resp), &fx->resp_len,
-					      &fx->info),
-				 ANSWER_FORWARD);
+		                              ql, false, fx->resp,
+		                              sizeof(fx->resp), &fx->resp_len,
+		                              &fx->info),
+		                 ANSWER_FORWARD);
 	}
 	fx->opts.forward = false;
 }
@@ -672,9 +719,9 @@ static void test_answer_truncation(void **state)
 	 * real sizes (min 512), so check the TC path with a tiny resp_cap. */
 	ql = make_query(q, "cart.shop.svc.cluster.local", DNS_TYPE_A, 1232);
 	assert_int_equal(answer_query(fx->snap, &fx->opts, &fx->st, q, ql,
-				      false, fx->resp, 70, &fx->resp_len,
-				      &fx->info),
-			 ANSWER_REPLY);
+	                              false, fx->resp, 70, &fx->resp_len,
+	                              &fx->info),
+	                 ANSWER_REPLY);
 	assert_true(wire_get_u16(fx->resp + 2) & WIRE_FLAG_TC);
 	assert_int_equal(wire_get_u16(fx->resp + 6), 0);
 	assert_int_equal(wire_get_u16(fx->resp + 10), 1);
@@ -700,22 +747,22 @@ static void test_answer_errors(void **state)
 {
 	struct fx *fx = *state;
 	uint8_t q[512];
-	size_t ql = make_query(q, "cart.shop.svc.cluster.local", DNS_TYPE_A,
-			       1232);
+	size_t ql =
+		make_query(q, "cart.shop.svc.cluster.local", DNS_TYPE_A, 1232);
 
 	/* QR=1: dropped. */
 	q[2] |= 0x80;
 	assert_int_equal(answer_query(fx->snap, &fx->opts, &fx->st, q, ql,
-				      false, fx->resp, sizeof(fx->resp),
-				      &fx->resp_len, &fx->info),
-			 ANSWER_DROP);
+	                              false, fx->resp, sizeof(fx->resp),
+	                              &fx->resp_len, &fx->info),
+	                 ANSWER_DROP);
 	q[2] &= 0x7f;
 	/* Class CH: REFUSED. */
 	wire_put_u16(q + ql - 13, DNS_CLASS_CH);
 	assert_int_equal(answer_query(fx->snap, &fx->opts, &fx->st, q, ql,
-				      false, fx->resp, sizeof(fx->resp),
-				      &fx->resp_len, &fx->info),
-			 ANSWER_REPLY);
+	                              false, fx->resp, sizeof(fx->resp),
+	                              &fx->resp_len, &fx->info),
+	                 ANSWER_REPLY);
 	assert_int_equal(wire_get_u16(fx->resp + 2) & 0xf, DNS_RCODE_REFUSED);
 	wire_put_u16(q + ql - 13, DNS_CLASS_IN);
 	/* AXFR: REFUSED over TCP, NOTIMP over UDP. */
@@ -725,9 +772,9 @@ static void test_answer_errors(void **state)
 	assert_int_equal(rcode(fx), DNS_RCODE_NOTIMP);
 	/* No snapshot yet: SERVFAIL. */
 	assert_int_equal(answer_query(NULL, &fx->opts, &fx->st, q, ql, false,
-				      fx->resp, sizeof(fx->resp),
-				      &fx->resp_len, &fx->info),
-			 ANSWER_REPLY);
+	                              fx->resp, sizeof(fx->resp), &fx->resp_len,
+	                              &fx->info),
+	                 ANSWER_REPLY);
 	assert_int_equal(wire_get_u16(fx->resp + 2) & 0xf, DNS_RCODE_SERVFAIL);
 }
 
@@ -741,11 +788,20 @@ static void test_answer_dump(void **state)
 	assert_non_null(f);
 	assert_int_equal(snapshot_dump(fx->snap, f), 0);
 	fclose(f);
-	assert_non_null(strstr(buf, "cluster.local.\t5\tIN\tSOA\tns.dns.cluster.local. hostmaster.cluster.local. 1234 7200 1800 86400 5\n"));
-	assert_non_null(strstr(buf, "cart.shop.svc.cluster.local.\t5\tIN\tA\t10.244.1.5\n"));
-	assert_non_null(strstr(buf, "_http._tcp.cart.shop.svc.cluster.local.\t5\tIN\tSRV\t0 33 8080 10-244-1-5.cart.shop.svc.cluster.local.\n"));
-	assert_non_null(strstr(buf, "alias.shop.svc.cluster.local.\t5\tIN\tCNAME\tfrontend.shop.svc.cluster.local.\n"));
-	assert_non_null(strstr(buf, "10.0.96.10.in-addr.arpa.\t5\tIN\tPTR\tfrontend.shop.svc.cluster.local.\n"));
+	assert_non_null(strstr(
+		buf,
+		"cluster.local.\t5\tIN\tSOA\tns.dns.cluster.local. hostmaster.cluster.local. 1234 7200 1800 86400 5\n"));
+	assert_non_null(strstr(
+		buf, "cart.shop.svc.cluster.local.\t5\tIN\tA\t10.244.1.5\n"));
+	assert_non_null(strstr(
+		buf,
+		"_http._tcp.cart.shop.svc.cluster.local.\t5\tIN\tSRV\t0 33 8080 10-244-1-5.cart.shop.svc.cluster.local.\n"));
+	assert_non_null(strstr(
+		buf,
+		"alias.shop.svc.cluster.local.\t5\tIN\tCNAME\tfrontend.shop.svc.cluster.local.\n"));
+	assert_non_null(strstr(
+		buf,
+		"10.0.96.10.in-addr.arpa.\t5\tIN\tPTR\tfrontend.shop.svc.cluster.local.\n"));
 	/* The chased A of alias is not dumped under alias's name. */
 	assert_null(strstr(buf, "alias.shop.svc.cluster.local.\t5\tIN\tA"));
 	free(buf);
@@ -755,35 +811,35 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_answer_clusterip, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_answer_headless, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_answer_hostnames, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_answer_structure, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_answer_externalname, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_answer_ptr, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_answer_pods_verified,
-						setup, teardown),
+		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(test_answer_pods_insecure,
-						setup_insecure, teardown),
+		                                setup_insecure, teardown),
 		cmocka_unit_test_setup_teardown(test_answer_pods_disabled,
-						setup_disabled, teardown),
+		                                setup_disabled, teardown),
 		cmocka_unit_test_setup_teardown(test_answer_case_echo, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_answer_out_of_zone, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_answer_truncation, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_answer_rotation, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_answer_errors, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_answer_dump, setup,
-						teardown),
+		                                teardown),
 	};
 
 	return cmocka_run_group_tests_name("answer", tests, NULL, NULL);

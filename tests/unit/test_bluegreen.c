@@ -90,7 +90,7 @@ struct bg {
 };
 
 static void bg_service(struct bg *g, const char *selector_color,
-		       const char *extra_annotations)
+                       const char *extra_annotations)
 {
 	g->len += (size_t)snprintf(
 		g->yaml + g->len, sizeof(g->yaml) - g->len,
@@ -104,11 +104,11 @@ static void bg_service(struct bg *g, const char *selector_color,
 }
 
 static void bg_pod(struct bg *g, const char *color, int i, const char *ip,
-		   bool ready)
+                   bool ready)
 {
 	g->len += (size_t)snprintf(g->yaml + g->len, sizeof(g->yaml) - g->len,
-				   pods_fmt, color, i, color, ip,
-				   ready ? "True" : "False");
+	                           pods_fmt, color, i, color, ip,
+	                           ready ? "True" : "False");
 }
 
 /* Builds a snapshot from g->yaml with g->prev as the previous state; the
@@ -128,7 +128,7 @@ static void bg_build(struct bg *g, const struct bluegreen_colors *colors)
 	k8s_file_destroy(g->file);
 	g->file = NULL;
 	if (manifest_load_buffer("bg.yaml", g->yaml, g->len, &lim, &g->file,
-				 &d) != 0) {
+	                         &d) != 0) {
 		diag_print(&d, stderr);
 		fail();
 	}
@@ -172,7 +172,7 @@ static const char *bg_addrs(struct bg *g, const char *text)
 		const uint8_t *a = r->body + (size_t)i * 16 + 12;
 
 		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%u.%u.%u.%u",
-				      i ? "," : "", a[0], a[1], a[2], a[3]);
+		                      i ? "," : "", a[0], a[1], a[2], a[3]);
 	}
 	return out;
 }
@@ -205,12 +205,12 @@ static void test_bluegreen_selector_flip(void **state)
 	bg_pod(g, "green", 1, "10.0.2.2", false);
 	bg_build(g, NULL);
 	assert_string_equal(bg_addrs(g, "web.shop.svc.cluster.local"),
-			    "10.0.1.1,10.0.1.2");
+	                    "10.0.1.1,10.0.1.2");
 	/* Preview names: the ready endpoints of each color. */
 	assert_string_equal(bg_addrs(g, "green.web.shop.svc.cluster.local"),
-			    "10.0.2.1");
+	                    "10.0.2.1");
 	assert_string_equal(bg_addrs(g, "blue.web.shop.svc.cluster.local"),
-			    "10.0.1.1,10.0.1.2");
+	                    "10.0.1.1,10.0.1.2");
 	assert_string_equal(bg_info(g)->served, "blue");
 	assert_false(bg_info(g)->cutover);
 
@@ -222,7 +222,7 @@ static void test_bluegreen_selector_flip(void **state)
 	bg_pod(g, "green", 1, "10.0.2.2", true);
 	bg_build(g, NULL);
 	assert_string_equal(bg_addrs(g, "web.shop.svc.cluster.local"),
-			    "10.0.2.1,10.0.2.2");
+	                    "10.0.2.1,10.0.2.2");
 	assert_true(bg_info(g)->cutover);
 	assert_string_equal(bg_info(g)->previous, "blue");
 	/* PTRs follow the served color too. */
@@ -234,16 +234,16 @@ static void test_bluegreen_selector_flip(void **state)
 		const struct snapshot_zone *z;
 
 		assert_int_equal(dname_from_text("1.2.0.10.in-addr.arpa", name,
-						 sizeof(name), &len),
-				 0);
+		                                 sizeof(name), &len),
+		                 0);
 		z = snapshot_find_zone(g->snap, name, len, &off);
 		assert_int_equal(snapshot_ptr_lookup(g->snap, z, name, len, &t),
-				 1);
+		                 1);
 		assert_int_equal(dname_from_text("1.1.0.10.in-addr.arpa", name,
-						 sizeof(name), &len),
-				 0);
+		                                 sizeof(name), &len),
+		                 0);
 		assert_int_equal(snapshot_ptr_lookup(g->snap, z, name, len, &t),
-				 0);
+		                 0);
 	}
 	bg_free(g);
 }
@@ -265,7 +265,7 @@ static void test_bluegreen_guard_holds(void **state)
 	bg_pod(g, "green", 1, "10.0.2.2", false);
 	bg_build(g, NULL);
 	assert_string_equal(bg_addrs(g, "web.shop.svc.cluster.local"),
-			    "10.0.1.1,10.0.1.2");
+	                    "10.0.1.1,10.0.1.2");
 	assert_true(bg_info(g)->held);
 	assert_string_equal(bg_info(g)->desired, "green");
 	assert_int_equal(bg_info(g)->ready_desired, 1);
@@ -277,7 +277,7 @@ static void test_bluegreen_guard_holds(void **state)
 	bg_pod(g, "green", 1, "10.0.2.2", true);
 	bg_build(g, NULL);
 	assert_string_equal(bg_addrs(g, "web.shop.svc.cluster.local"),
-			    "10.0.2.1,10.0.2.2");
+	                    "10.0.2.1,10.0.2.2");
 	assert_true(bg_info(g)->cutover);
 	assert_false(bg_info(g)->held);
 	/* Green is deleted and re-created (the idle color of the next
@@ -287,7 +287,7 @@ static void test_bluegreen_guard_holds(void **state)
 	bg_pod(g, "green", 1, "10.0.2.2", true);
 	bg_build(g, NULL);
 	assert_string_equal(bg_addrs(g, "blue.web.shop.svc.cluster.local"),
-			    "NX");
+	                    "NX");
 	bg_free(g);
 }
 
@@ -300,7 +300,8 @@ static void test_bluegreen_color_file(void **state)
 	};
 	struct bluegreen_colors colors = { files, 1 };
 	struct bg *g = calloc(1, sizeof(*g));
-	const char *annot = ", svcdns.io/color-file: /etc/svcdns/web-color.yaml";
+	const char *annot =
+		", svcdns.io/color-file: /etc/svcdns/web-color.yaml";
 
 	(void)state;
 	/* The selector says blue, the color file says green: the file wins
@@ -310,7 +311,7 @@ static void test_bluegreen_color_file(void **state)
 	bg_pod(g, "green", 0, "10.0.2.1", true);
 	bg_build(g, &colors);
 	assert_string_equal(bg_addrs(g, "web.shop.svc.cluster.local"),
-			    "10.0.2.1");
+	                    "10.0.2.1");
 	/* A file without the key: the selector's color, with a warning. */
 	files[0].values.items = other;
 	bg_service(g, "blue", annot);
@@ -318,7 +319,7 @@ static void test_bluegreen_color_file(void **state)
 	bg_pod(g, "green", 0, "10.0.2.1", true);
 	bg_build(g, &colors);
 	assert_string_equal(bg_addrs(g, "web.shop.svc.cluster.local"),
-			    "10.0.1.1");
+	                    "10.0.1.1");
 	bg_free(g);
 }
 
@@ -337,7 +338,7 @@ static void test_bluegreen_slices(void **state)
 		"addressType: IPv4\nendpoints: [{addresses: [10.0.3.1]}]\n");
 	bg_build(g, NULL);
 	assert_string_equal(bg_addrs(g, "web.shop.svc.cluster.local"),
-			    "10.0.3.1");
+	                    "10.0.3.1");
 	assert_true(bg_info(g)->from_slices);
 	bg_free(g);
 }

@@ -760,8 +760,9 @@ static void test_config_parse_http(void **state)
 	assert_parse_error(
 		"--http: 'localhost:80' is not none or ADDR:PORT (IPv6 in brackets as [::1]:9153)",
 		"--http", "localhost:80");
-	assert_parse_error("--http: the port in '127.0.0.1:0' is not in 1..65535",
-	                   "--http", "127.0.0.1:0");
+	assert_parse_error(
+		"--http: the port in '127.0.0.1:0' is not in 1..65535",
+		"--http", "127.0.0.1:0");
 }
 
 static void test_config_parse_log_queries(void **state)
@@ -802,9 +803,8 @@ static void test_config_parse_kube(void **state)
 	assert_string_equal(cfg.kube.namespaces[1], "kube-system");
 	assert_string_equal(cfg.kube.labels, "app in (web, api),tier!=db");
 	assert_int_equal(cfg.kube.pods, CONFIG_KUBE_PODS_NEVER);
-	assert_int_equal(parse("--namespaces", "a", "--namespaces", "all",
-	                       NULL),
-	                 0);
+	assert_int_equal(
+		parse("--namespaces", "a", "--namespaces", "all", NULL), 0);
 	assert_int_equal(cfg.kube.n_namespaces, 0);
 	assert_parse_error("--namespaces: 'Bad_NS' is not a namespace name",
 	                   "--namespaces", "a,Bad_NS");
@@ -812,8 +812,9 @@ static void test_config_parse_kube(void **state)
 	                   "--namespaces", "a,,b");
 	assert_parse_error("--labels: 'app=web&x=1' is not a label selector",
 	                   "--labels", "app=web&x=1");
-	assert_parse_error("--kube-pods: 'sometimes' is not one of auto, never, always",
-	                   "--kube-pods", "sometimes");
+	assert_parse_error(
+		"--kube-pods: 'sometimes' is not one of auto, never, always",
+		"--kube-pods", "sometimes");
 	assert_parse_error("--kubernetes: 'maybe' is not true or false",
 	                   "--kubernetes=maybe");
 }
@@ -823,7 +824,8 @@ static void test_config_parse_cache(void **state)
 	(void)state;
 	assert_int_equal(parse(NULL), 0);
 	assert_string_equal(cfg.cache, "");
-	assert_int_equal(parse("--cache", "/var/cache/svcdns/snapshot", NULL), 0);
+	assert_int_equal(parse("--cache", "/var/cache/svcdns/snapshot", NULL),
+	                 0);
 	assert_string_equal(cfg.cache, "/var/cache/svcdns/snapshot");
 	assert_int_equal(parse("--cache=/x", "--cache", "none", NULL), 0);
 	assert_string_equal(cfg.cache, "");
@@ -869,37 +871,36 @@ static int parse_file(const char *text, ...)
 
 static void test_config_file_every_key(void **state)
 {
-	static const char text[] =
-		"# every configuration key\n"
-		"zones: /srv/zones\n"
-		"listen: [\"127.0.0.2:53\", \"[::1]:53\"]\n"
-		"domain:\n"
-		"  - cluster.local\n"
-		"  - k8s.example\n"
-		"pods: insecure\n"
-		"ttl: 30\n"
-		"upstream: [10.0.0.2, \"[fd00::1]:5300\"]\n"
-		"upstream-timeout: 1500\n"
-		"upstream-max-inflight: 50\n"
-		"allow-recursion: [10.0.0.0/8, fd00::/8]\n"
-		"cache-size: 0\n"
-		"cache-max-ttl: 60\n"
-		"fallthrough: example.org\n"
-		"threads: 3\n"
-		"tcp-idle-timeout: 5000\n"
-		"tcp-io-timeout: 500\n"
-		"tcp-max-conns: 64\n"
-		"udp-rcvbuf: 4194304\n"
-		"settle-ms: 100\n"
-		"rescan-interval: 0\n"
-		"http: \"[::1]:9154\"\n"
-		"log-level: debug\n"
-		"log-queries: yes\n"
-		"kubernetes: true\n"
-		"kubeconfig: /etc/svcdns/kubeconfig\n"
-		"namespaces: [default, shop]\n"
-		"labels: \"app=web\"\n"
-		"kube-pods: always\n";
+	static const char text[] = "# every configuration key\n"
+				   "zones: /srv/zones\n"
+				   "listen: [\"127.0.0.2:53\", \"[::1]:53\"]\n"
+				   "domain:\n"
+				   "  - cluster.local\n"
+				   "  - k8s.example\n"
+				   "pods: insecure\n"
+				   "ttl: 30\n"
+				   "upstream: [10.0.0.2, \"[fd00::1]:5300\"]\n"
+				   "upstream-timeout: 1500\n"
+				   "upstream-max-inflight: 50\n"
+				   "allow-recursion: [10.0.0.0/8, fd00::/8]\n"
+				   "cache-size: 0\n"
+				   "cache-max-ttl: 60\n"
+				   "fallthrough: example.org\n"
+				   "threads: 3\n"
+				   "tcp-idle-timeout: 5000\n"
+				   "tcp-io-timeout: 500\n"
+				   "tcp-max-conns: 64\n"
+				   "udp-rcvbuf: 4194304\n"
+				   "settle-ms: 100\n"
+				   "rescan-interval: 0\n"
+				   "http: \"[::1]:9154\"\n"
+				   "log-level: debug\n"
+				   "log-queries: yes\n"
+				   "kubernetes: true\n"
+				   "kubeconfig: /etc/svcdns/kubeconfig\n"
+				   "namespaces: [default, shop]\n"
+				   "labels: \"app=web\"\n"
+				   "kube-pods: always\n";
 
 	(void)state;
 	assert_int_equal(parse_file(text, NULL), 0);
@@ -943,10 +944,10 @@ static void test_config_file_every_key(void **state)
 static void test_config_file_command_line_wins(void **state)
 {
 	static const char text[] = "ttl: 30\n"
-	                           "listen: [127.0.0.2:53, 127.0.0.3:53]\n"
-	                           "domain: k8s.example\n"
-	                           "log-queries: true\n"
-	                           "http: none\n";
+				   "listen: [127.0.0.2:53, 127.0.0.3:53]\n"
+				   "domain: k8s.example\n"
+				   "log-queries: true\n"
+				   "http: none\n";
 
 	(void)state;
 	assert_int_equal(parse_file(text, "--ttl", "10", "--listen",
@@ -983,20 +984,19 @@ static void test_config_file_empty(void **state)
 /* Every error is reported, each at its place, and reading goes on. */
 static void test_config_file_errors(void **state)
 {
-	static const char text[] =
-		"zones: /srv/zones\n"              /* 1 */
-		"ttl: 9999\n"                      /* 2 */
-		"colour: blue\n"                   /* 3 */
-		"listen: [127.0.0.1:53, nowhere]\n" /* 4 */
-		"ttl: 5\n"                         /* 5 */
-		"check: true\n"                    /* 6 */
-		"pods: {mode: verified}\n"         /* 7 */
-		"threads: [1, 2]\n"                /* 8 */
-		"domain: []\n"                     /* 9 */
-		"log-queries: sometimes\n"         /* 10 */
-		"zones:\n"                         /* 11 */
-		"upstream: [10.0.0.1, [10.0.0.2]]\n" /* 12 */
-		"cache-size:\n";                   /* 13 */
+	static const char text[] = "zones: /srv/zones\n"                /* 1 */
+				   "ttl: 9999\n"                        /* 2 */
+				   "colour: blue\n"                     /* 3 */
+				   "listen: [127.0.0.1:53, nowhere]\n"  /* 4 */
+				   "ttl: 5\n"                           /* 5 */
+				   "check: true\n"                      /* 6 */
+				   "pods: {mode: verified}\n"           /* 7 */
+				   "threads: [1, 2]\n"                  /* 8 */
+				   "domain: []\n"                       /* 9 */
+				   "log-queries: sometimes\n"           /* 10 */
+				   "zones:\n"                           /* 11 */
+				   "upstream: [10.0.0.1, [10.0.0.2]]\n" /* 12 */
+				   "cache-size:\n";                     /* 13 */
 
 	(void)state;
 	assert_int_equal(parse_file(text, NULL), -EINVAL);

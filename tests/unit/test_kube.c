@@ -36,9 +36,9 @@ static void test_decode_list_skips_bad_items(void **state)
 	(void)state;
 	diag_init(&d);
 	assert_int_equal(manifest_api_decode_list("api:pods", pod_list,
-						  strlen(pod_list), NULL, &l,
-						  &d),
-			 0);
+	                                          strlen(pod_list), NULL, &l,
+	                                          &d),
+	                 0);
 	assert_non_null(l.file);
 	assert_int_equal(l.file->n_pods, 2);
 	assert_int_equal(l.skipped, 1);
@@ -71,9 +71,9 @@ static void test_decode_list_refuses_non_list(void **state)
 
 		diag_init(&d);
 		assert_int_equal(manifest_api_decode_list("x", bad[i],
-							  strlen(bad[i]), NULL,
-							  &l, &d),
-				 -EINVAL);
+		                                          strlen(bad[i]), NULL,
+		                                          &l, &d),
+		                 -EINVAL);
 		assert_null(l.file);
 		assert_null(l.cont);
 		assert_true(d.errors >= 1);
@@ -99,10 +99,10 @@ static void test_decode_events(void **state)
 	(void)state;
 	assert_int_equal(
 		decode("{\"type\":\"ADDED\",\"object\":{\"kind\":\"Service\","
-		       "\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"web\","
-		       "\"namespace\":\"shop\",\"resourceVersion\":\"7\"},"
-		       "\"spec\":{\"clusterIP\":\"10.96.0.1\"}}}",
-		       &ev),
+	               "\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"web\","
+	               "\"namespace\":\"shop\",\"resourceVersion\":\"7\"},"
+	               "\"spec\":{\"clusterIP\":\"10.96.0.1\"}}}",
+	               &ev),
 		0);
 	assert_int_equal(ev.type, MANIFEST_API_ADDED);
 	assert_non_null(ev.file);
@@ -116,40 +116,40 @@ static void test_decode_events(void **state)
 	/* A refused object still names its key. */
 	assert_int_equal(
 		decode("{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"Service\","
-		       "\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"web\","
-		       "\"namespace\":\"shop\",\"resourceVersion\":\"8\"},"
-		       "\"spec\":{\"clusterIP\":\"not-an-ip\"}}}",
-		       &ev),
+	               "\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"web\","
+	               "\"namespace\":\"shop\",\"resourceVersion\":\"8\"},"
+	               "\"spec\":{\"clusterIP\":\"not-an-ip\"}}}",
+	               &ev),
 		0);
 	assert_null(ev.file);
 	assert_string_equal(ev.name, "web");
 	assert_string_equal(ev.resource_version, "8");
 
 	assert_int_equal(decode("{\"type\":\"BOOKMARK\",\"object\":{\"kind\":"
-				"\"Pod\",\"metadata\":{\"resourceVersion\":"
-				"\"99\"}}}",
-				&ev),
-			 0);
+	                        "\"Pod\",\"metadata\":{\"resourceVersion\":"
+	                        "\"99\"}}}",
+	                        &ev),
+	                 0);
 	assert_int_equal(ev.type, MANIFEST_API_BOOKMARK);
 	assert_null(ev.file);
 	assert_string_equal(ev.resource_version, "99");
 
 	assert_int_equal(decode("{\"type\":\"ERROR\",\"object\":{\"kind\":"
-				"\"Status\",\"code\":410,\"message\":\"too "
-				"old\"}}",
-				&ev),
-			 0);
+	                        "\"Status\",\"code\":410,\"message\":\"too "
+	                        "old\"}}",
+	                        &ev),
+	                 0);
 	assert_int_equal(ev.type, MANIFEST_API_ERROR);
 	assert_int_equal(ev.code, 410);
 	assert_string_equal(ev.message, "too old");
 
 	assert_int_equal(decode("{\"type\":\"FOO\",\"object\":{}}", &ev),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_int_equal(decode("{\"type\":\"ADDED\"}", &ev), -EINVAL);
 	assert_int_equal(decode("{\"type\":\"DELETED\",\"object\":{\"kind\":"
-				"\"Pod\",\"metadata\":{}}}",
-				&ev),
-			 -EINVAL);
+	                        "\"Pod\",\"metadata\":{}}}",
+	                        &ev),
+	                 -EINVAL);
 	assert_int_equal(decode("not json {", &ev), -EINVAL);
 }
 
@@ -184,11 +184,11 @@ static void test_lines_across_chunks(void **state)
 
 		kube_lines_init(&l, 64);
 		assert_int_equal(kube_lines_feed(&l, body, cut, got_line, &g),
-				 0);
+		                 0);
 		assert_int_equal(kube_lines_feed(&l, body + cut,
-						 sizeof(body) - 1 - cut,
-						 got_line, &g),
-				 0);
+		                                 sizeof(body) - 1 - cut,
+		                                 got_line, &g),
+		                 0);
 		assert_int_equal(g.n, 3);
 		assert_string_equal(g.lines[0], "{\"a\":1}");
 		assert_string_equal(g.lines[1], "{\"b\":22}");
@@ -203,9 +203,9 @@ static void test_lines_across_chunks(void **state)
 
 		kube_lines_init(&l, 64);
 		for (i = 0; i < sizeof(body) - 1; i++) {
-			assert_int_equal(kube_lines_feed(&l, body + i, 1,
-							 got_line, &g),
-					 0);
+			assert_int_equal(
+				kube_lines_feed(&l, body + i, 1, got_line, &g),
+				0);
 		}
 		assert_int_equal(g.n, 3);
 		kube_lines_fini(&l);
@@ -223,12 +223,10 @@ static void test_lines_too_long(void **state)
 	kube_lines_init(&l, 32);
 	/* Over the limit in pieces, and in one piece with its newline. */
 	assert_int_equal(kube_lines_feed(&l, big, 20, got_line, &g), 0);
-	assert_int_equal(kube_lines_feed(&l, big, 20, got_line, &g),
-			 -EMSGSIZE);
+	assert_int_equal(kube_lines_feed(&l, big, 20, got_line, &g), -EMSGSIZE);
 	kube_lines_reset(&l);
 	big[39] = '\n';
-	assert_int_equal(kube_lines_feed(&l, big, 40, got_line, &g),
-			 -EMSGSIZE);
+	assert_int_equal(kube_lines_feed(&l, big, 40, got_line, &g), -EMSGSIZE);
 	assert_int_equal(g.n, 0);
 	kube_lines_reset(&l);
 	assert_int_equal(kube_lines_feed(&l, "ok\n", 3, got_line, &g), 0);
@@ -251,23 +249,24 @@ static struct k8s_file *pods_file(const char *names, const char *ip)
 
 	snprintf(copy, sizeof(copy), "%s", names);
 	o += (size_t)snprintf(buf, sizeof(buf),
-			      "{\"kind\":\"PodList\",\"apiVersion\":\"v1\","
-			      "\"metadata\":{\"resourceVersion\":\"1\"},"
-			      "\"items\":[");
+	                      "{\"kind\":\"PodList\",\"apiVersion\":\"v1\","
+	                      "\"metadata\":{\"resourceVersion\":\"1\"},"
+	                      "\"items\":[");
 	for (n = strtok_r(copy, ",", &save); n != NULL;
 	     n = strtok_r(NULL, ",", &save), i++) {
-		o += (size_t)snprintf(buf + o, sizeof(buf) - o,
-				      "%s{\"metadata\":{\"name\":\"%s\","
-				      "\"namespace\":\"ns\",\"labels\":{\"app\":"
-				      "\"web\"}},\"spec\":{},\"status\":"
-				      "{\"podIP\":\"%s\"}}",
-				      i ? "," : "", n, ip);
+		o += (size_t)snprintf(
+			buf + o, sizeof(buf) - o,
+			"%s{\"metadata\":{\"name\":\"%s\","
+			"\"namespace\":\"ns\",\"labels\":{\"app\":"
+			"\"web\"}},\"spec\":{},\"status\":"
+			"{\"podIP\":\"%s\"}}",
+			i ? "," : "", n, ip);
 	}
 	snprintf(buf + o, sizeof(buf) - o, "]}");
 	diag_init(&d);
-	assert_int_equal(manifest_api_decode_list("t", buf, strlen(buf), NULL,
-						  &l, &d),
-			 0);
+	assert_int_equal(
+		manifest_api_decode_list("t", buf, strlen(buf), NULL, &l, &d),
+		0);
 	diag_fini(&d);
 	free(l.cont);
 	return l.file;
@@ -288,9 +287,9 @@ static void view_text(struct kube_view *v, char *out, size_t cap)
 			char ip[64];
 
 			k8s_ip_to_text(&files[i]->pods[j].ips[0], ip,
-				       sizeof(ip));
+			               sizeof(ip));
 			snprintf(items[k++], sizeof(items[0]), "%s=%s",
-				 files[i]->pods[j].meta.name, ip);
+			         files[i]->pods[j].meta.name, ip);
 		}
 	}
 	qsort(items, k, sizeof(items[0]),
@@ -396,12 +395,12 @@ static void test_store_view_frozen(void **state)
 	assert_string_equal(text, before);
 	view_text(v2, text, sizeof(text));
 	assert_string_equal(text, "b=10.0.0.1 c=10.0.0.3 d=10.0.0.1 "
-				  "e=10.0.0.1 ");
+	                          "e=10.0.0.1 ");
 	kube_view_release(v1);
 	kube_store_destroy(s); /* v2 outlives the store */
 	view_text(v2, text, sizeof(text));
 	assert_string_equal(text, "b=10.0.0.1 c=10.0.0.3 d=10.0.0.1 "
-				  "e=10.0.0.1 ");
+	                          "e=10.0.0.1 ");
 	kube_view_release(v2);
 	k8s_file_destroy(page);
 	k8s_file_destroy(ev);
@@ -423,7 +422,8 @@ static void test_store_churn_compacts(void **state)
 			struct k8s_file *f;
 
 			snprintf(name, sizeof(name), "pod-%zu", i);
-			snprintf(ip, sizeof(ip), "10.1.%zu.%zu", round, i % 250);
+			snprintf(ip, sizeof(ip), "10.1.%zu.%zu", round,
+			         i % 250);
 			f = pods_file(name, ip);
 			assert_int_equal(kube_store_put(s, f, NULL), 0);
 			k8s_file_destroy(f);
@@ -446,8 +446,7 @@ static void test_store_churn_compacts(void **state)
 static bool keep_ns(enum kube_kind kind, const struct k8s_meta *m, void *ud)
 {
 	(void)ud;
-	return strcmp(kind == KUBE_KIND_NAMESPACE ? m->name : m->ns, "ns") ==
-	       0;
+	return strcmp(kind == KUBE_KIND_NAMESPACE ? m->name : m->ns, "ns") == 0;
 }
 
 static void test_store_filter(void **state)
@@ -513,27 +512,28 @@ static void test_kubeconfig_load(void **state)
 
 	(void)state;
 	/* "aGVsbG8=" is "hello". */
-	write_file("kc", "apiVersion: v1\n"
-			 "kind: Config\n"
-			 "current-context: b\n"
-			 "contexts:\n"
-			 "- name: a\n"
-			 "  context: {cluster: one, user: u1}\n"
-			 "- name: b\n"
-			 "  context: {cluster: two, user: u2}\n"
-			 "clusters:\n"
-			 "- name: one\n"
-			 "  cluster: {server: https://one:6443}\n"
-			 "- name: two\n"
-			 "  cluster:\n"
-			 "    server: https://10.0.0.1:6443/\n"
-			 "    certificate-authority: ca.crt\n"
-			 "    certificate-authority-data: aGVsbG8=\n"
-			 "users:\n"
-			 "- name: u1\n"
-			 "  user: {token: one}\n"
-			 "- name: u2\n"
-			 "  user: {tokenFile: /var/tok, client-key-data: aGVsbG8}\n");
+	write_file("kc",
+	           "apiVersion: v1\n"
+	           "kind: Config\n"
+	           "current-context: b\n"
+	           "contexts:\n"
+	           "- name: a\n"
+	           "  context: {cluster: one, user: u1}\n"
+	           "- name: b\n"
+	           "  context: {cluster: two, user: u2}\n"
+	           "clusters:\n"
+	           "- name: one\n"
+	           "  cluster: {server: https://one:6443}\n"
+	           "- name: two\n"
+	           "  cluster:\n"
+	           "    server: https://10.0.0.1:6443/\n"
+	           "    certificate-authority: ca.crt\n"
+	           "    certificate-authority-data: aGVsbG8=\n"
+	           "users:\n"
+	           "- name: u1\n"
+	           "  user: {token: one}\n"
+	           "- name: u2\n"
+	           "  user: {tokenFile: /var/tok, client-key-data: aGVsbG8}\n");
 	snprintf(path, sizeof(path), "%s/kc", tmpdir);
 	diag_init(&d);
 	assert_int_equal(kubeconfig_load(path, &c, &d), 0);
@@ -595,17 +595,16 @@ static void test_kubeconfig_in_cluster(void **state)
 	(void)state;
 	write_file("token", "  tok-123\n");
 	diag_init(&d);
-	assert_int_equal(kubeconfig_in_cluster(tmpdir, "fd00::1", "443", &c,
-					       &d),
-			 0);
+	assert_int_equal(
+		kubeconfig_in_cluster(tmpdir, "fd00::1", "443", &c, &d), 0);
 	assert_string_equal(c.server, "https://[fd00::1]:443");
 	assert_int_equal(kubeconfig_read_token(c.token_file, &tok), 0);
 	assert_string_equal(tok, "tok-123");
 	free(tok);
 	kubeconfig_fini(&c);
-	assert_int_equal(kubeconfig_in_cluster("/nonexistent", "h", "1", &c,
-					       &d),
-			 -ENOENT);
+	assert_int_equal(
+		kubeconfig_in_cluster("/nonexistent", "h", "1", &c, &d),
+		-ENOENT);
 	diag_fini(&d);
 }
 
@@ -615,19 +614,16 @@ static void test_base64(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(kubeconfig_base64_decode("TWFu\nTWE=", &out, &len),
-			 0);
+	assert_int_equal(kubeconfig_base64_decode("TWFu\nTWE=", &out, &len), 0);
 	assert_int_equal(len, 5);
 	assert_memory_equal(out, "ManMa", 5);
 	free(out);
 	assert_int_equal(kubeconfig_base64_decode("", &out, &len), 0);
 	assert_int_equal(len, 0);
 	free(out);
-	assert_int_equal(kubeconfig_base64_decode("TW=F", &out, &len),
-			 -EINVAL);
+	assert_int_equal(kubeconfig_base64_decode("TW=F", &out, &len), -EINVAL);
 	assert_int_equal(kubeconfig_base64_decode("T", &out, &len), -EINVAL);
-	assert_int_equal(kubeconfig_base64_decode("T$==", &out, &len),
-			 -EINVAL);
+	assert_int_equal(kubeconfig_base64_decode("T$==", &out, &len), -EINVAL);
 }
 
 int main(void)
@@ -649,5 +645,5 @@ int main(void)
 	};
 
 	return cmocka_run_group_tests_name("kube", tests, kc_setup,
-					   kc_teardown);
+	                                   kc_teardown);
 }

@@ -1063,7 +1063,10 @@ static void test_manifest_set_scan_parallel(void **state)
 
 		assert_non_null(big);
 		snprintf(rel, sizeof(rel), "f%02zu.yaml", i);
-		snprintf(big, len + 130000, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n%02zu\n", i);
+		snprintf(
+			big, len + 130000,
+			"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n%02zu\n",
+			i);
 		for (k = strlen(big); k + 80 < 120000; k += 64) {
 			big[k] = '#';
 			memset(big + k + 1, 'x', 62);
@@ -1072,10 +1075,14 @@ static void test_manifest_set_scan_parallel(void **state)
 		}
 		if (i == 3 || i == 9) {
 			/* Broken: an error each, reported in path order. */
-			snprintf(big, len + 130000, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: Bad%02zu\n", i);
+			snprintf(
+				big, len + 130000,
+				"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: Bad%02zu\n",
+				i);
 		} else {
-			snprintf(want + strlen(want), sizeof(want) - strlen(want),
-			         "%sn%02zu", want[0] ? " " : "", i);
+			snprintf(want + strlen(want),
+			         sizeof(want) - strlen(want), "%sn%02zu",
+			         want[0] ? " " : "", i);
 		}
 		write_file(fx->dir, rel, big);
 		free(big);

@@ -12,17 +12,17 @@ static void test_metrics_family_and_samples(void **state)
 	(void)state;
 	metrics_buf_init(&b);
 	metrics_family(&b, "svcdns_dns_requests_total", "counter",
-		       "DNS requests received.");
+	               "DNS requests received.");
 	metrics_u64(&b, "svcdns_dns_requests_total", "proto=\"udp\"", 42);
 	metrics_u64(&b, "svcdns_up", NULL, 1);
 	metrics_f64(&b, "svcdns_build_seconds", "", 0.25);
 	assert_false(b.oom);
-	assert_string_equal(b.p,
-			    "# HELP svcdns_dns_requests_total DNS requests received.\n"
-			    "# TYPE svcdns_dns_requests_total counter\n"
-			    "svcdns_dns_requests_total{proto=\"udp\"} 42\n"
-			    "svcdns_up 1\n"
-			    "svcdns_build_seconds 0.25\n");
+	assert_string_equal(
+		b.p, "# HELP svcdns_dns_requests_total DNS requests received.\n"
+		     "# TYPE svcdns_dns_requests_total counter\n"
+		     "svcdns_dns_requests_total{proto=\"udp\"} 42\n"
+		     "svcdns_up 1\n"
+		     "svcdns_build_seconds 0.25\n");
 	metrics_buf_fini(&b);
 }
 
@@ -48,7 +48,8 @@ static void test_metrics_grows(void **state)
 	(void)state;
 	metrics_buf_init(&b);
 	for (i = 0; i < 10000; i++) {
-		metrics_u64(&b, "svcdns_x_total", "i=\"1234567890\"", (uint64_t)i);
+		metrics_u64(&b, "svcdns_x_total", "i=\"1234567890\"",
+		            (uint64_t)i);
 	}
 	assert_false(b.oom);
 	assert_int_equal(strlen(b.p), b.len);

@@ -13,8 +13,8 @@
 /* Runs qlog_query with stderr sent to a file; returns the line, without
  * its time and level. */
 static const char *logged(const struct sockaddr *peer, bool tcp,
-			  const uint8_t *req, size_t req_len,
-			  const uint8_t *resp, size_t resp_len, uint64_t dur)
+                          const uint8_t *req, size_t req_len,
+                          const uint8_t *resp, size_t resp_len, uint64_t dur)
 {
 	static char line[2048];
 	FILE *f = tmpfile();
@@ -40,13 +40,13 @@ static const char *logged(const struct sockaddr *peer, bool tcp,
 static void test_qlog_query_line(void **state)
 {
 	/* ID 0x1234, RD, one question: CaRt.shop. SRV IN */
-	static const uint8_t req[] = { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0,
-				       0,    0,	   0,	 0,    4, 'C', 'a',
-				       'R',  't',  4,	 's',  'h', 'o', 'p',
-				       0,    0,	   33,	 0,    1 };
+	static const uint8_t req[] = { 0x12, 0x34, 0x01, 0x00, 0,   1,   0,
+		                       0,    0,    0,    0,    0,   4,   'C',
+		                       'a',  'R',  't',  4,    's', 'h', 'o',
+		                       'p',  0,    0,    33,   0,   1 };
 	/* A response header: QR AA, NXDOMAIN, 2 answers (only read). */
 	static const uint8_t resp[] = { 0x12, 0x34, 0x84, 0x03, 0, 1,
-					0,    2,    0,	  0,	0, 0 };
+		                        0,    2,    0,    0,    0, 0 };
 	struct sockaddr_in6 s6;
 	struct sockaddr_in s4;
 
@@ -57,7 +57,7 @@ static void test_qlog_query_line(void **state)
 	inet_pton(AF_INET, "127.0.0.1", &s4.sin_addr);
 	assert_string_equal(
 		logged((const struct sockaddr *)&s4, false, req, sizeof(req),
-		       resp, sizeof(resp), 17),
+	               resp, sizeof(resp), 17),
 		"query: client=127.0.0.1#40000 proto=udp id=4660 name=CaRt.shop. type=SRV class=IN flags=rd rcode=NXDOMAIN answers=2 size=12 dur_us=17\n");
 	memset(&s6, 0, sizeof(s6));
 	s6.sin6_family = AF_INET6;
@@ -65,7 +65,7 @@ static void test_qlog_query_line(void **state)
 	inet_pton(AF_INET6, "::1", &s6.sin6_addr);
 	assert_string_equal(
 		logged((const struct sockaddr *)&s6, true, req, sizeof(req),
-		       NULL, 0, UINT64_MAX),
+	               NULL, 0, UINT64_MAX),
 		"query: client=::1#53 proto=tcp id=4660 name=CaRt.shop. type=SRV class=IN flags=rd rcode=none answers=0 size=0\n");
 }
 
@@ -73,9 +73,8 @@ static void test_qlog_query_line(void **state)
  * a cut question is "-". */
 static void test_qlog_query_hostile(void **state)
 {
-	static const uint8_t req[] = { 0, 1, 0x00, 0x10, 0, 1, 0, 0, 0,
-				       0, 0, 0,	   3,	 'a', '\n', ' ',
-				       0, 0, 1,	   0,	 3 };
+	static const uint8_t req[] = { 0, 1, 0x00, 0x10, 0,   1, 0, 0, 0, 0, 0,
+		                       0, 3, 'a',  '\n', ' ', 0, 0, 1, 0, 3 };
 	const char *l;
 
 	(void)state;

@@ -23,7 +23,7 @@ static int listener(const char *name)
 	a.sun_family = AF_UNIX;
 	memcpy(a.sun_path, name, strlen(name));
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-			  strlen(name));
+	                  strlen(name));
 	if (name[0] == '@') {
 		a.sun_path[0] = '\0';
 	} else {
@@ -52,7 +52,7 @@ static void test_sdnotify_path_and_abstract(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "/tmp/svcdns-sdnotify-%d.sock",
-		 (int)getpid());
+	         (int)getpid());
 	unlink(path);
 	fd = listener(path);
 	setenv("NOTIFY_SOCKET", path, 1);

@@ -23,15 +23,15 @@ static struct k8s_file *load(const char *yaml)
 	manifest_limits_default(&lim);
 	diag_init(&d);
 	assert_int_equal(manifest_load_buffer("t.yaml", yaml, strlen(yaml),
-					      &lim, &f, &d),
-			 0);
+	                                      &lim, &f, &d),
+	                 0);
 	diag_fini(&d);
 	return f;
 }
 
 static struct snapshot *build(struct k8s_file **f, size_t n,
-			      const char *const *zones, size_t nz,
-			      struct diag *d)
+                              const char *const *zones, size_t nz,
+                              struct diag *d)
 {
 	struct snapshot_opts o = { 0 };
 
@@ -100,8 +100,8 @@ static void test_snapshot_ptr_names(void **state)
 	assert_non_null(s);
 	/* One PTR per service selecting the address (row 15). */
 	assert_int_equal(dname_from_text("5.0.1.10.in-addr.arpa", name,
-					 sizeof(name), &len),
-			 0);
+	                                 sizeof(name), &len),
+	                 0);
 	z = snapshot_find_zone(s, name, len, &off);
 	assert_int_equal(snapshot_ptr_lookup(s, z, name, len, &t), 2);
 	assert_int_equal(dname_to_text(t, dname_len(t), text, sizeof(text)), 0);
@@ -111,14 +111,18 @@ static void test_snapshot_ptr_names(void **state)
 	assert_string_equal(text, "10-1-0-5.h2.a.svc.cluster.local.");
 	/* A ClusterIP that is also an endpoint address: the ClusterIP wins. */
 	assert_int_equal(dname_from_text("1.0.0.10.in-addr.arpa", name,
-					 sizeof(name), &len),
-			 0);
+	                                 sizeof(name), &len),
+	                 0);
 	assert_int_equal(snapshot_ptr_lookup(s, z, name, len, &t), 1);
 	assert_int_equal(dname_to_text(t, dname_len(t), text, sizeof(text)), 0);
 	assert_string_equal(text, "web.a.svc.cluster.local.");
 	/* IPv6 nibbles; malformed reverse names do not exist. */
-	assert_true(exists(s, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"));
-	assert_false(exists(s, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"));
+	assert_true(exists(
+		s,
+		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"));
+	assert_false(exists(
+		s,
+		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"));
 	assert_false(exists(s, "01.0.0.10.in-addr.arpa"));
 	assert_false(exists(s, "256.0.0.10.in-addr.arpa"));
 	assert_false(exists(s, "0.0.10.in-addr.arpa"));
@@ -131,7 +135,7 @@ static void test_snapshot_ptr_names(void **state)
 static void test_snapshot_build_zones(void **state)
 {
 	static const char *const zones[] = { "cluster.local",
-					     "Example.Internal." };
+		                             "Example.Internal." };
 	struct k8s_file *f = load(svc_yaml);
 	struct diag d;
 	struct snapshot *s;
@@ -162,19 +166,19 @@ static void test_snapshot_build_zones(void **state)
 	assert_true(st.bytes > 0);
 	/* Zone matching is by whole labels, deepest zone first. */
 	assert_int_equal(dname_from_text("x.xexample.internal", name,
-					 sizeof(name), &len),
-			 0);
+	                                 sizeof(name), &len),
+	                 0);
 	assert_null(snapshot_find_zone(s, name, len, &off));
-	assert_int_equal(dname_from_text("x.example.internal", name,
-					 sizeof(name), &len),
-			 0);
+	assert_int_equal(
+		dname_from_text("x.example.internal", name, sizeof(name), &len),
+		0);
 	z = snapshot_find_zone(s, name, len, &off);
 	assert_non_null(z);
 	assert_int_equal(off, 2);
 	assert_false(z->reverse);
 	assert_int_equal(dname_from_text("4.3.2.1.in-addr.arpa", name,
-					 sizeof(name), &len),
-			 0);
+	                                 sizeof(name), &len),
+	                 0);
 	z = snapshot_find_zone(s, name, len, &off);
 	assert_non_null(z);
 	assert_true(z->reverse);
@@ -202,10 +206,9 @@ static void test_snapshot_build_bad_zone(void **state)
 static void test_snapshot_build_duplicate_service(void **state)
 {
 	static const char *const zones[] = { "cluster.local" };
-	static const char other[] =
-		"kind: Service\napiVersion: v1\n"
-		"metadata: {name: web, namespace: a}\n"
-		"spec: {clusterIP: 10.0.0.2}\n";
+	static const char other[] = "kind: Service\napiVersion: v1\n"
+				    "metadata: {name: web, namespace: a}\n"
+				    "spec: {clusterIP: 10.0.0.2}\n";
 	struct k8s_file *f[2] = { load(svc_yaml), load(other) };
 	struct diag d;
 	struct snapshot *s;
@@ -238,17 +241,17 @@ static void test_snapshot_build_huge_service(void **state)
 
 	(void)state;
 	n = (size_t)snprintf(y, cap,
-			     "kind: Service\napiVersion: v1\n"
-			     "metadata: {name: big, namespace: a}\n"
-			     "spec: {clusterIP: None}\n---\n"
-			     "kind: EndpointSlice\n"
-			     "apiVersion: discovery.k8s.io/v1\n"
-			     "metadata: {name: big-1, namespace: a, labels: "
-			     "{kubernetes.io/service-name: big}}\n"
-			     "addressType: IPv6\nendpoints:\n");
+	                     "kind: Service\napiVersion: v1\n"
+	                     "metadata: {name: big, namespace: a}\n"
+	                     "spec: {clusterIP: None}\n---\n"
+	                     "kind: EndpointSlice\n"
+	                     "apiVersion: discovery.k8s.io/v1\n"
+	                     "metadata: {name: big-1, namespace: a, labels: "
+	                     "{kubernetes.io/service-name: big}}\n"
+	                     "addressType: IPv6\nendpoints:\n");
 	for (i = 0; i < 6000; i++) {
 		n += (size_t)snprintf(y + n, cap - n,
-				      "- addresses: ['fd00::%x']\n", i + 1);
+		                      "- addresses: ['fd00::%x']\n", i + 1);
 	}
 	f = load(y);
 	diag_init(&d);
@@ -330,7 +333,7 @@ static void test_snapshot_slot_publish(void **state)
 /* ---- Copying unchanged namespaces from the previous snapshot. ---- */
 
 static struct snapshot *build_reuse(struct k8s_file **f, size_t n,
-				    const struct snapshot *prev, uint32_t ttl)
+                                    const struct snapshot *prev, uint32_t ttl)
 {
 	static const char *const zones[] = { "cluster.local", "alt.test" };
 	struct snapshot_opts o = { 0 };
@@ -363,11 +366,11 @@ static char *dump_text(const struct snapshot *s)
 
 /* Every response of name in a equals the one in b, octet for octet. */
 static void same_responses(const struct snapshot *a, const struct snapshot *b,
-			   const char *text)
+                           const char *text)
 {
-	static const uint16_t types[] = { DNS_TYPE_A, DNS_TYPE_AAAA,
-					  DNS_TYPE_SRV, DNS_TYPE_CNAME,
-					  DNS_TYPE_TXT, DNS_TYPE_NS };
+	static const uint16_t types[] = { DNS_TYPE_A,   DNS_TYPE_AAAA,
+		                          DNS_TYPE_SRV, DNS_TYPE_CNAME,
+		                          DNS_TYPE_TXT, DNS_TYPE_NS };
 	uint8_t name[DNAME_MAXLEN];
 	size_t len;
 	const struct snapshot_node *na;
@@ -455,13 +458,20 @@ static const char ns_d_yaml[] =
 static void check_same(const struct snapshot *full, const struct snapshot *s)
 {
 	static const char *const names[] = {
-		"web.a.svc.cluster.local",	 "_http._tcp.web.a.svc.alt.test",
-		"h.a.svc.cluster.local",	 "one.h.a.svc.cluster.local",
-		"10-1-0-6.h.a.svc.alt.test",	 "_http._tcp.h.a.svc.cluster.local",
-		"db.b.svc.cluster.local",	 "10-2-0-9.db.b.svc.cluster.local",
-		"10-2-0-1.db.b.svc.cluster.local", "x.c.svc.cluster.local",
-		"x.c.svc.alt.test",		 "api.d.svc.cluster.local",
-		"cluster.local",		 "a.svc.cluster.local",
+		"web.a.svc.cluster.local",
+		"_http._tcp.web.a.svc.alt.test",
+		"h.a.svc.cluster.local",
+		"one.h.a.svc.cluster.local",
+		"10-1-0-6.h.a.svc.alt.test",
+		"_http._tcp.h.a.svc.cluster.local",
+		"db.b.svc.cluster.local",
+		"10-2-0-9.db.b.svc.cluster.local",
+		"10-2-0-1.db.b.svc.cluster.local",
+		"x.c.svc.cluster.local",
+		"x.c.svc.alt.test",
+		"api.d.svc.cluster.local",
+		"cluster.local",
+		"a.svc.cluster.local",
 	};
 	char *ta = dump_text(full);
 	char *tb = dump_text(s);
@@ -478,7 +488,7 @@ static void check_same(const struct snapshot *full, const struct snapshot *s)
 static void test_snapshot_reuse_unchanged(void **state)
 {
 	struct k8s_file *f[4] = { load(ns_a_yaml), load(ns_b_yaml),
-				  load(ns_c_yaml), load(ns_d_yaml) };
+		                  load(ns_c_yaml), load(ns_d_yaml) };
 	struct k8s_file *b2 = load(ns_b2_yaml);
 	struct snapshot *s1;
 	struct snapshot *s2;
@@ -540,10 +550,10 @@ static struct k8s_file *big_ns(unsigned ns, unsigned shift)
 
 	assert_non_null(y);
 	n = (size_t)snprintf(y, cap,
-			     "kind: Service\napiVersion: v1\n"
-			     "metadata: {name: big, namespace: ns-%u}\n"
-			     "spec: {clusterIP: None}\n",
-			     ns);
+	                     "kind: Service\napiVersion: v1\n"
+	                     "metadata: {name: big, namespace: ns-%u}\n"
+	                     "spec: {clusterIP: None}\n",
+	                     ns);
 	for (sl = 0; sl < 8; sl++) {
 		n += (size_t)snprintf(
 			y + n, cap - n,
@@ -555,9 +565,9 @@ static struct k8s_file *big_ns(unsigned ns, unsigned shift)
 			sl, ns);
 		for (i = 0; i < 700; i++) {
 			n += (size_t)snprintf(y + n, cap - n,
-					      "- addresses: ['10.%u.%u.%u']\n",
-					      ns, sl * 3 + i / 250,
-					      i % 250 + 1 + shift);
+			                      "- addresses: ['10.%u.%u.%u']\n",
+			                      ns, sl * 3 + i / 250,
+			                      i % 250 + 1 + shift);
 		}
 	}
 	f = load(y);
@@ -614,8 +624,8 @@ static void test_snapshot_reuse_large(void **state)
 }
 
 static struct snapshot *build_recycle(struct k8s_file **f, size_t n,
-				      const struct snapshot *prev,
-				      struct snapshot_slot *slot)
+                                      const struct snapshot *prev,
+                                      struct snapshot_slot *slot)
 {
 	static const char *const zones[] = { "cluster.local", "alt.test" };
 	struct snapshot_opts o = { 0 };
@@ -677,9 +687,9 @@ static void test_snapshot_recycle(void **state)
 	k8s_file_destroy(f[1]);
 	f[1] = big_ns(1, 5);
 	s2 = build_recycle(f, 4, s1, &slot);
-	assert_int_equal(recycled(s2), 0); /* s1 is alive */
+	assert_int_equal(recycled(s2), 0);           /* s1 is alive */
 	assert_non_null(atomic_load(&slot.scratch)); /* the build's, kept */
-	snapshot_acquire(s1);			      /* a worker reads it */
+	snapshot_acquire(s1);                        /* a worker reads it */
 	snapshot_release(s1);
 	assert_null(atomic_load(&slot.dead));
 	snapshot_release(s1); /* the worker lets go: dead, kept */
@@ -754,8 +764,8 @@ static void test_snapshot_reuse_shadowed_ptr(void **state)
 	(void)state;
 	s1 = build_reuse(f, 2, NULL, 30);
 	assert_int_equal(dname_from_text("1.0.2.10.in-addr.arpa", name,
-					 sizeof(name), &len),
-			 0);
+	                                 sizeof(name), &len),
+	                 0);
 	z = snapshot_find_zone(s1, name, len, &off);
 	assert_int_equal(snapshot_ptr_lookup(s1, z, name, len, &t), 1);
 	assert_int_equal(dname_to_text(t, dname_len(t), text, sizeof(text)), 0);
@@ -834,16 +844,14 @@ static bool pod_known(const struct snapshot *s, const char *text)
  * same ones. */
 static void test_snapshot_reuse_pods(void **state)
 {
-	static const char p1[] =
-		"kind: Pod\napiVersion: v1\n"
-		"metadata: {name: p1, namespace: b}\n"
-		"spec: {containers: [{name: c}]}\n"
-		"status: {phase: Running, podIP: 10.4.0.1}\n";
-	static const char p2[] =
-		"kind: Pod\napiVersion: v1\n"
-		"metadata: {name: p1, namespace: b}\n"
-		"spec: {containers: [{name: c}]}\n"
-		"status: {phase: Running, podIP: 10.4.0.2}\n";
+	static const char p1[] = "kind: Pod\napiVersion: v1\n"
+				 "metadata: {name: p1, namespace: b}\n"
+				 "spec: {containers: [{name: c}]}\n"
+				 "status: {phase: Running, podIP: 10.4.0.1}\n";
+	static const char p2[] = "kind: Pod\napiVersion: v1\n"
+				 "metadata: {name: p1, namespace: b}\n"
+				 "spec: {containers: [{name: c}]}\n"
+				 "status: {phase: Running, podIP: 10.4.0.2}\n";
 	struct k8s_file *f[3] = { load(ns_b_yaml), load(p1), load(ns_d_yaml) };
 	struct snapshot *s1;
 	struct snapshot *s2;
@@ -871,8 +879,8 @@ static void test_snapshot_reuse_pods(void **state)
 /* ---- The start-up cache. ---- */
 
 static struct snapshot *save_load(const struct snapshot *s, uint64_t key,
-				  uint64_t read_key, uint32_t ttl,
-				  long flip_at, long truncate_to, int *rc)
+                                  uint64_t read_key, uint32_t ttl, long flip_at,
+                                  long truncate_to, int *rc)
 {
 	static const char *const zones[] = { "cluster.local", "alt.test" };
 	struct snapshot_opts o = { 0 };
@@ -887,13 +895,13 @@ static struct snapshot *save_load(const struct snapshot *s, uint64_t key,
 	if (flip_at >= 0) {
 		int c;
 
-		assert_int_equal(fseek(f, flip_at < size ? flip_at : size - 1,
-				       SEEK_SET),
-				 0);
+		assert_int_equal(
+			fseek(f, flip_at < size ? flip_at : size - 1, SEEK_SET),
+			0);
 		c = fgetc(f);
-		assert_int_equal(fseek(f, flip_at < size ? flip_at : size - 1,
-				       SEEK_SET),
-				 0);
+		assert_int_equal(
+			fseek(f, flip_at < size ? flip_at : size - 1, SEEK_SET),
+			0);
 		fputc(c ^ 0x40, f);
 	}
 	if (truncate_to >= 0) {
@@ -911,13 +919,12 @@ static struct snapshot *save_load(const struct snapshot *s, uint64_t key,
 
 static void test_snapshot_save_load(void **state)
 {
-	static const char p1[] =
-		"kind: Pod\napiVersion: v1\n"
-		"metadata: {name: p1, namespace: b}\n"
-		"spec: {containers: [{name: c}]}\n"
-		"status: {phase: Running, podIP: 10.4.0.1}\n";
+	static const char p1[] = "kind: Pod\napiVersion: v1\n"
+				 "metadata: {name: p1, namespace: b}\n"
+				 "spec: {containers: [{name: c}]}\n"
+				 "status: {phase: Running, podIP: 10.4.0.1}\n";
 	struct k8s_file *f[5] = { load(ns_a_yaml), load(ns_b_yaml),
-				  load(ns_c_yaml), load(ns_d_yaml), load(p1) };
+		                  load(ns_c_yaml), load(ns_d_yaml), load(p1) };
 	struct snapshot *s = build_reuse(f, 5, NULL, 30);
 	struct snapshot *l;
 	struct snapshot *r;

@@ -935,8 +935,8 @@ static void test_wire_build_error_formerr(void **state)
 	build_error_for(&b, "H-all-flags", DNS_RCODE_FORMERR, true, false);
 	assert_int_equal(b.olen, QEND);
 	assert_int_equal(wire_get_u16(b.out), 0xabcd);
-	assert_int_equal(wire_get_u16(b.out + 2), WIRE_FLAG_QR | WIRE_FLAG_RD |
-	                                                  DNS_RCODE_FORMERR);
+	assert_int_equal(wire_get_u16(b.out + 2),
+	                 WIRE_FLAG_QR | WIRE_FLAG_RD | DNS_RCODE_FORMERR);
 	assert_counts(b.out, 1, 0);
 	assert_memory_equal(b.out + 12, b.pkt + 12, QEND - 12);
 
