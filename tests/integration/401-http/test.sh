@@ -168,8 +168,8 @@ rm -f "$ZONES/store/broken.yaml"
 wait_until 10 sh -c "curl -s http://127.0.0.1:$HP/metrics | grep -qx 'svcdns_manifest_files_failed 0'" ||
 	fail "the broken manifest removed: svcdns_manifest_files_failed $(metric svcdns_manifest_files_failed), want 0"
 # The replaced snapshots wait for the next rebuild (once the worker, moved
-# on by a query, lets go of the last one), then go 10 s after the last
-# reload: svcdns_snapshot_spare_bytes up, then back to 0.
+# on by a query, lets go of the last one), then go 10 to 20 s after the
+# last reload: svcdns_snapshot_spare_bytes up, then back to 0.
 it_dig +short web.store.svc.cluster.local A >/dev/null
 wait_until 5 sh -c "[ \"\$(curl -s http://127.0.0.1:$HP/metrics | awk '\$1 == \"svcdns_snapshot_spare_bytes\" { print \$2 }')\" -gt 0 ]" ||
 	fail "after reloads and a query: svcdns_snapshot_spare_bytes $(metric svcdns_snapshot_spare_bytes), want > 0"
