@@ -143,7 +143,7 @@ unit-bins: $(UNIT_BINS) all tools $(FUZZ_REPLAY)
 # `make test`, then the headers compile alone and the TSan build of the unit
 # tests and the threaded integration cases (check-tsan).
 check: test
-	@$(MAKE) --no-print-directory check-headers check-tsan
+	@$(MAKE) --no-print-directory check-headers check-tsan check-asan
 
 check-headers:
 	@for h in include/svcdns/*.h; do \
@@ -236,7 +236,7 @@ TSAN_CASES ?= 100-pipelined-tcp 135-reload 136-startup-cache 150-watch \
               303-lame-duck 401-http 420-rrl 500-udp-batch 501-udp-sendqueue
 TSAN_SUPP := $(CURDIR)/tests/soak/tsan.supp
 
-.PHONY: soak check-tsan check-valgrind
+.PHONY: soak check-tsan check-asan check-valgrind
 
 soak: deps
 	@$(MAKE) --no-print-directory all tools
@@ -248,6 +248,17 @@ check-tsan: deps
 	tests/run_unit.sh build/san-thread && \
 	SVCDNS_TEST_TIMEOUT_MULTIPLIER=$${SVCDNS_TEST_TIMEOUT_MULTIPLIER:-3} \
 		tests/integration/run.sh build/san-thread $(TSAN_CASES)
+
+# Every integration case against the daemon built with ASan+UBSan (make
+# test runs them against the plain build; its sanitizer build covers the
+# unit tests): what only the daemon's own paths reach, such as an emptied
+# manifest directory, is checked too.
+check-asan: deps
+	@$(MAKE) --no-print-directory SAN=address,undefined CFLAGS="-O1 -g" all tools
+	@export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1" \
+		UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"; \
+	SVCDNS_TEST_TIMEOUT_MULTIPLIER=$${SVCDNS_TEST_TIMEOUT_MULTIPLIER:-3} \
+		tests/integration/run.sh build/san-address+undefined
 
 check-valgrind: deps
 	@command -v valgrind >/dev/null || { sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \

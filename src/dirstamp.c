@@ -145,7 +145,9 @@ static int ds_walk(struct dstamp *d, char *path, size_t len)
 	}
 	closedir(dir);
 	if (err == 0) {
-		qsort(names, n, sizeof(*names), ds_cmp);
+		if (n > 1) { /* an empty directory has no array */
+			qsort(names, n, sizeof(*names), ds_cmp);
+		}
 		ds_mix(d, "{", 1);
 		for (i = 0; i < n && err == 0; i++) {
 			err = ds_entry(d, path, len, names[i]);

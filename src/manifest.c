@@ -3776,7 +3776,10 @@ int manifest_set_scan(struct manifest_set *s, bool force, struct diag *d,
 	if (err != 0) {
 		goto out_fini;
 	}
-	qsort(sc.v, sc.n, sizeof(*sc.v), mscan_cmp);
+	if (sc.n > 1) {
+		/* An empty directory has no array at all (qsort wants one). */
+		qsort(sc.v, sc.n, sizeof(*sc.v), mscan_cmp);
+	}
 	files = calloc(s->n_files + sc.n + 1, sizeof(*files));
 	good = calloc(s->n_files + sc.n + 1, sizeof(*good));
 	jobs = calloc(sc.n + 1, sizeof(*jobs));
@@ -3807,7 +3810,9 @@ int manifest_set_scan(struct manifest_set *s, bool force, struct diag *d,
 		}
 		st->broken += files[i].broken;
 	}
-	qsort(sc.dirs, sc.n_dirs, sizeof(*sc.dirs), mstr_cmp);
+	if (sc.n_dirs > 1) {
+		qsort(sc.dirs, sc.n_dirs, sizeof(*sc.dirs), mstr_cmp);
+	}
 	mstrv_free(s->dirs, s->n_dirs);
 	s->dirs = sc.dirs;
 	s->n_dirs = sc.n_dirs;

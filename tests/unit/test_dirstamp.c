@@ -102,6 +102,10 @@ static void test_dirstamp_changes(void **state)
 	assert_int_equal(symlink("..", a), 0);
 	h0 = stamp();
 	assert_true(stamp() == h0);
+	/* An empty directory has a stamp (and no array to sort). */
+	at(a, "void");
+	assert_int_equal(mkdir(a, 0755), 0);
+	assert_int_equal(dirstamp(a, &h), 0);
 	/* A missing directory is an error. */
 	at(a, "nope");
 	assert_int_equal(dirstamp(a, &h), -ENOENT);

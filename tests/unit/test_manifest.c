@@ -1402,6 +1402,21 @@ static void test_manifest_load_values_errors(void **state)
 	arena_destroy(a);
 }
 
+/* An empty directory: no files, no error (and no array to sort). */
+static void test_manifest_set_scan_empty(void **state)
+{
+	struct set_fixture *fx = *state;
+	const struct k8s_file *const *files;
+	struct manifest_scan_stats st;
+	struct diag d;
+
+	scan(fx->s, false, &st, &d);
+	assert_int_equal(st.files, 0);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(manifest_set_files(fx->s, &files), 0);
+	diag_fini(&d);
+}
+
 static void test_manifest_set_scan_missing_root(void **state)
 {
 	struct manifest_set *s =
@@ -1447,6 +1462,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_manifest_set_scan_never_good, set_setup,
 			set_teardown),
+		cmocka_unit_test_setup_teardown(test_manifest_set_scan_empty,
+		                                set_setup, set_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_manifest_set_scan_configmap_layout, set_setup,
 			set_teardown),
