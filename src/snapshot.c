@@ -604,33 +604,43 @@ static void snap_reverse_name(const struct k8s_ip *ip, uint8_t *out,
 
 /* ------------------------- builder nodes --------------------------- */
 
+/* A block of len octets or more, zeroed if zero: *kept (kept_len octets,
+ * memory written before) when it is large enough and at most max_len,
+ * taken out of *kept; else a new one. *got gets the block's length (0 on
+ * OOM, with NULL). */
+static void *snap_reuse(void **kept, size_t kept_len, size_t len,
+                        size_t max_len, bool zero, size_t *got)
+{
+	void *p = *kept;
+
+	len = len != 0 ? len : 1;
+	if (p != NULL && kept_len >= len && kept_len <= max_len) {
+		*kept = NULL;
+		if (zero) {
+			memset(p, 0, len);
+		}
+		*got = kept_len;
+		return p;
+	}
+	p = zero ? calloc(1, len) : malloc(len);
+	*got = p != NULL ? len : 0;
+	return p;
+}
+
 /* A scratch array of n * size octets for kind k, zeroed if zero: the last
  * build's (opts.recycle) when it is large enough and at most twice that,
  * else a new one. NULL on OOM. Give it back with builder_tmp_drop. */
 static void *builder_tmp(struct builder *b, enum snap_tmp k, size_t n,
                          size_t size, bool zero)
 {
-	struct snapshot_scratch *scr = b->scr;
-	size_t len;
-	void *p;
+	void *none = NULL;
 
 	if (size != 0 && n > SIZE_MAX / 2 / size) {
 		return NULL;
 	}
-	len = n * size != 0 ? n * size : 1;
-	if (scr != NULL && scr->p[k] != NULL && scr->len[k] >= len &&
-	    scr->len[k] / 2 <= len) {
-		p = scr->p[k];
-		scr->p[k] = NULL;
-		if (zero) {
-			memset(p, 0, len);
-		}
-		b->tmp_len[k] = scr->len[k];
-		return p;
-	}
-	p = zero ? calloc(1, len) : malloc(len);
-	b->tmp_len[k] = p != NULL ? len : 0;
-	return p;
+	return snap_reuse(b->scr ? &b->scr->p[k] : &none,
+	                  b->scr ? b->scr->len[k] : 0, n * size, 2 * n * size,
+	                  zero, &b->tmp_len[k]);
 }
 
 /* Gives back p, kind k's array of len octets: kept for the next build
@@ -2645,28 +2655,14 @@ static bool snap_buf_reserve(struct snap_buf *buf, size_t more)
 static void *builder_blk(struct builder *b, enum snap_blk k, size_t n,
                          size_t size, bool zero)
 {
-	void *p = b->kept[k];
 	size_t len;
 
 	if (size != 0 && n > SNAP_BUF_MAX / size) {
 		return NULL;
 	}
 	len = n * size;
-	if (p != NULL && b->kept_len[k] >= len &&
-	    b->kept_len[k] - len <= len / 4) {
-		b->kept[k] = NULL;
-		if (zero) {
-			memset(p, 0, len);
-		}
-		len = b->kept_len[k];
-	} else {
-		len = len != 0 ? len : 1;
-		p = zero ? calloc(1, len) : malloc(len);
-	}
-	if (p != NULL) {
-		b->snap->blk[k] = len;
-	}
-	return p;
+	return snap_reuse(&b->kept[k], b->kept_len[k], len, len + len / 4, zero,
+	                  &b->snap->blk[k]);
 }
 
 /* A response already in the buffer whose bytes equal the one being
