@@ -3329,11 +3329,33 @@ static int builder_merge_ptrs(struct builder *b)
 	return 0;
 }
 
+/* Whether the PTR table's addresses are the previous snapshot's, in the
+ * same order (a cutover moves names, not addresses): its index, made by
+ * the same inserts, is then the same, and is copied. */
+static bool builder_ptrs_as_before(const struct builder *b)
+{
+	const struct snapshot *p = b->prev;
+	const struct snapshot *s = b->snap;
+	size_t i;
+
+	if (p == NULL || p->ptr_index == NULL || p->n_ptrs != s->n_ptrs) {
+		return false;
+	}
+	for (i = 0; i < s->n_ptrs; i++) {
+		if (p->ptrs[i].family != s->ptrs[i].family ||
+		    memcmp(p->ptrs[i].addr, s->ptrs[i].addr, 16) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static int builder_finish_ptrs(struct builder *b)
 {
 	struct snapshot *s = b->snap;
 	size_t i = 0;
 	size_t cap;
+	bool same;
 
 	if (b->reused_bptrs == 0) {
 		if (b->n_bptrs > 1) {
@@ -3384,12 +3406,19 @@ static int builder_finish_ptrs(struct builder *b)
 		i = j;
 	}
 	cap = snap_pow2(s->n_ptrs * 2 + 2);
+	same = builder_ptrs_as_before(b) && b->prev->ptr_mask == cap - 1;
 	s->ptr_index = builder_blk(b, SNAP_BLK_PTR_INDEX, cap,
-	                           sizeof(*s->ptr_index), true);
+	                           sizeof(*s->ptr_index), !same);
 	if (s->ptr_index == NULL) {
 		return -ENOMEM;
 	}
 	s->ptr_mask = cap - 1;
+	if (same) {
+		memcpy(s->ptr_index, b->prev->ptr_index,
+		       cap * sizeof(*s->ptr_index));
+		s->stats.names += s->n_ptrs;
+		return 0;
+	}
 	for (i = 0; i < s->n_ptrs; i++) {
 		size_t k = snap_ip_hash(s->ptrs[i].family, s->ptrs[i].addr) &
 		           s->ptr_mask;

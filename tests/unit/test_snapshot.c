@@ -742,6 +742,75 @@ static void test_snapshot_recycle(void **state)
 	}
 }
 
+/* The PTR target of address text in s ("" when none). */
+static void ptr_of(const struct snapshot *s, const char *addr, char *out,
+                   size_t cap)
+{
+	uint8_t name[DNAME_MAXLEN];
+	const struct snapshot_zone *z;
+	const uint8_t *t;
+	size_t len;
+	size_t off;
+
+	assert_int_equal(dname_from_text(addr, name, sizeof(name), &len), 0);
+	z = snapshot_find_zone(s, name, len, &off);
+	assert_non_null(z);
+	out[0] = '\0';
+	if (snapshot_ptr_lookup(s, z, name, len, &t) != 0) {
+		assert_int_equal(dname_to_text(t, dname_len(t), out, cap), 0);
+	}
+}
+
+/* A rebuild whose addresses are those of the previous snapshot (a Service
+ * renamed, its ClusterIP kept) copies the PTR index: every address still
+ * finds its new name. */
+static void test_snapshot_reuse_ptr_index(void **state)
+{
+	static const char a1[] =
+		"kind: Service\napiVersion: v1\n"
+		"metadata: {name: web, namespace: a}\n"
+		"spec: {clusterIP: 10.3.0.1, ports: [{port: 80}]}\n";
+	static const char a2[] =
+		"kind: Service\napiVersion: v1\n"
+		"metadata: {name: www, namespace: a}\n"
+		"spec: {clusterIP: 10.3.0.1, ports: [{port: 80}]}\n";
+	static const char *const addrs[] = { "1.0.3.10.in-addr.arpa",
+		                             "1.0.2.10.in-addr.arpa",
+		                             "2.0.2.10.in-addr.arpa",
+		                             "9.0.2.10.in-addr.arpa" };
+	struct k8s_file *f[2] = { load(ns_b_yaml), load(a1) };
+	struct snapshot *s1;
+	struct snapshot *s2;
+	struct snapshot *full;
+	char x[DNAME_TEXT_MAX];
+	char y[DNAME_TEXT_MAX];
+	size_t i;
+
+	(void)state;
+	s1 = build_reuse(f, 2, NULL, 30);
+	ptr_of(s1, addrs[0], x, sizeof(x));
+	assert_string_equal(x, "web.a.svc.cluster.local.");
+	k8s_file_destroy(f[1]);
+	f[1] = load(a2);
+	s2 = build_reuse(f, 2, s1, 30);
+	full = build_reuse(f, 2, NULL, 30);
+	ptr_of(s2, addrs[0], x, sizeof(x));
+	assert_string_equal(x, "www.a.svc.cluster.local.");
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(addrs); i++) {
+		ptr_of(s2, addrs[i], x, sizeof(x));
+		ptr_of(full, addrs[i], y, sizeof(y));
+		assert_string_equal(x, y);
+	}
+	ptr_of(s2, addrs[3], x, sizeof(x));
+	assert_string_equal(x, "");
+	same_dump(full, s2);
+	snapshot_release(full);
+	snapshot_release(s2);
+	snapshot_release(s1);
+	k8s_file_destroy(f[0]);
+	k8s_file_destroy(f[1]);
+}
+
 /* A removed ClusterIP that hid an endpoint name of an unchanged namespace
  * (row 15): the endpoint's PTR comes back. */
 static void test_snapshot_reuse_shadowed_ptr(void **state)
@@ -1000,6 +1069,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_reuse_large),
 		cmocka_unit_test(test_snapshot_recycle),
 		cmocka_unit_test(test_snapshot_reuse_shadowed_ptr),
+		cmocka_unit_test(test_snapshot_reuse_ptr_index),
 		cmocka_unit_test(test_snapshot_reuse_bluegreen),
 		cmocka_unit_test(test_snapshot_reuse_pods),
 		cmocka_unit_test(test_snapshot_save_load),
