@@ -1707,7 +1707,7 @@ void config_print_usage(FILE *out)
 	        "                         already received for up to MS (default: " SVCDNS_STR(
 			CONFIG_DEFAULT_LAME_DUCK_MS) ")\n"
 	                                             "  --settle-ms MS         wait MS after the last change in the manifest\n"
-	                                             "                         directory before reloading (default: %u)\n"
+	                                             "                         directory before publishing a reload (default: %u)\n"
 	                                             "  --rescan-interval MS   rescan the directory every MS even without\n"
 	                                             "                         events; 0 = never (default: %u)\n"
 	                                             "  --cache FILE           keep the loaded zones in FILE and, while the\n"

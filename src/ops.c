@@ -380,6 +380,12 @@ static void ops_watch(struct metrics_buf *b, const struct watch *w)
 	        ws.last_reload_unix);
 	ops_one(b, "svcdns_watch_scans_total", "counter",
 	        "Scans of the manifest directory.", ws.scans);
+	ops_one(b, "svcdns_watch_early_builds_total", "counter",
+	        "Snapshots published from a build started before the settle time was over.",
+	        ws.early_builds);
+	ops_one(b, "svcdns_watch_early_builds_dropped_total", "counter",
+	        "Builds started before the settle time was over and dropped because the directory changed again.",
+	        ws.early_dropped);
 	ops_one(b, "svcdns_watch_directory_missing", "gauge",
 	        "1 while the manifest directory is unreadable or empty (the last good data is served).",
 	        ws.dir_missing ? 1 : 0);

@@ -37,6 +37,9 @@
  * (snapshot_opts.recycle) until this long after the last publish; checked
  * this often, since a worker with no queries lets go of it only later. */
 #define WATCH_KEEP_DEAD_MS 10000
+/* An early build (watch_early_cb) starts after this fraction of the settle
+ * time without changes: 5 ms of the default 20. */
+#define WATCH_EARLY_DIVISOR 4
 
 /* The inotify events that can change what the directory holds. IN_MODIFY
  * without a later IN_CLOSE_WRITE means a writer is still at work: libuv's
@@ -72,6 +75,9 @@ struct watch_job {
 	struct kube_objects *objs; /* kube mode: the objects, frozen */
 	bool force;
 	uint64_t seen_ms; /* first change this job answers, monotonic */
+	bool early;       /* started before the settle time was over */
+	uint64_t seq;     /* watch.change_seq when it started */
+	bool dirty;       /* build even if the scan finds nothing new */
 	bool stamped;     /* opts.stamp succeeded before the scan */
 	uint64_t stamp_key;
 	/* Results, written by the pool thread. */
@@ -103,6 +109,7 @@ struct watch {
 	struct bluegreen_state *bg; /* of the published snapshot */
 	struct watch_colors colors; /* of the published snapshot */
 	uv_timer_t settle;
+	uv_timer_t early; /* starts a build before the settle time is over */
 	uv_timer_t rescan;
 	uv_timer_t trim; /* frees the slot's dead snapshots */
 	uint64_t last_publish_ms;
@@ -119,6 +126,14 @@ struct watch {
 	bool pending;
 	bool pending_force;
 	uint64_t first_event_ms; /* 0: no change waiting */
+	uint64_t change_seq;     /* changes seen so far */
+	/* An early build that finished before the settle time was over: it
+	 * is published when the settle timer fires, dropped on any change. */
+	struct watch_job *ready;
+	bool early_off; /* an early build was dropped: none until a publish */
+	/* A dropped build's scan took in changes that are not served: the
+	 * manifest set does not report them again, so build anyway. */
+	bool dirty;
 	bool started;
 	bool stopping;
 	uint32_t serial;
@@ -476,7 +491,7 @@ static void watch_run_job(struct watch *w, struct watch_job *job)
 		return;
 	}
 	colors_changed = !watch_colors_equal(&w->colors, &job->colors);
-	if (!job->st.changed && !colors_changed && !job->force &&
+	if (!job->st.changed && !colors_changed && !job->force && !job->dirty &&
 	    w->good_files != 0) {
 		return; /* nothing new to serve */
 	}
@@ -628,6 +643,7 @@ static bool watch_sync_dirs(struct watch *w, char **dirs, size_t n)
 }
 
 static bool watch_start_job(struct watch *w, bool force, uint64_t seen_ms);
+static void watch_start_pending(struct watch *w, uint64_t now);
 static void watch_note_change(struct watch *w, uint64_t now);
 static bool watch_alarm_due(struct watch *w, uint64_t now);
 
@@ -740,18 +756,13 @@ static void watch_publish(struct watch *w, struct snapshot *s)
 	               WATCH_KEEP_DEAD_MS);
 }
 
-static void watch_job_done(uv_work_t *req, int status)
+/* What a finished job's scan found, whether its build is published or
+ * not: the diagnostics (a file that failed is not parsed again until it
+ * changes, so they are logged now or never), the failure counts, the
+ * directory's state and the directories to watch. */
+static void watch_job_scanned(struct watch *w, struct watch_job *job,
+                              uint64_t now)
 {
-	struct watch_job *job = SVCDNS_CONTAINER_OF(req, struct watch_job, req);
-	struct watch *w = job->w;
-	uint64_t now = watch_now_ms();
-
-	(void)status;
-	w->job = NULL;
-	if (w->stopping) {
-		watch_job_free(job);
-		return;
-	}
 	w->stats.scans++;
 	diag_log(&job->diag);
 	w->stats.reload_failures += job->st.failed;
@@ -785,6 +796,12 @@ static void watch_job_done(uv_work_t *req, int status)
 			watch_note_change(w, now);
 		}
 	}
+}
+
+/* Takes over a finished job's build: publish, log, callbacks; then frees
+ * the job and starts the reload that waited for it, if any. */
+static void watch_job_take(struct watch *w, struct watch_job *job, uint64_t now)
+{
 	if (job->built) {
 		struct snapshot_stats ss;
 
@@ -805,14 +822,17 @@ static void watch_job_done(uv_work_t *req, int status)
 		w->stats.files = job->files;
 		w->stats.objects = job->objects;
 		memcpy(w->stats.kinds, job->kinds, sizeof(w->stats.kinds));
+		w->early_off = false;
+		w->dirty = false;
+		w->stats.early_builds += job->early;
 		log_info(
 			"watch: reload ok gen=%" PRIu64
 			" files=%u loaded=%u failed=%u removed=%u objects=%zu serial=%" PRIu32
-			" build_ms=%.1f lag_ms=%" PRIu64,
+			" build_ms=%.1f lag_ms=%" PRIu64 " early=%d",
 			snapshot_slot_generation(w->slot), job->st.files,
 			job->st.loaded, job->st.failed, job->st.removed,
 			job->objects, job->serial, (double)ss.build_us / 1000.0,
-			now - job->seen_ms);
+			now - job->seen_ms, job->early ? 1 : 0);
 		watch_log_bluegreen(w, now - job->seen_ms);
 		if (job->objs == NULL && w->opts.on_published != NULL) {
 			w->opts.on_published(w->opts.ud, job->stamped,
@@ -840,6 +860,73 @@ static void watch_job_done(uv_work_t *req, int status)
 		w->opts.on_forced(w->opts.ud, job->built);
 	}
 	watch_job_free(job);
+	watch_start_pending(w, now);
+}
+
+/* Drops an early build: the directory changed after its scan started,
+ * or a reload was asked for. No early build then until the next publish,
+ * so that a burst of changes costs at most one build more. */
+static void watch_drop_early(struct watch *w, struct watch_job *job)
+{
+	log_debug("watch: early build dropped: changed again");
+	w->stats.early_dropped++;
+	w->early_off = true;
+	w->dirty = true;
+	watch_job_free(job);
+}
+
+/* Drops the early build that waits for the settle time, if any. */
+static void watch_drop_ready(struct watch *w)
+{
+	if (w->ready != NULL) {
+		watch_drop_early(w, w->ready);
+		w->ready = NULL;
+	}
+}
+
+static void watch_job_done(uv_work_t *req, int status)
+{
+	struct watch_job *job = SVCDNS_CONTAINER_OF(req, struct watch_job, req);
+	struct watch *w = job->w;
+	uint64_t now = watch_now_ms();
+	bool stale;
+	bool wait;
+
+	(void)status;
+	w->job = NULL;
+	if (w->stopping) {
+		watch_job_free(job);
+		return;
+	}
+	/* An early build is stale if a change came after its scan started
+	 * or a reload was asked for meanwhile; it waits if the settle time
+	 * is not over. Both known before watch_job_scanned, which notes a
+	 * change itself when it finds a new directory. */
+	stale = job->early && (job->seq != w->change_seq || w->pending);
+	wait = job->early && uv_is_active((uv_handle_t *)&w->settle);
+	watch_job_scanned(w, job, now);
+	if (!stale && wait && job->seq != w->change_seq) {
+		stale = true; /* a new directory: scanned again after settle */
+	}
+	if (stale) {
+		watch_drop_early(w, job);
+		watch_start_pending(w, now);
+		return;
+	}
+	if (wait) {
+		/* Published when the settle time is over (watch_settle_cb),
+		 * if nothing changes until then. */
+		log_debug(
+			"watch: early build ready; published when the settle time is over");
+		w->ready = job;
+		return;
+	}
+	watch_job_take(w, job, now);
+}
+
+/* Starts the reload asked for while a job was in flight. */
+static void watch_start_pending(struct watch *w, uint64_t now)
+{
 	if (w->pending) {
 		bool force = w->pending_force;
 
@@ -851,23 +938,14 @@ static void watch_job_done(uv_work_t *req, int status)
 	}
 }
 
-static bool watch_start_job(struct watch *w, bool force, uint64_t seen_ms)
+/* Queues a new job on the pool (none may be in flight). Returns false
+ * if it cannot be started. */
+static bool watch_queue_job(struct watch *w, bool force, bool early,
+                            uint64_t seen_ms)
 {
 	struct watch_job *job;
 	int err;
 
-	if (w->stopping) {
-		return false;
-	}
-	if (w->job != NULL) {
-		/* Coalesce: one more reload after the one in flight. */
-		w->pending = true;
-		w->pending_force |= force;
-		if (w->first_event_ms == 0) {
-			w->first_event_ms = seen_ms;
-		}
-		return true;
-	}
 	if (w->kube != NULL && !kube_synced(w->kube)) {
 		return false; /* the first full sync starts the first build */
 	}
@@ -876,6 +954,9 @@ static bool watch_start_job(struct watch *w, bool force, uint64_t seen_ms)
 		log_err("watch: out of memory; reload skipped");
 		return false;
 	}
+	job->early = early;
+	job->seq = w->change_seq;
+	job->dirty = w->dirty;
 	if (w->kube != NULL) {
 		job->objs = kube_objects_take(w->kube);
 		if (job->objs == NULL) {
@@ -893,6 +974,46 @@ static bool watch_start_job(struct watch *w, bool force, uint64_t seen_ms)
 		return false;
 	}
 	return true;
+}
+
+static bool watch_start_job(struct watch *w, bool force, uint64_t seen_ms)
+{
+	if (w->stopping) {
+		return false;
+	}
+	/* This reload supersedes an early build that waits. */
+	watch_drop_ready(w);
+	if (w->job != NULL) {
+		/* Coalesce: one more reload after the one in flight. */
+		w->pending = true;
+		w->pending_force |= force;
+		if (w->first_event_ms == 0) {
+			w->first_event_ms = seen_ms;
+		}
+		return true;
+	}
+	return watch_queue_job(w, force, false, seen_ms);
+}
+
+/* The directory has been quiet for a fraction of the settle time: start
+ * the build now, on the pool, so that it is done (or nearly) when the
+ * settle time is over. It is published only then, and only if nothing
+ * changed after its scan started (watch_job_done, watch_settle_cb): what
+ * is served is the same as if the build had started after the settle
+ * time, but the build's time overlaps the settle time instead of adding
+ * to it. Not while a job runs or a file is being written. */
+static void watch_early_cb(uv_timer_t *t)
+{
+	struct watch *w = t->data;
+
+	if (w->stopping || w->job != NULL || w->ready != NULL ||
+	    w->n_writers != 0 || w->early_off ||
+	    !uv_is_active((uv_handle_t *)&w->settle)) {
+		return;
+	}
+	(void)watch_queue_job(w, false, true,
+	                      w->first_event_ms ? w->first_event_ms
+	                                        : watch_now_ms());
 }
 
 static void watch_settle_cb(uv_timer_t *t)
@@ -918,19 +1039,35 @@ static void watch_settle_cb(uv_timer_t *t)
 		w->n_writers = 0;
 	}
 	w->first_event_ms = 0;
+	if (w->ready != NULL) {
+		/* The early build saw the directory as it is now. */
+		struct watch_job *job = w->ready;
+
+		w->ready = NULL;
+		watch_job_take(w, job, now);
+		return;
+	}
+	if (w->job != NULL && w->job->early && w->job->seq == w->change_seq) {
+		return; /* the early build in flight is published when done */
+	}
 	watch_start_job(w, false, seen);
 }
 
 /* A change was seen: (re)arm the settle timer. Debounce: the reload runs
  * settle_ms after the last change, but a steady stream of changes cannot
- * hold it back more than WATCH_MAX_SETTLE_FACTOR settle periods. */
+ * hold it back more than WATCH_MAX_SETTLE_FACTOR settle periods. An early
+ * build waiting for the settle time is stale now; the next may start
+ * after a quarter of the settle time without changes (watch_early_cb). */
 static void watch_note_change(struct watch *w, uint64_t now)
 {
 	uint64_t max = (uint64_t)w->opts.settle_ms * WATCH_MAX_SETTLE_FACTOR;
+	unsigned early = w->opts.settle_ms / WATCH_EARLY_DIVISOR;
 
 	if (w->stopping) {
 		return;
 	}
+	w->change_seq++;
+	watch_drop_ready(w);
 	if (w->first_event_ms == 0) {
 		w->first_event_ms = now;
 	} else if (now - w->first_event_ms >= max &&
@@ -938,6 +1075,9 @@ static void watch_note_change(struct watch *w, uint64_t now)
 		return;
 	}
 	uv_timer_start(&w->settle, watch_settle_cb, w->opts.settle_ms, 0);
+	if (early != 0 && !w->early_off) {
+		uv_timer_start(&w->early, watch_early_cb, early, 0);
+	}
 }
 
 static bool watch_alarm_due(struct watch *w, uint64_t now)
@@ -1105,9 +1245,11 @@ struct watch *watch_create(uv_loop_t *loop, const struct watch_opts *opts,
 	w->opts.kube = NULL;
 	w->opts.dir = w->dir;
 	uv_timer_init(loop, &w->settle);
+	uv_timer_init(loop, &w->early);
 	uv_timer_init(loop, &w->rescan);
 	uv_timer_init(loop, &w->trim);
 	w->settle.data = w;
+	w->early.data = w;
 	w->rescan.data = w;
 	w->trim.data = w;
 	return w;
@@ -1266,8 +1408,13 @@ void watch_stop(struct watch *w)
 		kube_stop(w->kube);
 	}
 	watch_sync_dirs(w, NULL, 0);
-	w->closing += 3;
+	if (w->ready != NULL) {
+		watch_job_free(w->ready);
+		w->ready = NULL;
+	}
+	w->closing += 4;
 	uv_close((uv_handle_t *)&w->settle, watch_timer_closed);
+	uv_close((uv_handle_t *)&w->early, watch_timer_closed);
 	uv_close((uv_handle_t *)&w->rescan, watch_timer_closed);
 	uv_close((uv_handle_t *)&w->trim, watch_timer_closed);
 	if (w->ifd >= 0) {

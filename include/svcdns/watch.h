@@ -1,9 +1,12 @@
 /* Following the manifest directory while serving: libuv fs events on every
  * directory of the tree (and on the directories of blue/green color files)
- * arm a settle timer; when it fires, the whole directory state is loaded
- * and built into ONE new snapshot on the libuv thread pool, and published
- * with one pointer swap back on the main loop. A periodic rescan catches
- * what events miss (inotify overflow, remounts). Main loop only. */
+ * arm a settle timer; the whole directory state is loaded and built into
+ * ONE new snapshot on the libuv thread pool, and published with one
+ * pointer swap back on the main loop once the settle time is over with no
+ * further change. The build may start before that (an early build, after
+ * a quarter of the settle time); a change after its scan began drops it.
+ * A periodic rescan catches what events miss (inotify overflow, remounts).
+ * Main loop only. */
 #ifndef SVCDNS_WATCH_H
 #define SVCDNS_WATCH_H
 
@@ -63,6 +66,10 @@ struct watch_stats {
 	uint64_t reloads;          /* snapshots published */
 	uint64_t reload_failures;  /* files that failed to load, summed */
 	uint64_t scans;            /* directory scans */
+	uint64_t early_builds;     /* snapshots published from a build started
+	                              before the settle time was over (watch.c,
+	                              watch_early_cb) */
+	uint64_t early_dropped;    /* such builds dropped: changed again */
 	uint64_t cutovers;         /* blue/green color changes served */
 	uint64_t held;             /* builds in which a cutover was held */
 	uint64_t last_reload_unix; /* time of the last publish */

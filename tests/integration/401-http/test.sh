@@ -153,6 +153,9 @@ wait_until 10 sh -c "curl -s http://127.0.0.1:$HP/metrics | grep -q '^svcdns_blu
 	fail "the cutover to green does not show in svcdns_bluegreen_active"
 curl -s "http://127.0.0.1:$HP/metrics" >"$m"
 ge "cutovers of store/web" 'svcdns_bluegreen_cutovers_total{namespace="store",service="web"}' 1
+# That reload was built while the settle time ran (an early build).
+ge "early builds" 'svcdns_watch_early_builds_total' 1
+expect_grep "early builds dropped" '^svcdns_watch_early_builds_dropped_total [0-9]+$' "$m"
 # A broken manifest counts in svcdns_manifest_files_failed for as long as
 # it stays broken, other reloads included; fixed, it leaves the gauge.
 metric() { curl -s "http://127.0.0.1:$HP/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
