@@ -143,7 +143,7 @@ unit-bins: $(UNIT_BINS) all tools $(FUZZ_REPLAY)
 # `make test`, then the headers compile alone and the TSan build of the unit
 # tests and the threaded integration cases (check-tsan).
 check: test
-	@$(MAKE) --no-print-directory check-headers check-tsan check-asan
+	@$(MAKE) --no-print-directory check-headers lint check-tsan check-asan
 
 check-headers:
 	@for h in include/svcdns/*.h; do \
@@ -171,6 +171,7 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files 'src/*.c' 'include/*.h' 'tests/*.c' 'tests/*.h')
 
 lint:
+	@$(MAKE) --no-print-directory DEPS=cppcheck deps
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 -Iinclude src
 	@! grep -l -E '#include <(uv|ares)\.h>' $(CORE:%=src/%.c) include/svcdns/*.h
 

@@ -1096,7 +1096,7 @@ static int krelist_copy(struct kube_store *s, struct kcopy *c,
                         char *dst, size_t *kept)
 {
 	size_t size = kind_sizes[kind];
-	char tmp[KOBJ_MAX];
+	char tmp[KOBJ_MAX] = { 0 };
 	size_t i;
 
 	*kept = 0;

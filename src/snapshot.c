@@ -2554,6 +2554,12 @@ static size_t tb_rr(struct tb *t, const struct snapshot *s,
 		break;
 	case DNS_TYPE_SOA:
 	default:
+		if (z == NULL) {
+			/* Glue, the one caller without a zone, is A and AAAA
+			 * only: an SOA here is a bug, not a record. */
+			t->err = -EINVAL;
+			return tabs;
+		}
 		at = tb_rr_begin(t, DNS_TYPE_SOA, snap_soa_ttl(s));
 		tb_soa_rdata(t, s, z);
 		break;

@@ -90,8 +90,8 @@ void wire_rd_name(struct wire_rd *rd, uint8_t *out, size_t *len,
 {
 	size_t olen = 0;
 	size_t pos = rd->pos;
-	size_t seg = rd->pos; /* where the current run of labels began */
-	size_t end = 0;       /* where the reader resumes afterwards */
+	size_t seg = pos; /* where the current run of labels began */
+	size_t end = 0;   /* where the reader resumes afterwards */
 	bool jumped = false;
 	unsigned hops = 0;
 
