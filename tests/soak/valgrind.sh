@@ -7,7 +7,8 @@
 #   - TCP: one dig process sending VG_TCP (500) queries over a kept-open
 #     connection, plus single-query connections;
 #   - a reload (a new file, the blue/green Service removed, then SIGHUP),
-#     after which the start-up cache is written, SIGUSR1 (stats), and GET
+#     after which the start-up cache is written; a change the watch finds
+#     on its own (an early build, watch.c); SIGUSR1 (stats), and GET
 #     /metrics, /ready and /health on the HTTP endpoint;
 #   - SIGTERM: exit status 0.
 # Passes when valgrind reports 0 errors and nothing definitely or
@@ -112,6 +113,12 @@ YAML
 	# The start-up cache is rewritten after the reload (on the pool).
 	wait_until 30 sh -c "[ \"\$( (md5sum <'$WORK/snapshot.cache') 2>/dev/null)\" != '$cache_sum' ]" ||
 		fail "the start-up cache was not rewritten after the reload"
+	# A change found by the watch alone: the early build (started
+	# within the settle time) and its publish.
+	sed 's/10.96.77.7/10.96.77.8/' "$ZONES/vg.yaml" >"$ZONES/.vg.tmp"
+	mv "$ZONES/.vg.tmp" "$ZONES/vg.yaml"
+	wait_until 30 sh -c "[ \"\$(dig +short +norec +time=2 +tries=1 -p $PORT @127.0.0.1 vg.default.svc.cluster.local A)\" = 10.96.77.8 ]" ||
+		fail "a change without SIGHUP was not served under valgrind"
 	kill -USR1 "$DAEMON_PID"
 	# The HTTP endpoint: /metrics and /ready.
 	for path in metrics ready health; do
