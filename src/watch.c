@@ -130,10 +130,11 @@ struct watch {
 	/* An early build that finished before the settle time was over: it
 	 * is published when the settle timer fires, dropped on any change. */
 	struct watch_job *ready;
-	bool early_off; /* an early build was dropped: none until a publish */
-	/* A dropped build's scan took in changes that are not served: the
-	 * manifest set does not report them again, so build anyway. */
-	bool dirty;
+	/* An early build was dropped since the last publish. Its scan took
+	 * in changes that are not served and that the manifest set does not
+	 * report again, so the next job builds anyway (job.dirty); and no
+	 * early build starts until that publish. */
+	bool dropped;
 	bool started;
 	bool stopping;
 	uint32_t serial;
@@ -822,8 +823,7 @@ static void watch_job_take(struct watch *w, struct watch_job *job, uint64_t now)
 		w->stats.files = job->files;
 		w->stats.objects = job->objects;
 		memcpy(w->stats.kinds, job->kinds, sizeof(w->stats.kinds));
-		w->early_off = false;
-		w->dirty = false;
+		w->dropped = false;
 		w->stats.early_builds += job->early;
 		log_info(
 			"watch: reload ok gen=%" PRIu64
@@ -870,8 +870,7 @@ static void watch_drop_early(struct watch *w, struct watch_job *job)
 {
 	log_debug("watch: early build dropped: changed again");
 	w->stats.early_dropped++;
-	w->early_off = true;
-	w->dirty = true;
+	w->dropped = true;
 	watch_job_free(job);
 }
 
@@ -956,7 +955,7 @@ static bool watch_queue_job(struct watch *w, bool force, bool early,
 	}
 	job->early = early;
 	job->seq = w->change_seq;
-	job->dirty = w->dirty;
+	job->dirty = w->dropped;
 	if (w->kube != NULL) {
 		job->objs = kube_objects_take(w->kube);
 		if (job->objs == NULL) {
@@ -1007,7 +1006,7 @@ static void watch_early_cb(uv_timer_t *t)
 	struct watch *w = t->data;
 
 	if (w->stopping || w->job != NULL || w->ready != NULL ||
-	    w->n_writers != 0 || w->early_off ||
+	    w->n_writers != 0 || w->dropped ||
 	    !uv_is_active((uv_handle_t *)&w->settle)) {
 		return;
 	}
@@ -1075,7 +1074,7 @@ static void watch_note_change(struct watch *w, uint64_t now)
 		return;
 	}
 	uv_timer_start(&w->settle, watch_settle_cb, w->opts.settle_ms, 0);
-	if (early != 0 && !w->early_off) {
+	if (early != 0 && !w->dropped) {
 		uv_timer_start(&w->early, watch_early_cb, early, 0);
 	}
 }
