@@ -33,7 +33,9 @@
  * otherwise precede each batch of a busy period: measured with dnsperf,
  * 0.9 system calls per query at 60k queries/s either way (3 queries a
  * batch), and at the client's maximum 0.25-0.30 instead of 0.27-0.44 for
- * stopping after a short batch. */
+ * stopping after a short batch. Before a batch is answered, udp_prefetch
+ * warms the caches for all of its lookups, so that their misses overlap
+ * (see snapshot_prefetch_slot). */
 #define SERVER_UDP_CHUNK  (64 * 1024)
 #define SERVER_UDP_TOUCH  4096 /* see worker_alloc */
 #define SERVER_UDP_BATCH  64
@@ -835,6 +837,41 @@ static void udp_query(struct listener *l, const uint8_t *req, size_t len,
 	}
 }
 
+/* Warms the caches for the n queries just received (see
+ * snapshot_prefetch_slot): the index slots of all of them, then their
+ * nodes, then their responses, so that the batch waits for about three
+ * cache misses instead of three per query. A hint only: the queries are
+ * parsed and answered afterwards as if this had not run. */
+static void udp_prefetch(const struct worker *w, unsigned n)
+{
+	uint32_t hash[SERVER_UDP_BATCH];
+	uint16_t qtype[SERVER_UDP_BATCH];
+	const struct snapshot_node *node[SERVER_UDP_BATCH];
+	uint8_t lname[DNAME_MAXLEN];
+	bool ok[SERVER_UDP_BATCH];
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		size_t len = wire_peek_question(
+			w->in_msgs[i].msg_hdr.msg_iov->iov_base,
+			w->in_msgs[i].msg_len, lname, &qtype[i]);
+
+		ok[i] = len != 0;
+		if (ok[i]) {
+			hash[i] = snapshot_prefetch_slot(w->snap, lname, len);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		node[i] =
+			ok[i] ? snapshot_prefetch_node(w->snap, hash[i]) : NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (node[i] != NULL) {
+			snapshot_prefetch_resp(w->snap, node[i], qtype[i]);
+		}
+	}
+}
+
 /* Reads and answers what l's socket holds: a batch per recvmmsg, its
  * answers sent by one sendmmsg, until a recvmmsg finds nothing or the
  * budget is spent (see SERVER_UDP_BATCH). Each batch starts with the
@@ -873,6 +910,9 @@ static void udp_read(struct listener *l)
 		done += (unsigned)n;
 		worker_refresh_snapshot(w);
 		w->batch_t0_us = worker_now_us();
+		if (n > 1 && w->snap != NULL) {
+			udp_prefetch(w, (unsigned)n);
+		}
 		for (i = 0; i < n; i++) {
 			const struct msghdr *m = &w->in_msgs[i].msg_hdr;
 

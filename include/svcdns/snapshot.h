@@ -227,6 +227,26 @@ const struct snapshot_node *snapshot_lookup(const struct snapshot *s,
 bool snapshot_node_resp(const struct snapshot *s, const struct snapshot_node *n,
                         uint16_t qtype, struct snapshot_resp *out);
 
+/* Cache warming for a batch of lookups. A lookup costs three dependent
+ * memory reads (index slot, node, response header), each a cache miss
+ * when the snapshot is larger than the caches (and after an idle period,
+ * when it is not). server.c issues the reads of a whole UDP batch stage by
+ * stage so that their misses overlap: snapshot_prefetch_slot for every
+ * query, then snapshot_prefetch_node, then snapshot_prefetch_resp, then
+ * it answers them. These are hints (__builtin_prefetch, which never
+ * faults): they take any name and type, change nothing, and the answer
+ * never depends on them. snapshot_prefetch_slot returns the name's index
+ * hash; snapshot_prefetch_node returns the node the first slot of that
+ * hash points to (unchecked: maybe another name) or NULL. Measured at 60k
+ * queries/s on the benchmark's cluster: user CPU 1.11 -> 0.87 us per
+ * query (10 interleaved runs). */
+uint32_t snapshot_prefetch_slot(const struct snapshot *s, const uint8_t *lname,
+                                size_t len);
+const struct snapshot_node *snapshot_prefetch_node(const struct snapshot *s,
+                                                   uint32_t hash);
+void snapshot_prefetch_resp(const struct snapshot *s,
+                            const struct snapshot_node *n, uint16_t qtype);
+
 /* Pod names <a-b-c-d>.<ns>.pod.<zone> (CLUSTER-DNS row 17). Given lname
  * in zone z (suffix at suffix_off), decides: returns false if lname is not
  * of that form or is not served by the pods mode (NXDOMAIN); otherwise

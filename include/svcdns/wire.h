@@ -190,6 +190,14 @@ struct wire_query {
 enum wire_status wire_parse_query(const uint8_t *pkt, size_t len,
                                   struct wire_query *q);
 
+/* A first look at a query, for warming caches before the batch is
+ * answered (server.c): copies the question's QNAME, lower-cased, to
+ * lname and sets *qtype. Returns the name's length, or 0 when pkt has no
+ * plain question at offset 12 (cut short, compressed, or too long); the
+ * message is not validated otherwise. Never reads outside pkt[0..len). */
+size_t wire_peek_question(const uint8_t *pkt, size_t len,
+                          uint8_t lname[DNAME_MAXLEN], uint16_t *qtype);
+
 /* Builds an error response (FORMERR, NOTIMP, REFUSED, SERVFAIL, BADVERS)
  * for q into out (cap octets) per RELIABILITY.md 2.1: ID copied; QR=1;
  * OPCODE copied; for NOTIMP every other flag 0; for FORMERR only RD copied

@@ -149,6 +149,25 @@ static void check_names(const uint8_t *data, size_t size)
 	}
 }
 
+/* wire_peek_question (the UDP batch's cache warming) agrees with the
+ * parser on every query the parser accepts, and stays in bounds on the
+ * rest. */
+static void check_peek(const uint8_t *data, size_t size,
+                       const struct wire_query *q, enum wire_status st)
+{
+	uint8_t lname[DNAME_MAXLEN];
+	uint16_t qtype = 0;
+	size_t len = wire_peek_question(data, size, lname, &qtype);
+
+	CHECK(len <= DNAME_MAXLEN);
+	if (st != WIRE_Q_OK) {
+		return;
+	}
+	CHECK(len == q->qname_len);
+	CHECK(memcmp(lname, q->lname, len) == 0);
+	CHECK(qtype == q->qtype);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const unsigned rcodes[] = {
@@ -160,6 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t lim = wire_udp_limit(&q, WIRE_EDNS_ADVERTISE);
 
 	check_query(data, size, &q, st);
+	check_peek(data, size, &q, st);
 	CHECK(lim >= WIRE_UDP_MIN && lim <= WIRE_EDNS_ADVERTISE);
 	for (size_t i = 0; i < sizeof(rcodes) / sizeof(rcodes[0]); i++) {
 		check_error(data, &q, st, rcodes[i], true, i % 2 == 0);

@@ -65,6 +65,55 @@ static bool exists(const struct snapshot *s, const char *text)
 	return z != NULL && snapshot_ptr_lookup(s, z, name, len, &targets) != 0;
 }
 
+/* The cache-warming stages find the node the lookup finds, and take
+ * names that do not exist. */
+static void test_snapshot_prefetch(void **state)
+{
+	static const char *const zones[] = { "cluster.local" };
+	static const char *const names[] = {
+		"web.a.svc.cluster.local",
+		"_http._tcp.web.a.svc.cluster.local",
+		"a.svc.cluster.local",
+		"nope.a.svc.cluster.local",
+		"example.org",
+		".",
+	};
+	struct k8s_file *f = load(svc_yaml);
+	struct diag d;
+	struct snapshot *s;
+	unsigned found = 0;
+
+	(void)state;
+	diag_init(&d);
+	s = build(&f, 1, zones, 1, &d);
+	assert_non_null(s);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uint8_t name[DNAME_MAXLEN];
+		size_t len;
+		const struct snapshot_node *want;
+		const struct snapshot_node *got;
+
+		assert_int_equal(
+			dname_from_text(names[i], name, sizeof(name), &len), 0);
+		want = snapshot_lookup(s, name, len);
+		got = snapshot_prefetch_node(
+			s, snapshot_prefetch_slot(s, name, len));
+		if (want != NULL) {
+			assert_ptr_equal(got, want);
+			found++;
+		}
+		if (got != NULL) {
+			snapshot_prefetch_resp(s, got, DNS_TYPE_A);
+			snapshot_prefetch_resp(s, got, DNS_TYPE_ANY);
+			snapshot_prefetch_resp(s, got, 65280);
+		}
+	}
+	assert_int_equal(found, 3);
+	snapshot_release(s);
+	diag_fini(&d);
+	k8s_file_destroy(f);
+}
+
 static void test_snapshot_ptr_names(void **state)
 {
 	static const char *const zones[] = { "cluster.local" };
@@ -1060,6 +1109,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_build_zones),
+		cmocka_unit_test(test_snapshot_prefetch),
 		cmocka_unit_test(test_snapshot_build_bad_zone),
 		cmocka_unit_test(test_snapshot_build_duplicate_service),
 		cmocka_unit_test(test_snapshot_build_huge_service),

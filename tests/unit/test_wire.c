@@ -580,6 +580,54 @@ static void test_wire_parse_query_truncations(void **state)
 	}
 }
 
+/* wire_peek_question agrees with the parser on every fixture it accepts,
+ * takes no compressed or cut-short name, and lower-cases. */
+static void test_wire_peek_question(void **state)
+{
+	static const uint8_t mixed[] = {
+		0xab, 0xcd, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x03, 'W',  'e',  'B',
+		0x01, 'A',  0x00, 0x00, 0x1c, 0x00, 0x01,
+	};
+	static const uint8_t compressed[] = {
+		0xab, 0xcd, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01,
+	};
+	static struct msg m;
+	uint8_t lname[DNAME_MAXLEN];
+	uint16_t qtype = 0;
+
+	(void)state;
+	for (size_t i = 0; i < SVCDNS_ARRAY_SIZE(fixtures); i++) {
+		const struct fx *f = &fixtures[i];
+		struct wire_query q;
+		size_t len = 0;
+		const uint8_t *pkt = fx_bytes(f, &m, &len);
+		size_t n;
+
+		if (wire_parse_query(pkt, len, &q) != WIRE_Q_OK) {
+			continue;
+		}
+		print_message("%s\n", f->id);
+		n = wire_peek_question(pkt, len, lname, &qtype);
+		assert_int_equal(n, q.qname_len);
+		assert_memory_equal(lname, q.lname, n);
+		assert_int_equal(qtype, q.qtype);
+	}
+	assert_int_equal(
+		wire_peek_question(mixed, sizeof(mixed), lname, &qtype), 7);
+	assert_memory_equal(lname, "\003web\001a", 7);
+	assert_int_equal(qtype, DNS_TYPE_AAAA);
+	/* Cut anywhere before QTYPE is whole: nothing. */
+	for (size_t n = 0; n < sizeof(mixed) - 2; n++) {
+		assert_int_equal(wire_peek_question(mixed, n, lname, &qtype),
+		                 0);
+	}
+	assert_int_equal(wire_peek_question(compressed, sizeof(compressed),
+	                                    lname, &qtype),
+	                 0);
+}
+
 /* --- wire_rd ----------------------------------------------------------- */
 
 static void test_wire_rd_latch(void **state)
@@ -1216,6 +1264,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_wire_parse_query_fixtures),
 		cmocka_unit_test(test_wire_parse_query_fields),
 		cmocka_unit_test(test_wire_parse_query_truncations),
+		cmocka_unit_test(test_wire_peek_question),
 		cmocka_unit_test(test_wire_rd_latch),
 		cmocka_unit_test(test_wire_rd_name_compressed),
 		cmocka_unit_test(test_wire_rd_name_bad),
