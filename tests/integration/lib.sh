@@ -83,6 +83,28 @@ it_skip()
 	note "SKIP: $*"
 }
 
+# it_netns_add NAME: makes the network namespace NAME, its lo up. Where
+# that cannot be done, skips the case (it_skip, with the reason) and
+# returns 1; the caller returns after it. The case deletes NAME itself
+# (ip netns del) when it is done.
+it_netns_add()
+{
+	if ! ip netns add "$1" 2>"$WORK/netns.err"; then
+		it_skip "cannot create a network namespace: $(cat "$WORK/netns.err")"
+		return 1
+	fi
+	it_netns_exec "$1" ip link set lo up
+}
+
+# it_netns_exec NAME CMD...: CMD inside the network namespace NAME,
+# bounded in time.
+it_netns_exec()
+{
+	local ns=$1
+	shift
+	timeout -k 2 "$(it_scale 30)" ip netns exec "$ns" "$@"
+}
+
 # expect_eq LABEL EXPECTED ACTUAL
 expect_eq()
 {

@@ -9,10 +9,7 @@
 . "$SVCDNS_ROOT/tests/tools/upstream.sh"
 
 NS=svcdns-it-$$
-if ! ip netns add "$NS" 2>"$WORK/netns.err"; then
-	it_skip "cannot create a network namespace: $(cat "$WORK/netns.err")"
-	return 0
-fi
+it_netns_add "$NS" || return 0
 POD_PID=
 pod_cleanup()
 {
@@ -27,7 +24,7 @@ pod_cleanup()
 }
 in_pod()
 {
-	timeout -k 2 "$(it_scale 20)" ip netns exec "$NS" "$@"
+	it_netns_exec "$NS" "$@"
 }
 
 mkdir -p "/etc/netns/$NS"
@@ -36,7 +33,6 @@ search web.svc.cluster.local svc.cluster.local cluster.local
 nameserver 127.0.0.1
 options ndots:5 timeout:2 attempts:2
 RESOLV
-in_pod ip link set lo up
 
 UP_NETNS=$NS up_nsd_start || {
 	pod_cleanup

@@ -9,10 +9,7 @@
 SRV=svcdns-rrl-s-$$
 CLI=svcdns-rrl-c-$$
 tool=$SVCDNS_BUILD/tests/tools/cutover_load
-if ! ip netns add "$SRV" 2>"$WORK/netns.err"; then
-	it_skip "cannot create a network namespace: $(cat "$WORK/netns.err")"
-	return 0
-fi
+it_netns_add "$SRV" || return 0
 RRL_PID=
 rrl_cleanup()
 {
@@ -26,9 +23,7 @@ rrl_cleanup()
 }
 in_ns() # NS CMD...
 {
-	local ns=$1
-	shift
-	timeout -k 2 "$(it_scale 30)" ip netns exec "$ns" "$@"
+	it_netns_exec "$@"
 }
 if ! ip netns add "$CLI" ||
 	! ip link add "rrl$$a" type veth peer name "rrl$$b" ||
@@ -38,7 +33,6 @@ if ! ip netns add "$CLI" ||
 	rrl_cleanup
 	return 0
 fi
-in_ns "$SRV" ip link set lo up
 in_ns "$CLI" ip link set lo up
 in_ns "$SRV" ip addr add 10.77.0.1/24 dev "rrl$$a"
 in_ns "$CLI" ip addr add 10.77.0.2/24 dev "rrl$$b"

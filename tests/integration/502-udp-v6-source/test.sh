@@ -10,10 +10,7 @@
 # alternating between 127.0.0.1 and fd00:53::1 from fd00:53::2. Skipped
 # (with the reason) only where network namespaces cannot be made.
 NS=svcdns-v6-$$
-if ! ip netns add "$NS" 2>"$WORK/netns.err"; then
-	it_skip "cannot create a network namespace: $(cat "$WORK/netns.err")"
-	return 0
-fi
+it_netns_add "$NS" || return 0
 V6_PID=
 v6_cleanup()
 {
@@ -26,11 +23,10 @@ v6_cleanup()
 }
 in_ns()
 {
-	timeout -k 2 "$(it_scale 20)" ip netns exec "$NS" "$@"
+	it_netns_exec "$NS" "$@"
 }
 
-if ! { in_ns ip link set lo up &&
-	in_ns ip -6 addr add fd00:53::1/128 dev lo nodad &&
+if ! { in_ns ip -6 addr add fd00:53::1/128 dev lo nodad &&
 	in_ns ip -6 addr add fd00:53::2/128 dev lo nodad; } 2>"$WORK/link.err"; then
 	v6_cleanup
 	it_skip "cannot give the namespace's lo IPv6 addresses: $(cat "$WORK/link.err")"
