@@ -728,7 +728,6 @@ static void watch_log_bluegreen(struct watch *w, uint64_t lag_ms)
 	snapshot_release(s);
 }
 
-/* Takes over a finished job's results: publish, log, re-aim watches. */
 /* Frees the replaced snapshots once reloads have been quiet for a while:
  * until then the next build writes into their memory. */
 static void watch_trim_cb(uv_timer_t *t)

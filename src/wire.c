@@ -168,34 +168,18 @@ fail:
 size_t wire_peek_question(const uint8_t *pkt, size_t len,
                           uint8_t lname[DNAME_MAXLEN], uint16_t *qtype)
 {
-	size_t pos = WIRE_HEADER_LEN;
-	size_t olen = 0;
+	struct wire_rd rd;
+	size_t n = 0;
 
-	for (;;) {
-		uint8_t c;
-
-		if (pos >= len) {
-			return 0;
-		}
-		c = pkt[pos];
-		if (c == 0) {
-			break;
-		}
-		if (c > DNAME_MAXLABEL || olen + 1 + c > DNAME_MAXLEN - 1 ||
-		    len - pos - 1 < c) {
-			return 0;
-		}
-		lname[olen] = c;
-		dname_copy_lower(lname + olen + 1, pkt + pos + 1, c);
-		olen += 1 + (size_t)c;
-		pos += 1 + (size_t)c;
-	}
-	if (len - pos - 1 < 2) {
+	wire_rd_init(&rd, pkt, len);
+	wire_rd_bytes(&rd, NULL, WIRE_HEADER_LEN);
+	wire_rd_name(&rd, lname, &n, false);
+	*qtype = wire_rd_u16(&rd);
+	if (rd.err != 0) {
 		return 0;
 	}
-	lname[olen++] = 0;
-	*qtype = wire_get_u16(pkt + pos + 1);
-	return olen;
+	dname_lower(lname, n);
+	return n;
 }
 
 /* --- writer ------------------------------------------------------------ */
