@@ -234,7 +234,8 @@ check-packaging: deps deb-deps
 # short load, a reload and SIGTERM: 0 errors, nothing lost.
 TSAN_CASES ?= 100-pipelined-tcp 135-reload 136-startup-cache 150-watch \
               160-cutover 200-forward 301-tcp-session 302-tcp-many \
-              303-lame-duck 401-http 420-rrl 500-udp-batch 501-udp-sendqueue
+              303-lame-duck 401-http 420-rrl 500-udp-batch 501-udp-sendqueue \
+              506-udp-direct
 TSAN_SUPP := $(CURDIR)/tests/soak/tsan.supp
 
 .PHONY: soak check-tsan check-asan check-valgrind

@@ -216,6 +216,9 @@ static void ops_dns(struct metrics_buf *b, const struct server_stats *st)
 	ops_one(b, "svcdns_dns_udp_send_lost_total", "counter",
 	        "UDP responses not sent (send pool empty or a send error).",
 	        v[SERVER_STAT_UDP_SEND_LOST]);
+	ops_one(b, "svcdns_dns_udp_direct_batches_total", "counter",
+	        "UDP batches read by a worker sleeping in its socket (direct mode).",
+	        v[SERVER_STAT_UDP_DIRECT_BATCHES]);
 	ops_one(b, "svcdns_snapshot_switches_total", "counter",
 	        "Times a worker moved to a newer snapshot.",
 	        v[SERVER_STAT_SNAPSHOT_SWITCHES]);

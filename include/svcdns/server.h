@@ -41,6 +41,7 @@ enum server_stat {
 	SERVER_STAT_SNAPSHOT_SWITCHES,
 	SERVER_STAT_RRL_SLIPPED, /* rate limited: sent truncated (TC=1) */
 	SERVER_STAT_RRL_DROPPED, /* rate limited: not sent */
+	SERVER_STAT_UDP_DIRECT_BATCHES, /* recvmmsg batches in direct mode */
 	/* Responses by RCODE: SERVER_STAT_RCODE + rcode for rcode 0..16
 	 * (16 = BADVERS); anything larger counts at SERVER_STAT_RCODE + 17. */
 	SERVER_STAT_RCODE,
