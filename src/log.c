@@ -123,9 +123,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		n = (int)sizeof(line) - 2;
 	}
 	line[n++] = '\n';
-	/* One write per line so that lines of several threads never mix. */
-	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
-		/* Nothing sensible to do when stderr is gone. */
+	/* One write per line so that lines of several threads never mix.
+	 * Again after a signal: the waker interrupts a worker that may be
+	 * logging (server.c, direct UDP mode). */
+	while (write(STDERR_FILENO, line, (size_t)n) < 0 && errno == EINTR) {
 	}
 	errno = saved;
 }
