@@ -2192,7 +2192,7 @@ static void worker_direct_wait(struct worker *w)
 	due = timeout < 0 ? UINT64_MAX : uv_now(&w->loop) + (uint64_t)timeout;
 	worker_set_dstate(w, WD_DIRECT);
 	atomic_store(&w->wake_at, due);
-	if (due < atomic_load(&w->srv->wk_until)) {
+	if (due != UINT64_MAX && due + 1 < atomic_load(&w->srv->wk_until)) {
 		server_waker_poke(w->srv);
 	}
 	for (;;) {
@@ -2300,8 +2300,10 @@ static uint64_t waker_now_ms(void)
 	return uv_hrtime() / 1000000u;
 }
 
-/* Rings the workers whose timer is due; returns the earliest deadline of
- * the others. */
+/* Rings the workers whose timer is due; returns when the next one is.
+ * A millisecond late: libuv's clock (uv_now) may be the coarse one, up to
+ * a tick behind uv_hrtime, and a ring that comes before the loop sees the
+ * timer due only leads to another. */
 static uint64_t waker_timers(struct server *s)
 {
 	uint64_t now = waker_now_ms();
@@ -2312,13 +2314,16 @@ static uint64_t waker_timers(struct server *s)
 		struct worker *w = &s->workers[i];
 		uint64_t at = atomic_load(&w->wake_at);
 
-		if (at <= now) {
+		if (at == UINT64_MAX) {
+			continue;
+		}
+		if (at + 1 <= now) {
 			if (atomic_compare_exchange_strong(&w->wake_at, &at,
 			                                   UINT64_MAX)) {
 				waker_ring(w);
 			}
-		} else if (at < until) {
-			until = at;
+		} else if (at + 1 < until) {
+			until = at + 1;
 		}
 	}
 	return until;
