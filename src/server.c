@@ -2295,18 +2295,13 @@ static void waker_ring(struct worker *w)
 	uv_mutex_unlock(&w->ring_lock);
 }
 
-static uint64_t waker_now_ms(void)
-{
-	return uv_hrtime() / 1000000u;
-}
-
 /* Rings the workers whose timer is due; returns when the next one is.
  * A millisecond late: libuv's clock (uv_now) may be the coarse one, up to
  * a tick behind uv_hrtime, and a ring that comes before the loop sees the
  * timer due only leads to another. */
 static uint64_t waker_timers(struct server *s)
 {
-	uint64_t now = waker_now_ms();
+	uint64_t now = server_now_ms();
 	uint64_t until = UINT64_MAX;
 	unsigned i;
 
@@ -2350,7 +2345,7 @@ static void waker_main(void *arg)
 			continue;
 		}
 		if (until != UINT64_MAX) {
-			uint64_t now = waker_now_ms();
+			uint64_t now = server_now_ms();
 
 			timeout = until <= now ? 0
 			          : until - now > INT32_MAX
