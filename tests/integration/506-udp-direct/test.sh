@@ -68,6 +68,9 @@ rc=$?
 note "mixed load: $out"
 [ $rc = 0 ] || fail "mixed load (every 5th forwarded): $out"
 expect_match "mixed load: none lost" '*timeouts=0 *' "$out"
+# Every forwarded name is an NXDOMAIN from NSD, every other one from
+# svcdns: no SERVFAIL (NSD's own rate limiting is off, upstream.sh).
+expect_match "mixed load: all NXDOMAIN" '* rcode_3=6000 *' "$out"
 sent=$(up_stat forwarded)
 note "forwarded by the daemon: $sent"
 
