@@ -254,7 +254,6 @@ enum worker_dstate {
 	WD_LOOP,   /* in or around its libuv loop: a ring only sets rung */
 	WD_DIRECT, /* in the direct loop, answering a batch */
 	WD_RECV,   /* in the direct loop, in or entering recvmmsg */
-	WD_GONE,   /* its thread is ending: leave it alone */
 };
 
 enum server_direct {
@@ -2057,9 +2056,10 @@ static void worker_finish(struct worker *w)
  *
  * A ring costs the waker's wakeup, a signal and a few system calls, more
  * than an epoll_wait: the mode pays only while UDP batches outnumber the
- * loop's other work (SERVER_DIRECT_MIN, SERVER_DIRECT_RATIO, judged once
- * per beat). An idle worker, a reply backlog (which needs the socket
- * polled for writable) and the lame duck use the loop as before. */
+ * loop's other work (SERVER_DIRECT_MIN, SERVER_DIRECT_RATIO; entered as
+ * soon as a beat interval calls for it, left after one that did not). An idle
+ * worker, a reply backlog (which needs the socket polled for writable) and the
+ * lame duck use the loop as before. */
 
 static void server_wake_handler(int sig)
 {
@@ -2215,11 +2215,10 @@ static void worker_direct_wait(struct worker *w)
 			}
 			continue;
 		}
-		if (n < 0 && (errno == EINTR || udp_err_again(errno)) &&
-		    atomic_load(&w->rung)) {
-			break;
-		}
-		if (n < 0 && errno == EINTR) {
+		/* Interrupted, or non-blocking because of a ring: the top of
+		 * the loop sees rung. */
+		if (n < 0 && (errno == EINTR || (udp_err_again(errno) &&
+		                                 atomic_load(&w->rung)))) {
 			continue;
 		}
 		/* An error (a pending ICMP one is returned once) or EAGAIN
@@ -2407,7 +2406,8 @@ static void worker_main(void *arg)
 			alive = uv_run(&w->loop, UV_RUN_ONCE);
 		}
 	}
-	worker_set_dstate(w, WD_GONE);
+	/* dstate is WD_LOOP (worker_direct_wait leaves it so): the waker
+	 * touches neither the socket nor the thread any more. */
 	worker_finish(w);
 	log_debug("server: worker=%u stopped", w->id);
 }
