@@ -879,6 +879,26 @@ static int config_set_tcp_conns(struct config_state *st, const char *val)
 	return err;
 }
 
+static const char *const config_udp_direct_names[] = {
+	[CONFIG_UDP_DIRECT_AUTO] = "auto",
+	[CONFIG_UDP_DIRECT_ON] = "on",
+	[CONFIG_UDP_DIRECT_OFF] = "off",
+};
+
+static int config_set_udp_direct(struct config_state *st, const char *val)
+{
+	size_t i;
+
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(config_udp_direct_names); i++) {
+		if (strcmp(val, config_udp_direct_names[i]) == 0) {
+			st->cfg->server.udp_direct = (enum config_udp_direct)i;
+			return 0;
+		}
+	}
+	return config_fail(st, "--udp-direct: '%s' is not one of auto, on, off",
+	                   val);
+}
+
 static int config_set_lame_duck(struct config_state *st, const char *val)
 {
 	unsigned long v;
@@ -1171,6 +1191,7 @@ static const struct config_opt config_opts[] = {
 	{ "tcp-io-timeout", REQ, NO, FILE_, config_set_tcp_io },
 	{ "tcp-max-conns", REQ, NO, FILE_, config_set_tcp_conns },
 	{ "udp-rcvbuf", REQ, NO, FILE_, config_set_udp_rcvbuf },
+	{ "udp-direct", REQ, NO, FILE_, config_set_udp_direct },
 	{ "lame-duck", REQ, NO, FILE_, config_set_lame_duck },
 	{ "settle-ms", REQ, NO, FILE_, config_set_settle },
 	{ "cache", REQ, NO, FILE_, config_set_cache },
@@ -1249,6 +1270,7 @@ void config_defaults(struct config *cfg)
 	cfg->watch.rescan_ms = CONFIG_DEFAULT_RESCAN_MS;
 	cfg->server.tcp_max_conns = CONFIG_DEFAULT_TCP_MAX_CONNS;
 	cfg->server.udp_rcvbuf = CONFIG_DEFAULT_UDP_RCVBUF;
+	cfg->server.udp_direct = CONFIG_UDP_DIRECT_AUTO;
 	cfg->upstream.forward = true;
 	cfg->upstream.mode = CONFIG_UPSTREAM_RESOLV_CONF;
 	memcpy(cfg->upstream.resolv_conf, CONFIG_RESOLV_CONF,
@@ -1703,6 +1725,9 @@ void config_print_usage(FILE *out)
 	        "  --udp-rcvbuf BYTES     receive buffer of each UDP socket, for bursts; set\n"
 	        "                         past net.core.rmem_max when started as root\n"
 	        "                         (default: %u; 0 = the kernel's default)\n"
+	        "  --udp-direct WHEN      wait for UDP queries in recvmmsg rather than in\n"
+	        "                         the event loop: auto (under a steady UDP load),\n"
+	        "                         on or off (default: auto)\n"
 	        "  --lame-duck MS         on SIGTERM, stop taking queries and answer those\n"
 	        "                         already received for up to MS (default: " SVCDNS_STR(
 			CONFIG_DEFAULT_LAME_DUCK_MS) ")\n"

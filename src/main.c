@@ -667,6 +667,7 @@ static const struct main_setting main_restart_settings[] = {
 	MAIN_SET("tcp-io-timeout", server.tcp_io_timeout_ms),
 	MAIN_SET("tcp-max-conns", server.tcp_max_conns),
 	MAIN_SET("udp-rcvbuf", server.udp_rcvbuf),
+	MAIN_SET("udp-direct", server.udp_direct),
 	MAIN_SET("settle-ms", watch.settle_ms),
 	MAIN_SET("rescan-interval", watch.rescan_ms),
 	MAIN_SET("upstream", upstream.mode),

@@ -46,7 +46,7 @@
 #define SERVER_UDP_BATCH  64
 #define SERVER_UDP_BUDGET 256
 #define SERVER_UDP_ROUNDS 16
-/* Direct UDP mode: a worker waits for its first listener's datagrams in a
+/* Direct UDP mode: a worker waits for one listener's datagrams in a
  * blocking recvmmsg instead of in libuv's epoll_wait (see "Direct UDP
  * mode" below). In the default (auto) policy it goes direct as soon as
  * the current beat interval has brought SERVER_DIRECT_MIN batches and
@@ -118,6 +118,8 @@ struct listener {
 	uv_timer_t retry; /* reopens tcp after running out of descriptors */
 	struct udp_send *q_head; /* replies waiting for UV_WRITABLE, FIFO */
 	struct udp_send *q_tail;
+	/* This beat interval's UDP batches (worker_direct_pick). */
+	unsigned win_batches;
 };
 
 /* Responses waiting to be written, each with its 2-octet length. */
@@ -256,12 +258,6 @@ enum worker_dstate {
 	WD_RECV,   /* in the direct loop, in or entering recvmmsg */
 };
 
-enum server_direct {
-	SERVER_DIRECT_AUTO,
-	SERVER_DIRECT_ALWAYS,
-	SERVER_DIRECT_NEVER,
-};
-
 struct server {
 	const struct config_server *cfg;  /* borrowed */
 	const struct answer_opts *aopts;  /* borrowed */
@@ -278,9 +274,10 @@ struct server {
 	 * makes every Nth UDP send call of a worker fail with EAGAIN, as
 	 * when the socket buffer is full, which loopback never is. */
 	unsigned udp_again;
-	/* Direct UDP mode: the policy (SVCDNS_FAILPOINT_UDP_DIRECT=always or
-	 * never for the tests; auto otherwise) and the waker thread. */
-	enum server_direct direct;
+	/* Direct UDP mode: the policy (--udp-direct; for the tests,
+	 * SVCDNS_FAILPOINT_UDP_DIRECT=always, never or auto overrides it) and
+	 * the waker thread. */
+	enum config_udp_direct direct;
 	int wk_ep; /* epoll: each worker's loop descriptor, and wk_ev */
 	int wk_ev; /* eventfd: a deadline moved earlier, or stop */
 	uv_thread_t wk_thread;
@@ -1019,8 +1016,9 @@ static void udp_read(struct listener *l)
 			return;
 		}
 		done += (unsigned)n;
+		l->win_batches++;
 		if (l == w->dl && ++w->win_udp >= SERVER_DIRECT_MIN &&
-		    !w->direct_on && w->srv->direct == SERVER_DIRECT_AUTO) {
+		    !w->direct_on && w->srv->direct == CONFIG_UDP_DIRECT_AUTO) {
 			w->direct_on = worker_direct_want(w);
 		}
 		udp_batch(l, (unsigned)n);
@@ -2039,20 +2037,21 @@ static void worker_finish(struct worker *w)
  * server on one core: 8.7 -> 7.8 us of server CPU per query, where the
  * kernel's loopback ceiling (../shared/bench/udp_limit.c) costs 7.3.
  *
- * So under steady UDP load a worker sleeps in recvmmsg on its first
- * listener's socket (made blocking), and everything else its loop does
- * (TCP, forwards, timers, the other listeners, the stop request) reaches
- * it through the server's waker thread. The waker holds each worker's
- * loop descriptor (libuv's epoll) in an epoll of its own, EPOLLONESHOT,
- * and sleeps until the earliest of the workers' next timers (wake_at).
- * When either is due it rings the worker (waker_ring): sets rung, makes
- * the socket non-blocking, so that a recvmmsg about to start returns at
- * once, and interrupts one in progress with SERVER_WAKE_SIG. The worker
- * then runs its loop once without waiting (UV_RUN_NOWAIT), re-arms the
- * ONESHOT and goes back to the socket. No wakeup is lost: rung is stored
- * before dstate is read, dstate before rung is read (both sequentially
- * consistent), and the non-blocking flag covers a signal that arrives
- * between the worker's look at rung and its system call.
+ * So under steady UDP load a worker sleeps in recvmmsg on one listener's
+ * socket (made blocking; the busiest one, worker_direct_pick), and
+ * everything else its loop does (TCP, forwards, timers, the other
+ * listeners, the stop request) reaches it through the server's waker
+ * thread. The waker holds each worker's loop descriptor (libuv's epoll) in
+ * an epoll of its own, EPOLLONESHOT, and sleeps until the earliest of the
+ * workers' next timers (wake_at). When either is due it rings the worker
+ * (waker_ring): sets rung, makes the socket non-blocking, so that a
+ * recvmmsg about to start returns at once, and interrupts one in progress
+ * with SERVER_WAKE_SIG. The worker then runs its loop once without waiting
+ * (UV_RUN_NOWAIT), re-arms the ONESHOT and goes back to the socket. No
+ * wakeup is lost: rung is stored before dstate is read, dstate before rung
+ * is read (both sequentially consistent), and the non-blocking flag covers
+ * a signal that arrives between the worker's look at rung and its system
+ * call.
  *
  * A ring costs the waker's wakeup, a signal and a few system calls, more
  * than an epoll_wait: the mode pays only while UDP batches outnumber the
@@ -2136,7 +2135,7 @@ static void worker_direct_leave(struct worker *w)
 	udp_poll_update(l);
 }
 
-/* Takes w's first socket out of the loop's poll and makes it blocking. */
+/* Takes w->dl's socket out of the loop's poll and makes it blocking. */
 static int worker_direct_enter(struct worker *w)
 {
 	struct listener *l = w->dl;
@@ -2206,6 +2205,7 @@ static void worker_direct_wait(struct worker *w)
 			/* RRL and the log limit read the loop's clock. */
 			uv_update_time(&w->loop);
 			w->win_udp++;
+			l->win_batches++;
 			stat_inc(w, SERVER_STAT_UDP_DIRECT_BATCHES);
 			w->loop_dirty = false;
 			udp_batch(l, (unsigned)n);
@@ -2253,19 +2253,49 @@ static bool worker_direct_want(const struct worker *w)
 	       w->win_udp >= SERVER_DIRECT_RATIO * other;
 }
 
+/* With several listeners, direct mode reads the one that brought the most
+ * batches in the last beat interval: the loop leaves the old one's socket
+ * (the next direct wait takes the new one's), and the interval is judged
+ * by the new one's batches. */
+static void worker_direct_pick(struct worker *w)
+{
+	struct listener *best = w->dl;
+	size_t i;
+
+	if (w->dl == NULL) {
+		return;
+	}
+	for (i = 0; i < w->srv->cfg->n_listen; i++) {
+		if (w->ls[i].win_batches > best->win_batches) {
+			best = &w->ls[i];
+		}
+	}
+	if (best != w->dl) {
+		log_debug("server: worker=%u reads %s directly", w->id,
+		          best->cfg->text);
+		worker_direct_leave(w);
+		w->dl = best;
+		w->win_udp = best->win_batches;
+	}
+	for (i = 0; i < w->srv->cfg->n_listen; i++) {
+		w->ls[i].win_batches = 0;
+	}
+}
+
 /* The policy, once per beat interval (see SERVER_DIRECT_MIN): direct
  * mode is entered as soon as the interval calls for it (udp_read), and
  * left when a whole interval did not. */
 static void worker_direct_judge(struct worker *w)
 {
+	worker_direct_pick(w);
 	switch (w->srv->direct) {
-	case SERVER_DIRECT_ALWAYS:
+	case CONFIG_UDP_DIRECT_ON:
 		w->direct_on = true;
 		break;
-	case SERVER_DIRECT_NEVER:
+	case CONFIG_UDP_DIRECT_OFF:
 		w->direct_on = false;
 		break;
-	case SERVER_DIRECT_AUTO:
+	case CONFIG_UDP_DIRECT_AUTO:
 	default:
 		w->direct_on = worker_direct_want(w);
 		break;
@@ -2514,8 +2544,8 @@ static int worker_init(struct worker *w)
 	atomic_init(&w->rung, false);
 	atomic_init(&w->fired, false);
 	atomic_init(&w->wake_at, UINT64_MAX);
-	w->dl = w->srv->direct == SERVER_DIRECT_NEVER ? NULL : &w->ls[0];
-	w->direct_on = w->srv->direct == SERVER_DIRECT_ALWAYS;
+	w->dl = w->srv->direct == CONFIG_UDP_DIRECT_OFF ? NULL : &w->ls[0];
+	w->direct_on = w->srv->direct == CONFIG_UDP_DIRECT_ON;
 	/* Generation first, then the snapshot: a publish in between leaves
 	 * us with the newer snapshot and the older number, which only costs
 	 * one needless refresh (the other order could miss one). */
@@ -2629,17 +2659,19 @@ int server_create(const struct config_server *cfg,
 			"server: failpoint SVCDNS_FAILPOINT_UDP_AGAIN=%u: every %uth UDP send fails with EAGAIN",
 			s->udp_again, s->udp_again);
 	}
-	s->direct = SERVER_DIRECT_AUTO;
+	s->direct = cfg->udp_direct;
+	/* The tests' override, for daemons started by scripts that do not
+	 * pass --udp-direct. */
 	if (getenv("SVCDNS_FAILPOINT_UDP_DIRECT") != NULL) {
 		const char *v = getenv("SVCDNS_FAILPOINT_UDP_DIRECT");
 
-		s->direct = strcmp(v, "always") == 0  ? SERVER_DIRECT_ALWAYS
-		            : strcmp(v, "never") == 0 ? SERVER_DIRECT_NEVER
-		                                      : SERVER_DIRECT_AUTO;
+		s->direct = strcmp(v, "always") == 0  ? CONFIG_UDP_DIRECT_ON
+		            : strcmp(v, "never") == 0 ? CONFIG_UDP_DIRECT_OFF
+		                                      : CONFIG_UDP_DIRECT_AUTO;
 		log_warn("server: failpoint SVCDNS_FAILPOINT_UDP_DIRECT=%s",
-		         s->direct == SERVER_DIRECT_ALWAYS  ? "always"
-		         : s->direct == SERVER_DIRECT_NEVER ? "never"
-		                                            : "auto");
+		         s->direct == CONFIG_UDP_DIRECT_ON    ? "always"
+		         : s->direct == CONFIG_UDP_DIRECT_OFF ? "never"
+		                                              : "auto");
 	}
 	s->wk_ep = -1;
 	s->wk_ev = -1;
@@ -2658,10 +2690,10 @@ int server_create(const struct config_server *cfg,
 		s->workers[i].srv = s;
 		s->workers[i].id = (unsigned)i;
 	}
-	if (s->direct != SERVER_DIRECT_NEVER &&
+	if (s->direct != CONFIG_UDP_DIRECT_OFF &&
 	    (server_wake_install() != 0 || server_waker_init(s) != 0)) {
 		log_warn("server: no direct UDP mode: %s", strerror(errno));
-		s->direct = SERVER_DIRECT_NEVER;
+		s->direct = CONFIG_UDP_DIRECT_OFF;
 	}
 	for (i = 0; i < s->n_workers && err == 0; i++) {
 		err = worker_init(&s->workers[i]);
@@ -2680,7 +2712,7 @@ int server_start(struct server *s)
 	int err;
 
 	s->started = true;
-	if (s->direct != SERVER_DIRECT_NEVER) {
+	if (s->direct != CONFIG_UDP_DIRECT_OFF) {
 		err = uv_thread_create(&s->wk_thread, waker_main, s);
 		if (err != 0) {
 			log_warn(

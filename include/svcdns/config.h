@@ -120,6 +120,14 @@ struct config_rrl {
 	size_t n_exempt;
 };
 
+/* How a worker waits for UDP queries (--udp-direct; server.c, "Direct
+ * UDP mode"). */
+enum config_udp_direct {
+	CONFIG_UDP_DIRECT_AUTO, /* in recvmmsg under a steady UDP load */
+	CONFIG_UDP_DIRECT_ON,   /* in recvmmsg whenever it can */
+	CONFIG_UDP_DIRECT_OFF,  /* always in the event loop */
+};
+
 /* Options for server.c. */
 struct config_server {
 	struct config_listen listen[CONFIG_MAX_LISTEN];
@@ -130,6 +138,7 @@ struct config_server {
 	unsigned tcp_max_conns; /* per worker; the oldest idle is evicted */
 	unsigned udp_rcvbuf;    /* octets per UDP socket; 0 = the kernel's */
 	unsigned lame_duck_ms;  /* on SIGTERM, answer what is owed this long */
+	enum config_udp_direct udp_direct;
 	struct config_rrl rrl;
 };
 

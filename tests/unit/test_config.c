@@ -100,6 +100,7 @@ static void test_config_parse_defaults(void **state)
 	assert_int_equal(cfg.server.tcp_io_timeout_ms, 2000);
 	assert_int_equal(cfg.server.tcp_max_conns, 1024);
 	assert_int_equal(cfg.server.udp_rcvbuf, 1048576);
+	assert_int_equal(cfg.server.udp_direct, CONFIG_UDP_DIRECT_AUTO);
 	assert_true(cfg.upstream.forward);
 	assert_int_equal(cfg.upstream.mode, CONFIG_UPSTREAM_RESOLV_CONF);
 	assert_string_equal(cfg.upstream.resolv_conf, "/etc/resolv.conf");
@@ -140,6 +141,7 @@ static void test_config_parse_both_forms(void **state)
 		{ "--tcp-io-timeout", "500" },
 		{ "--tcp-max-conns", "64" },
 		{ "--udp-rcvbuf", "8388608" },
+		{ "--udp-direct", "off" },
 		{ "--log-level", "debug" },
 	};
 	struct config sep;
@@ -183,6 +185,21 @@ static void test_config_parse_each_option(void **state)
 	assert_int_equal(cfg.server.tcp_max_conns, 65536);
 	assert_int_equal(cfg.server.udp_rcvbuf, 0);
 	assert_int_equal(cfg.log_level, LOG_LEVEL_WARN);
+}
+
+static void test_config_parse_udp_direct(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("--udp-direct", "on", NULL), 0);
+	assert_int_equal(cfg.server.udp_direct, CONFIG_UDP_DIRECT_ON);
+	assert_int_equal(parse("--udp-direct=off", NULL), 0);
+	assert_int_equal(cfg.server.udp_direct, CONFIG_UDP_DIRECT_OFF);
+	assert_int_equal(parse("--udp-direct", "auto", NULL), 0);
+	assert_int_equal(cfg.server.udp_direct, CONFIG_UDP_DIRECT_AUTO);
+	assert_parse_error("--udp-direct: 'always' is not one of auto, on, off",
+	                   "--udp-direct", "always");
+	assert_parse_error("--udp-direct: '' is not one of auto, on, off",
+	                   "--udp-direct=");
 }
 
 static void test_config_parse_pods_modes(void **state)
@@ -716,6 +733,7 @@ static void test_config_print_usage(void **state)
 		"--tcp-io-timeout",
 		"--tcp-max-conns",
 		"--udp-rcvbuf",
+		"--udp-direct",
 		"--settle-ms",
 		"--rescan-interval",
 		"--cache",
@@ -891,6 +909,7 @@ static void test_config_file_every_key(void **state)
 				   "tcp-io-timeout: 500\n"
 				   "tcp-max-conns: 64\n"
 				   "udp-rcvbuf: 4194304\n"
+				   "udp-direct: \"off\"\n"
 				   "settle-ms: 100\n"
 				   "rescan-interval: 0\n"
 				   "http: \"[::1]:9154\"\n"
@@ -927,6 +946,7 @@ static void test_config_file_every_key(void **state)
 	assert_int_equal(cfg.server.tcp_io_timeout_ms, 500);
 	assert_int_equal(cfg.server.tcp_max_conns, 64);
 	assert_int_equal(cfg.server.udp_rcvbuf, 4194304);
+	assert_int_equal(cfg.server.udp_direct, CONFIG_UDP_DIRECT_OFF);
 	assert_int_equal(cfg.watch.settle_ms, 100);
 	assert_int_equal(cfg.watch.rescan_ms, 0);
 	assert_true(cfg.http.enabled);
@@ -1041,6 +1061,7 @@ int main(void)
 		cmocka_unit_test(test_config_defaults_equal_parse),
 		cmocka_unit_test(test_config_parse_both_forms),
 		cmocka_unit_test(test_config_parse_each_option),
+		cmocka_unit_test(test_config_parse_udp_direct),
 		cmocka_unit_test(test_config_parse_pods_modes),
 		cmocka_unit_test(test_config_parse_log_levels),
 		cmocka_unit_test(test_config_parse_listen_ipv6),

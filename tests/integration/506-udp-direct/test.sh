@@ -1,7 +1,7 @@
 # 506-udp-direct: direct UDP mode (server.c, "Direct UDP mode"): a worker
 # sleeps in recvmmsg on its socket, and the rest of its loop's work reaches
-# it through the waker thread. Forced on with the failpoint
-# SVCDNS_FAILPOINT_UDP_DIRECT=always, on two workers:
+# it through the waker thread. Forced on with --udp-direct on, on two
+# workers:
 #   - UDP bursts all answered, read in direct mode (the metric counts it);
 #   - TCP queries, forwarded queries and a mixed UDP load (every 5th name
 #     forwarded to NSD) answered while the workers sleep in their sockets:
@@ -12,7 +12,10 @@
 #     503);
 #   - SIGTERM stops it (stop_daemon: within 10 s, status 0).
 # Then the default policy (auto) with one worker: a sustained UDP load
-# turns direct mode on by itself.
+# turns direct mode on by itself; with two listeners, on the one the load
+# goes to (not the first). --udp-direct off keeps it off under the same
+# load; the failpoint (SVCDNS_FAILPOINT_UDP_DIRECT=always, which the
+# sanitizer runs set for every daemon) overrides the option.
 # shellcheck source=../../tools/upstream.sh
 . "$SVCDNS_ROOT/tests/tools/upstream.sh"
 command -v curl >/dev/null || fail "curl is not installed"
@@ -35,12 +38,8 @@ load() # ARGS...
 		--port "$PORT" --zone "$s" "$@"
 }
 
-export SVCDNS_FAILPOINT_UDP_DIRECT=always
-start_daemon --threads 2 --http "127.0.0.1:$HP" \
+start_daemon --threads 2 --http "127.0.0.1:$HP" --udp-direct on \
 	--upstream "127.0.0.1:$UP_PORT" --allow-recursion 127.0.0.1/32 || return
-unset SVCDNS_FAILPOINT_UDP_DIRECT
-grep -q 'SVCDNS_FAILPOINT_UDP_DIRECT=always' "$DAEMON_ERR" ||
-	fail "the failpoint was not taken: $(head -3 "$DAEMON_ERR")"
 
 out=$("$SVCDNS_BUILD/tests/tools/udp_burst" --server 127.0.0.1 --port "$PORT" \
 	--name "app.$s" --name "mid.$s" --name "wide.$s" --bursts 5 \
@@ -97,5 +96,45 @@ note "auto: direct batches $d"
 [ "${d:-0}" -gt 0 ] || fail "auto: no batch read in direct mode under load"
 a=$(dig +short +tcp +tries=1 +time=1 -p "$PORT" @127.0.0.1 "app.$s" A 2>&1)
 expect_eq "auto: tcp after the load" 10.96.0.70 "$a"
+stop_daemon
+
+# auto with two listeners, the load on the second: the worker reads that
+# one directly (worker_direct_pick) after a beat interval.
+start_daemon --threads 1 --http "127.0.0.1:$HP" --listen "127.0.0.2:@PORT@" \
+	--log-level debug || return
+P2=$PORT
+a=$(dig +short +tries=1 +time=1 -p "$P2" @127.0.0.2 "app.$s" A 2>&1)
+expect_eq "second listener answers" 10.96.0.70 "$a"
+out=$("$SVCDNS_BUILD/tests/tools/soak_client" names --server 127.0.0.2 \
+	--port "$P2" --zone "$s" --count 60000 --rate 20000 --seed 7 \
+	--timeout-ms 1500)
+rc=$?
+note "second listener load: $out"
+[ $rc = 0 ] || fail "load on the second listener: $out"
+d=$(metric svcdns_dns_udp_direct_batches_total)
+note "second listener: direct batches $d"
+[ "${d:-0}" -gt 0 ] || fail "auto: the second listener was never read directly"
+grep -q "reads 127.0.0.2:$P2 directly" "$DAEMON_ERR" ||
+	fail "no log line for the switch to the second listener"
+a=$(dig +short +tries=1 +time=1 -p "$PORT" @127.0.0.1 "app.$s" A 2>&1)
+expect_eq "first listener after the load" 10.96.0.70 "$a"
+stop_daemon
+
+# off: the same load as above, never direct; the failpoint overrides it.
+start_daemon --threads 1 --http "127.0.0.1:$HP" --udp-direct off || return
+out=$(load --count 40000 --rate 20000 --seed 5 --timeout-ms 1500)
+rc=$?
+[ $rc = 0 ] || fail "load with --udp-direct off: $out"
+d=$(metric svcdns_dns_udp_direct_batches_total)
+expect_eq "off: no direct batch under load" 0 "${d:-0}"
+stop_daemon
+export SVCDNS_FAILPOINT_UDP_DIRECT=always
+start_daemon --threads 1 --http "127.0.0.1:$HP" --udp-direct off || return
+unset SVCDNS_FAILPOINT_UDP_DIRECT
+grep -q 'SVCDNS_FAILPOINT_UDP_DIRECT=always' "$DAEMON_ERR" ||
+	fail "the failpoint was not taken: $(head -3 "$DAEMON_ERR")"
+out=$(load --count 2000 --rate 2000 --seed 9 --timeout-ms 1500)
+d=$(metric svcdns_dns_udp_direct_batches_total)
+[ "${d:-0}" -gt 0 ] || fail "the failpoint did not override --udp-direct off"
 stop_daemon
 up_stop_all
