@@ -914,8 +914,10 @@ static void watch_job_done(uv_work_t *req, int status)
 	if (wait) {
 		/* Published when the settle time is over (watch_settle_cb),
 		 * if nothing changes until then. */
-		log_debug(
-			"watch: early build ready; published when the settle time is over");
+		if (job->built) {
+			log_debug(
+				"watch: early build ready; published when the settle time is over");
+		}
 		w->ready = job;
 		return;
 	}
