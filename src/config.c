@@ -66,6 +66,23 @@ static int config_fail(struct config_state *st, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* Finds val among names[0..n) (exactly, case included): 0 and *out its
+ * index; else the error "OPT: 'VAL' is not one of CHOICES". */
+static int config_set_enum(struct config_state *st, const char *opt,
+                           const char *const *names, size_t n,
+                           const char *choices, const char *val, size_t *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(val, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return config_fail(st, "%s: '%s' is not one of %s", opt, val, choices);
+}
+
 /* Parses a whole decimal number in min..max. Only digits: no sign, no
  * space, no "0x" (strtoul would take all three). Returns 0 or -EINVAL. */
 static int config_parse_uint(const char *text, unsigned long min,
@@ -354,17 +371,15 @@ const char *config_pods_name(enum config_pods_mode mode)
 
 static int config_set_pods(struct config_state *st, const char *val)
 {
-	size_t i;
+	size_t i = 0;
+	int err = config_set_enum(st, "--pods", config_pods_names,
+	                          SVCDNS_ARRAY_SIZE(config_pods_names),
+	                          "verified, insecure, disabled", val, &i);
 
-	for (i = 0; i < SVCDNS_ARRAY_SIZE(config_pods_names); i++) {
-		if (strcmp(val, config_pods_names[i]) == 0) {
-			st->cfg->zones.pods = (enum config_pods_mode)i;
-			return 0;
-		}
+	if (err == 0) {
+		st->cfg->zones.pods = (enum config_pods_mode)i;
 	}
-	return config_fail(
-		st, "--pods: '%s' is not one of verified, insecure, disabled",
-		val);
+	return err;
 }
 
 static int config_set_ttl(struct config_state *st, const char *val)
@@ -887,16 +902,15 @@ static const char *const config_udp_direct_names[] = {
 
 static int config_set_udp_direct(struct config_state *st, const char *val)
 {
-	size_t i;
+	size_t i = 0;
+	int err = config_set_enum(st, "--udp-direct", config_udp_direct_names,
+	                          SVCDNS_ARRAY_SIZE(config_udp_direct_names),
+	                          "auto, on, off", val, &i);
 
-	for (i = 0; i < SVCDNS_ARRAY_SIZE(config_udp_direct_names); i++) {
-		if (strcmp(val, config_udp_direct_names[i]) == 0) {
-			st->cfg->server.udp_direct = (enum config_udp_direct)i;
-			return 0;
-		}
+	if (err == 0) {
+		st->cfg->server.udp_direct = (enum config_udp_direct)i;
 	}
-	return config_fail(st, "--udp-direct: '%s' is not one of auto, on, off",
-	                   val);
+	return err;
 }
 
 static int config_set_lame_duck(struct config_state *st, const char *val)
@@ -1107,16 +1121,15 @@ static const char *const config_kube_pods_names[] = { "auto", "never",
 
 static int config_set_kube_pods(struct config_state *st, const char *val)
 {
-	size_t i;
+	size_t i = 0;
+	int err = config_set_enum(st, "--kube-pods", config_kube_pods_names,
+	                          SVCDNS_ARRAY_SIZE(config_kube_pods_names),
+	                          "auto, never, always", val, &i);
 
-	for (i = 0; i < SVCDNS_ARRAY_SIZE(config_kube_pods_names); i++) {
-		if (strcmp(val, config_kube_pods_names[i]) == 0) {
-			st->cfg->kube.pods = (enum config_kube_pods)i;
-			return 0;
-		}
+	if (err == 0) {
+		st->cfg->kube.pods = (enum config_kube_pods)i;
 	}
-	return config_fail(
-		st, "--kube-pods: '%s' is not one of auto, never, always", val);
+	return err;
 }
 
 static int config_set_cache(struct config_state *st, const char *val)

@@ -37,6 +37,20 @@ load() # ARGS...
 	"$SVCDNS_BUILD/tests/tools/soak_client" names --server 127.0.0.1 \
 		--port "$PORT" --zone "$s" "$@"
 }
+# direct_after LABEL ADDR ARGS...: a load (soak_client ARGS) on ADDR:$PORT
+# that must be answered in full; then d = the direct batches so far.
+direct_after()
+{
+	local label=$1 addr=$2 out rc
+	shift 2
+	out=$("$SVCDNS_BUILD/tests/tools/soak_client" names --server "$addr" \
+		--port "$PORT" --zone "$s" "$@" --timeout-ms 1500)
+	rc=$?
+	note "$label: $out"
+	[ $rc = 0 ] || fail "$label: $out"
+	d=$(metric svcdns_dns_udp_direct_batches_total)
+	note "$label: direct batches $d"
+}
 
 start_daemon --threads 2 --http "127.0.0.1:$HP" --udp-direct on \
 	--upstream "127.0.0.1:$UP_PORT" --allow-recursion 127.0.0.1/32 || return
@@ -87,12 +101,7 @@ stop_daemon
 start_daemon --threads 1 --http "127.0.0.1:$HP" || return
 d=$(metric svcdns_dns_udp_direct_batches_total)
 expect_eq "auto: not direct while idle" 0 "${d:-0}"
-out=$(load --count 40000 --rate 20000 --seed 5 --timeout-ms 1500)
-rc=$?
-note "auto load: $out"
-[ $rc = 0 ] || fail "load in auto mode: $out"
-d=$(metric svcdns_dns_udp_direct_batches_total)
-note "auto: direct batches $d"
+direct_after "auto load" 127.0.0.1 --count 40000 --rate 20000 --seed 5
 [ "${d:-0}" -gt 0 ] || fail "auto: no batch read in direct mode under load"
 a=$(dig +short +tcp +tries=1 +time=1 -p "$PORT" @127.0.0.1 "app.$s" A 2>&1)
 expect_eq "auto: tcp after the load" 10.96.0.70 "$a"
@@ -102,19 +111,12 @@ stop_daemon
 # one directly (worker_direct_pick) after a beat interval.
 start_daemon --threads 1 --http "127.0.0.1:$HP" --listen "127.0.0.2:@PORT@" \
 	--log-level debug || return
-P2=$PORT
-a=$(dig +short +tries=1 +time=1 -p "$P2" @127.0.0.2 "app.$s" A 2>&1)
+a=$(dig +short +tries=1 +time=1 -p "$PORT" @127.0.0.2 "app.$s" A 2>&1)
 expect_eq "second listener answers" 10.96.0.70 "$a"
-out=$("$SVCDNS_BUILD/tests/tools/soak_client" names --server 127.0.0.2 \
-	--port "$P2" --zone "$s" --count 60000 --rate 20000 --seed 7 \
-	--timeout-ms 1500)
-rc=$?
-note "second listener load: $out"
-[ $rc = 0 ] || fail "load on the second listener: $out"
-d=$(metric svcdns_dns_udp_direct_batches_total)
-note "second listener: direct batches $d"
+direct_after "second listener load" 127.0.0.2 --count 60000 --rate 20000 \
+	--seed 7
 [ "${d:-0}" -gt 0 ] || fail "auto: the second listener was never read directly"
-grep -q "reads 127.0.0.2:$P2 directly" "$DAEMON_ERR" ||
+grep -q "reads 127.0.0.2:$PORT directly" "$DAEMON_ERR" ||
 	fail "no log line for the switch to the second listener"
 a=$(dig +short +tries=1 +time=1 -p "$PORT" @127.0.0.1 "app.$s" A 2>&1)
 expect_eq "first listener after the load" 10.96.0.70 "$a"
@@ -122,10 +124,7 @@ stop_daemon
 
 # off: the same load as above, never direct; the failpoint overrides it.
 start_daemon --threads 1 --http "127.0.0.1:$HP" --udp-direct off || return
-out=$(load --count 40000 --rate 20000 --seed 5 --timeout-ms 1500)
-rc=$?
-[ $rc = 0 ] || fail "load with --udp-direct off: $out"
-d=$(metric svcdns_dns_udp_direct_batches_total)
+direct_after "off load" 127.0.0.1 --count 40000 --rate 20000 --seed 5
 expect_eq "off: no direct batch under load" 0 "${d:-0}"
 stop_daemon
 export SVCDNS_FAILPOINT_UDP_DIRECT=always
@@ -133,8 +132,7 @@ start_daemon --threads 1 --http "127.0.0.1:$HP" --udp-direct off || return
 unset SVCDNS_FAILPOINT_UDP_DIRECT
 grep -q 'SVCDNS_FAILPOINT_UDP_DIRECT=always' "$DAEMON_ERR" ||
 	fail "the failpoint was not taken: $(head -3 "$DAEMON_ERR")"
-out=$(load --count 2000 --rate 2000 --seed 9 --timeout-ms 1500)
-d=$(metric svcdns_dns_udp_direct_batches_total)
+direct_after "failpoint load" 127.0.0.1 --count 2000 --rate 2000 --seed 9
 [ "${d:-0}" -gt 0 ] || fail "the failpoint did not override --udp-direct off"
 stop_daemon
 up_stop_all
