@@ -280,6 +280,36 @@ static void build_z01(struct dc_msg *m)
 	build_web_option(m, 12, 4000 - 44 - WIRE_OPT_LEN - 4, 0);
 }
 
+/* Z02: a 1,500-octet query whose OPT (EDNS version 1) comes after a TXT
+ * record of 1,400 octets in the additional section: only a server that
+ * reads the whole datagram, past any first buffer of 512 or 1,024
+ * octets, finds it. */
+static void build_z02(struct dc_msg *m)
+{
+	static const uint8_t q[] = { Q };
+
+	put_hdr(m, 0, 1, 0, 0, 2);
+	put(m, q, sizeof(q));
+	put8(m, 0);
+	put16(m, DNS_TYPE_TXT);
+	put16(m, DNS_CLASS_IN);
+	put16(m, 0);
+	put16(m, 0);
+	put16(m, 1400);
+	for (size_t i = 0; i < 1400; i += 200) {
+		put8(m, 199);
+		for (size_t k = 0; k < 199; k++) {
+			put8(m, (uint8_t)('a' + k % 26));
+		}
+	}
+	put8(m, 0);
+	put16(m, DNS_TYPE_OPT);
+	put16(m, WIRE_EDNS_ADVERTISE);
+	put16(m, 1); /* extended rcode 0, version 1 */
+	put16(m, 0);
+	put16(m, 0);
+}
+
 /* ---- expectations ----------------------------------------------------- */
 
 enum dc_kind {
@@ -721,6 +751,10 @@ static const struct dc_case dc_cases[] = {
 	/* ---- size ---- */
 	{ "Z01", "4,000-octet query (OPT padding)", .build = build_z01,
 	  .want = { EXP_WEB(0, 1), .udp_max = 1232, .text = "normal answer" } },
+	{ "Z02", "1,500-octet query, OPT version 1 after a 1,400-octet TXT",
+	  .build = build_z02,
+	  .want = { EXP(DNS_RCODE_BADVERS, 0, 1, 0, 0, 1, 1),
+	            .text = "BADVERS: the OPT at the end was read" } },
 };
 
 /* ---- the run ---------------------------------------------------------- */
