@@ -1326,6 +1326,11 @@ static int main_start(struct main_ctx *m)
 	}
 	main_watchdog_start(m);
 	if (m->cfg.kube.enabled) {
+		if (m->cfg.cache[0] != '\0') {
+			log_warn(
+				"main: --cache %s is not used with --kubernetes: each start lists the objects from the API server",
+				m->cfg.cache);
+		}
 		/* The first full sync publishes the first snapshot; until
 		 * then SERVFAIL and /ready 503 (main_kube_first). */
 		err = watch_start_kube(m->watch);

@@ -5,11 +5,15 @@ trap kube_stop_helpers EXIT
 kube_tls_setup || fail "openssl could not make the test CA"
 fakeapi_start --objects "$CASE_DIR/objects.json" || exit 1
 kube_kubeconfig "$WORK/kubeconfig"
-start_kube_daemon --settle-ms 20 || return 0
+start_kube_daemon --settle-ms 20 --cache "$WORK/cache" || return 0
 
 a() { dig +short +norec +tries=1 +time=1 -p "$PORT" @127.0.0.1 "$1" A | sort | tr '\n' ' '; }
 wait_until 15 sh -c "[ \"\$(dig +short +norec -p $PORT @127.0.0.1 web.shop.svc.cluster.local A)\" = 10.96.0.10 ]" ||
 	fail "web.shop not served after the first sync"
+# The start-up cache keys on the manifest directory: not used here, and
+# said so.
+grep -q -- "--cache $WORK/cache is not used with --kubernetes" "$DAEMON_ERR" ||
+	fail "no warning that --cache is not used with --kubernetes"
 expect_dig db.other.svc.cluster.local A
 expect_dig nothing.shop.svc.cluster.local A rcode=NXDOMAIN
 
@@ -54,7 +58,7 @@ expect_eq "hl after 410" "10.2.0.1 10.2.0.2 " "$(a hl.shop.svc.cluster.local)"
 # A second replica watching on its own serves the same answers.
 P1=$PORT
 D1=$DAEMON_PID
-start_kube_daemon --settle-ms 20 || return 0
+start_kube_daemon --settle-ms 20 --cache "$WORK/cache" || return 0
 P2=$PORT
 wait_until 15 sh -c "[ \"\$(dig +short +norec -p $P2 @127.0.0.1 hl.shop.svc.cluster.local A | sort | tr '\n' ' ')\" = '10.2.0.1 10.2.0.2 ' ]" ||
 	fail "the second replica does not serve hl.shop"
@@ -72,3 +76,4 @@ done
 stop_daemon
 kill "$D1" 2>/dev/null
 wait "$D1" 2>/dev/null
+[ ! -e "$WORK/cache" ] || fail "--cache was written in --kubernetes mode"
