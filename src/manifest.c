@@ -1614,11 +1614,24 @@ static const char *const meta_fields[MF_N] = {
 	[MF_DELETION] = "deletionTimestamp",
 };
 
-/* Reads metadata. Namespace objects (namespaced false) get ns "". */
+/* How walk_meta reads an object's metadata. */
+enum meta_kind {
+	META_CLUSTER,    /* a Namespace: not namespaced, ns "" */
+	META_NAMESPACED, /* Pods, EndpointSlices, Endpoints */
+	/* Services: their annotations too. Those of the other kinds are
+	 * never used (svcdns.io/... are Service annotations), and a Pod's,
+	 * unlike its labels, are mostly unique (CNI addresses, container
+	 * IDs, restart times): about 140 bytes a pod kept for nothing. The
+	 * API watcher leaves them out too (kube_store.c). */
+	META_SERVICE,
+};
+
+/* Reads metadata. */
 static void walk_meta(struct mload *m, const struct ynode *obj,
                       const struct ynode *const *f, enum mname_rule rule,
-                      bool namespaced, struct k8s_meta *meta)
+                      enum meta_kind kind, struct k8s_meta *meta)
 {
+	bool namespaced = kind != META_CLUSTER;
 	const struct ynode *mf[MF_N];
 	const struct ynode *md;
 	const char *s;
@@ -1653,7 +1666,10 @@ static void walk_meta(struct mload *m, const struct ynode *obj,
 		}
 	}
 	w_labels(m, mf[MF_LABELS], "labels", &meta->labels);
-	w_labels(m, mf[MF_ANNOTATIONS], "annotations", &meta->annotations);
+	if (kind == META_SERVICE) {
+		w_labels(m, mf[MF_ANNOTATIONS], "annotations",
+		         &meta->annotations);
+	}
 	meta->deleting = !ynode_is_null(mf[MF_DELETION]);
 	w_pop(m, old);
 }
@@ -1665,7 +1681,7 @@ static void walk_namespace(struct mload *m, const struct ynode *obj,
 	struct k8s_namespace *slot;
 
 	memset(&ns, 0, sizeof(ns));
-	walk_meta(m, obj, f, MNAME_LABEL, false, &ns.meta);
+	walk_meta(m, obj, f, MNAME_LABEL, META_CLUSTER, &ns.meta);
 	slot = mvec_push(m, &m->namespaces, sizeof(*slot));
 	if (slot != NULL) {
 		*slot = ns;
@@ -2000,7 +2016,7 @@ static void walk_service(struct mload *m, const struct ynode *obj,
 	int rc;
 
 	memset(&svc, 0, sizeof(svc));
-	walk_meta(m, obj, f, MNAME_LABEL_1035, true, &svc.meta);
+	walk_meta(m, obj, f, MNAME_LABEL_1035, META_SERVICE, &svc.meta);
 	rc = w_coll(m, f[OF_SPEC], "spec", YNODE_MAP, &spec);
 	if (rc == 0) {
 		w_missing(m, obj, "spec");
@@ -2272,7 +2288,7 @@ static void walk_slice(struct mload *m, const struct ynode *obj,
 	bool type_ok;
 
 	memset(&sl, 0, sizeof(sl));
-	walk_meta(m, obj, f, MNAME_SUBDOMAIN, true, &sl.meta);
+	walk_meta(m, obj, f, MNAME_SUBDOMAIN, META_NAMESPACED, &sl.meta);
 	sl.address_type =
 		slice_address_type(m, obj, f[OF_ADDRESSTYPE], &type_ok);
 	/* FQDN slices carry names, not addresses; svcdns ignores them. */
@@ -2426,7 +2442,7 @@ static void walk_endpoints(struct mload *m, const struct ynode *obj,
 	size_t i = 0;
 
 	memset(&meta, 0, sizeof(meta));
-	walk_meta(m, obj, f, MNAME_SUBDOMAIN, true, &meta);
+	walk_meta(m, obj, f, MNAME_SUBDOMAIN, META_NAMESPACED, &meta);
 	if (w_coll(m, f[OF_SUBSETS], "subsets", YNODE_SEQ, &seq) != 1) {
 		return;
 	}
@@ -2660,7 +2676,7 @@ static void walk_pod(struct mload *m, const struct ynode *obj,
 	int rc;
 
 	memset(&pod, 0, sizeof(pod));
-	walk_meta(m, obj, f, MNAME_SUBDOMAIN, true, &pod.meta);
+	walk_meta(m, obj, f, MNAME_SUBDOMAIN, META_NAMESPACED, &pod.meta);
 	rc = w_coll(m, f[OF_SPEC], "spec", YNODE_MAP, &spec);
 	if (rc == 0) {
 		w_missing(m, obj, "spec");

@@ -255,6 +255,72 @@ static void test_manifest_load_list_null_endpoints(void **state)
 	diag_fini(&d);
 }
 
+/* Only a Service's annotations are kept (svcdns.io/... are read from
+ * them); those of the other kinds are never read, not even checked. */
+static void test_manifest_annotations_services_only(void **state)
+{
+	static const char text[] =
+		"apiVersion: v1\n"
+		"kind: Namespace\n"
+		"metadata: {name: shop, annotations: {owner: team-a}}\n"
+		"---\n"
+		"apiVersion: v1\n"
+		"kind: Service\n"
+		"metadata:\n"
+		"  name: web\n"
+		"  namespace: shop\n"
+		"  annotations: {svcdns.io/color-label: color}\n"
+		"spec: {clusterIP: None, selector: {app: web}}\n"
+		"---\n"
+		"apiVersion: v1\n"
+		"kind: Pod\n"
+		"metadata:\n"
+		"  name: web-1\n"
+		"  namespace: shop\n"
+		"  labels: {app: web}\n"
+		"  annotations:\n"
+		"    cni.projectcalico.org/podIP: 10.244.1.5/32\n"
+		"    kubectl.kubernetes.io/restartedAt: \"2024-05-01T00:00:00Z\"\n"
+		"spec: {containers: [{name: web, image: web}]}\n"
+		"status: {phase: Running, podIP: 10.244.1.5}\n"
+		"---\n"
+		"apiVersion: v1\n"
+		"kind: Pod\n"
+		"metadata: {name: web-2, namespace: shop, annotations: [not, a, map]}\n"
+		"spec: {containers: [{name: web, image: web}]}\n"
+		"status: {phase: Running, podIP: 10.244.1.6}\n"
+		"---\n"
+		"apiVersion: discovery.k8s.io/v1\n"
+		"kind: EndpointSlice\n"
+		"metadata:\n"
+		"  name: web-abc\n"
+		"  namespace: shop\n"
+		"  labels: {kubernetes.io/service-name: web}\n"
+		"  annotations: {endpoints.kubernetes.io/last-change-trigger-time: x}\n"
+		"addressType: IPv4\n"
+		"endpoints: [{addresses: [10.244.1.5]}]\n";
+	struct k8s_file *f = NULL;
+	struct diag d;
+
+	(void)state;
+	assert_int_equal(load_buf(text, NULL, &f, &d), 0);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(f->n_services, 1);
+	assert_int_equal(f->n_pods, 2);
+	assert_string_equal(k8s_labels_get(&f->services[0].meta.annotations,
+	                                   "svcdns.io/color-label"),
+	                    "color");
+	assert_int_equal(f->namespaces[0].meta.annotations.n, 0);
+	assert_int_equal(f->pods[0].meta.annotations.n, 0);
+	assert_int_equal(f->pods[1].meta.annotations.n, 0);
+	assert_int_equal(f->slices[0].meta.annotations.n, 0);
+	/* The labels of the same objects are kept. */
+	assert_string_equal(k8s_labels_get(&f->pods[0].meta.labels, "app"),
+	                    "web");
+	k8s_file_destroy(f);
+	diag_fini(&d);
+}
+
 /* core/v1 Endpoints: one legacy slice per family of a subset. */
 static void test_manifest_load_legacy_endpoints(void **state)
 {
@@ -1440,6 +1506,7 @@ int main(void)
 		cmocka_unit_test(test_manifest_load_good_table),
 		cmocka_unit_test(test_manifest_load_kubectl_service),
 		cmocka_unit_test(test_manifest_load_multidoc),
+		cmocka_unit_test(test_manifest_annotations_services_only),
 		cmocka_unit_test(test_manifest_load_list_null_endpoints),
 		cmocka_unit_test(test_manifest_load_legacy_endpoints),
 		cmocka_unit_test(test_manifest_load_typed_list),
