@@ -241,6 +241,20 @@ static void build_n19(struct dc_msg *m)
 	build_labels_query(m, sizes, 127);
 }
 
+/* The fixed part of a record owned by the root: type, class, TTL and
+ * RDLENGTH (for an OPT, class is the UDP size and TTL the extended rcode,
+ * version and flags). */
+static void put_root_rr(struct dc_msg *m, uint16_t type, uint16_t rclass,
+                        uint32_t ttl, uint16_t rdlen)
+{
+	put8(m, 0);
+	put16(m, type);
+	put16(m, rclass);
+	put16(m, (uint16_t)(ttl >> 16));
+	put16(m, (uint16_t)ttl);
+	put16(m, rdlen);
+}
+
 /* web A with an OPT (1232) holding one option of olen octets (all fill). */
 static void build_web_option(struct dc_msg *m, uint16_t code, size_t olen,
                              uint8_t fill)
@@ -249,12 +263,8 @@ static void build_web_option(struct dc_msg *m, uint16_t code, size_t olen,
 
 	put_hdr(m, 0, 1, 0, 0, 1);
 	put(m, q, sizeof(q));
-	put8(m, 0);
-	put16(m, DNS_TYPE_OPT);
-	put16(m, WIRE_EDNS_ADVERTISE);
-	put16(m, 0);
-	put16(m, 0);
-	put16(m, (uint16_t)(olen + 4));
+	put_root_rr(m, DNS_TYPE_OPT, WIRE_EDNS_ADVERTISE, 0,
+	            (uint16_t)(olen + 4));
 	put16(m, code);
 	put16(m, (uint16_t)olen);
 	for (size_t i = 0; i < olen; i++) {
@@ -290,24 +300,15 @@ static void build_z02(struct dc_msg *m)
 
 	put_hdr(m, 0, 1, 0, 0, 2);
 	put(m, q, sizeof(q));
-	put8(m, 0);
-	put16(m, DNS_TYPE_TXT);
-	put16(m, DNS_CLASS_IN);
-	put16(m, 0);
-	put16(m, 0);
-	put16(m, 1400);
+	put_root_rr(m, DNS_TYPE_TXT, DNS_CLASS_IN, 0, 1400);
 	for (size_t i = 0; i < 1400; i += 200) {
 		put8(m, 199);
 		for (size_t k = 0; k < 199; k++) {
 			put8(m, (uint8_t)('a' + k % 26));
 		}
 	}
-	put8(m, 0);
-	put16(m, DNS_TYPE_OPT);
-	put16(m, WIRE_EDNS_ADVERTISE);
-	put16(m, 1); /* extended rcode 0, version 1 */
-	put16(m, 0);
-	put16(m, 0);
+	/* Extended rcode 0, version 1. */
+	put_root_rr(m, DNS_TYPE_OPT, WIRE_EDNS_ADVERTISE, 0x00010000u, 0);
 }
 
 /* ---- expectations ----------------------------------------------------- */
