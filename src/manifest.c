@@ -1621,8 +1621,8 @@ enum meta_kind {
 	/* Services: their annotations too. Those of the other kinds are
 	 * never used (svcdns.io/... are Service annotations), and a Pod's,
 	 * unlike its labels, are mostly unique (CNI addresses, container
-	 * IDs, restart times): about 140 bytes a pod kept for nothing. The
-	 * API watcher leaves them out too (kube_store.c). */
+	 * IDs, restart times): 143 bytes a pod with four such ones, kept
+	 * for nothing. The API watcher leaves them out too (kube_store.c). */
 	META_SERVICE,
 };
 
