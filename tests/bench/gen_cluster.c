@@ -3,6 +3,7 @@
  *
  *   gen_cluster --out DIR [--services N] [--pods N] [--endpoints N]
  *               [--namespaces N] [--headless PCT] [--queries N] [--seed N]
+ *               [--annotations N]
  *
  * Layout: DIR/zones/<ns>/services.yaml (Services), slices.yaml
  * (EndpointSlices), pods-K.yaml (Pods, 1,000 per file), and DIR/queries.txt
@@ -11,7 +12,11 @@
  * names that do not exist, nx-N.<ns>). Services are headless with
  * probability PCT (default 70); each gets endpoints/services endpoints, each
  * a Pod of its namespace; the remaining Pods back no service. Addresses:
- * ClusterIPs from 10.96.0.0/12, Pods from 10.244.0.0/14. */
+ * ClusterIPs from 10.96.0.0/12, Pods from 10.244.0.0/14. With
+ * --annotations N (at most 4), each Pod also carries the first N of the
+ * annotations a CNI plugin and `kubectl rollout restart` leave on real pods,
+ * each value unique to the pod: Calico's containerID, podIP and podIPs, and
+ * kubectl's restartedAt. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +33,7 @@ struct gen {
 	unsigned namespaces;
 	unsigned headless_pct;
 	unsigned queries;
+	unsigned annotations; /* per Pod, 0..4 */
 	uint64_t rng;
 };
 
@@ -71,16 +77,43 @@ static bool gen_is_headless(const struct gen *g, unsigned s)
 	return (s * 37u) % 100u < g->headless_pct;
 }
 
-static void gen_write_pod(FILE *f, unsigned ns, unsigned svc, unsigned idx,
-                          unsigned podno, bool backs)
+/* The first n of the annotations real pods carry (see the head). */
+static void gen_write_pod_annotations(FILE *f, unsigned n, unsigned podno,
+                                      const char *ip)
+{
+	if (n == 0) {
+		return;
+	}
+	fprintf(f, "    annotations:\n");
+	fprintf(f,
+	        "      cni.projectcalico.org/containerID: %016x%016x%016x%016x\n",
+	        podno * 2654435761u, podno ^ 0x5bd1e995u, podno * 40503u,
+	        ~podno);
+	if (n > 1) {
+		fprintf(f, "      cni.projectcalico.org/podIP: %s/32\n", ip);
+	}
+	if (n > 2) {
+		fprintf(f, "      cni.projectcalico.org/podIPs: %s/32\n", ip);
+	}
+	if (n > 3) {
+		fprintf(f,
+		        "      kubectl.kubernetes.io/restartedAt: \"2024-05-01T%02u:%02u:%02uZ\"\n",
+		        podno / 3600 % 24, podno / 60 % 60, podno % 60);
+	}
+}
+
+static void gen_write_pod(const struct gen *g, FILE *f, unsigned ns,
+                          unsigned svc, unsigned idx, unsigned podno,
+                          bool backs)
 {
 	char ip[32];
 
 	gen_pod_ip(podno, ip, sizeof(ip));
+	fprintf(f, "- apiVersion: v1\n"
+	           "  kind: Pod\n"
+	           "  metadata:\n");
+	gen_write_pod_annotations(f, g->annotations, podno, ip);
 	fprintf(f,
-	        "- apiVersion: v1\n"
-	        "  kind: Pod\n"
-	        "  metadata:\n"
 	        "    creationTimestamp: \"2024-05-01T00:00:00Z\"\n"
 	        "    labels:\n"
 	        "      app: %s%u\n"
@@ -197,7 +230,7 @@ static void gen_namespace(struct gen *g, unsigned ns, unsigned *podno)
 				fprintf(pf,
 				        "apiVersion: v1\nkind: List\nitems:\n");
 			}
-			gen_write_pod(pf, ns, s, p, (*podno)++, true);
+			gen_write_pod(g, pf, ns, s, p, (*podno)++, true);
 		}
 	}
 	for (; p < pods_ns; p++) {
@@ -209,7 +242,7 @@ static void gen_namespace(struct gen *g, unsigned ns, unsigned *podno)
 			pf = gen_open(dir, name);
 			fprintf(pf, "apiVersion: v1\nkind: List\nitems:\n");
 		}
-		gen_write_pod(pf, ns, 0, p, (*podno)++, false);
+		gen_write_pod(g, pf, ns, 0, p, (*podno)++, false);
 	}
 	if (pf) {
 		fclose(pf);
@@ -308,6 +341,8 @@ int main(int argc, char **argv)
 			g.headless_pct = gen_arg(v);
 		} else if (strcmp(o, "--queries") == 0) {
 			g.queries = gen_arg(v);
+		} else if (strcmp(o, "--annotations") == 0) {
+			g.annotations = gen_arg(v);
 		} else if (strcmp(o, "--seed") == 0) {
 			g.rng = gen_arg(v) | 1u;
 		} else {
@@ -316,9 +351,9 @@ int main(int argc, char **argv)
 	}
 	if (i != argc || g.out == NULL || g.namespaces == 0 ||
 	    g.services < g.namespaces || g.endpoints > g.pods ||
-	    g.headless_pct > 100) {
+	    g.headless_pct > 100 || g.annotations > 4) {
 		fprintf(stderr,
-		        "usage: gen_cluster --out DIR [--services N] [--pods N] [--endpoints N] [--namespaces N] [--headless PCT] [--queries N] [--seed N]\n"
+		        "usage: gen_cluster --out DIR [--services N] [--pods N] [--endpoints N] [--namespaces N] [--headless PCT] [--queries N] [--seed N] [--annotations 0..4]\n"
 		        "       (services >= namespaces, endpoints <= pods)\n");
 		return 2;
 	}

@@ -392,11 +392,11 @@ result() {
 
 # ---- datasets -----------------------------------------------------------
 
-# gen DIR SERVICES PODS ENDPOINTS NAMESPACES
+# gen DIR SERVICES PODS ENDPOINTS NAMESPACES [GEN_CLUSTER_OPTION...]
 gen() {
 	rm -rf "$1"
 	timeout 300 "$BENCH/gen_cluster" --out "$1" --services "$2" --pods "$3" \
-		--endpoints "$4" --namespaces "$5" --headless 70 >"$1.gen.txt" ||
+		--endpoints "$4" --namespaces "$5" --headless 70 "${@:6}" >"$1.gen.txt" ||
 		die "gen_cluster failed for $1"
 }
 
@@ -669,6 +669,24 @@ bench_scale() {
 			fi
 		done
 	done
+	# The largest size once more with pods as kubectl prints real ones:
+	# with annotations unique to each (CNI address, container ID, restart
+	# time), which svcdns does not keep.
+	IFS=: read -r pods svcs eps ns <<<"${SCALE_SIZES##* }"
+	D=$DATA/scale-$pods-ann
+	gen "$D" "$svcs" "$pods" "$eps" "$ns" --annotations 4
+	for r in $(seq "$REPS"); do
+		wait_quiet
+		new_port
+		say "scale $pods pods / $svcs services, 4 annotations a pod: the daemon, rep $r/$REPS"
+		if start_server "svcdns-$pods-ann" "$SERVER_CPUS" 180 "$PROBE_NAME" 120000 \
+			"$SVCDNS" --zones "$D/zones" --listen "127.0.0.1:$PORT" \
+			--threads 1 --upstream none $SVCDNS_COMMON; then
+			result scale-daemon-ann "$pods" "rep=$r quiet=$QUIET pods=$pods services=$svcs startup_ms=$STARTUP_MS rss_kib=$(rss_kib "$SPID")"
+			stop_server
+		fi
+	done
+	rm -rf "$D"
 }
 
 bench_rebuild() {
@@ -949,6 +967,8 @@ report() {
 	BIG_RSS_ALL=$(get scale-daemon-all "$BIG_PODS" rss_kib | median)
 	echo "build = tests/bench/bench_build (scan + snapshot, pods verified); daemon = svcdns --threads 1 on CPU $SERVER_CPUS, exec -> first answer, VmRSS then."
 	echo "$BIG_PODS pods with the daemon on CPUs $ALL_CPUS and the default --threads: $(fmt '%s ms' "$BIG_LOAD_ALL") (range $(get scale-daemon-all "$BIG_PODS" startup_ms | range) ms), $(kib_mb "$BIG_RSS_ALL") MB$(noisy scale-daemon-all "$BIG_PODS")"
+	echo "the same $BIG_PODS pods with 4 annotations each, as real pods carry (CNI address, container ID, restart time; only"
+	echo "Services' annotations are kept), daemon on CPU $SERVER_CPUS: $(fmt '%s ms' "$(get scale-daemon-ann "$BIG_PODS" startup_ms | median)"), $(kib_mb "$(get scale-daemon-ann "$BIG_PODS" rss_kib | median)") MB$(noisy scale-daemon-ann "$BIG_PODS")"
 	echo "MB/1k objs = daemon RSS per 1,000 pods+services; CoreDNS MB = its published estimate (pods + services) x 0.000858 + 49.1,"
 	echo "i.e. 49.1 MB fixed + 0.858 MB per 1,000 objects. svcdns's marginal cost between the two largest sizes:"
 	echo "${slope:-na} bytes per pod or service (CoreDNS: 858)."
