@@ -235,17 +235,17 @@ struct worker {
 	pthread_t tid;       /* the worker's thread, set before the mode */
 	uv_mutex_t ring_lock;
 	bool ring_lock_init;
-	bool direct_on;     /* may go direct (the policy, per beat) */
-	bool loop_dirty;    /* a forward started: its sockets and timers wait
-	                       for the loop to run (libuv applies epoll changes
-	                       in uv_run) */
-	bool registered;    /* the loop's descriptor is in the waker's epoll */
-	unsigned win_udp;   /* this beat interval: UDP batches of dl, */
-	unsigned win_wakes; /* loop wakeups (loop mode), */
-	unsigned win_other; /* and rings (direct mode) */
-	_Atomic int dstate; /* enum worker_dstate */
-	_Atomic bool rung;  /* the loop has work: run it */
-	_Atomic bool fired; /* the waker's EPOLLONESHOT fired: re-arm */
+	bool direct_on;  /* may go direct (the policy, per beat) */
+	bool loop_dirty; /* a forward started: its sockets and timers wait
+	                    for the loop to run (libuv applies epoll changes
+	                    in uv_run) */
+	bool registered; /* the loop's descriptor is in the waker's epoll */
+	/* This beat interval (besides dl->win_batches, its UDP batches): */
+	unsigned win_wakes;         /* loop wakeups (loop mode), */
+	unsigned win_other;         /* and rings (direct mode) */
+	_Atomic int dstate;         /* enum worker_dstate */
+	_Atomic bool rung;          /* the loop has work: run it */
+	_Atomic bool fired;         /* the waker's EPOLLONESHOT fired: re-arm */
 	_Atomic uint64_t wake_at;   /* uv_now() of the next timer; MAX: none */
 	uint8_t resp[WIRE_MSG_MAX]; /* the response being built */
 	uint8_t tcp_read[SERVER_TCP_READ]; /* see SERVER_TCP_READ */
@@ -1016,8 +1016,7 @@ static void udp_read(struct listener *l)
 			return;
 		}
 		done += (unsigned)n;
-		l->win_batches++;
-		if (l == w->dl && ++w->win_udp >= SERVER_DIRECT_MIN &&
+		if (++l->win_batches >= SERVER_DIRECT_MIN && l == w->dl &&
 		    !w->direct_on && w->srv->direct == CONFIG_UDP_DIRECT_AUTO) {
 			w->direct_on = worker_direct_want(w);
 		}
@@ -2204,7 +2203,6 @@ static void worker_direct_wait(struct worker *w)
 		if (n > 0) {
 			/* RRL and the log limit read the loop's clock. */
 			uv_update_time(&w->loop);
-			w->win_udp++;
 			l->win_batches++;
 			stat_inc(w, SERVER_STAT_UDP_DIRECT_BATCHES);
 			w->loop_dirty = false;
@@ -2241,16 +2239,17 @@ static void worker_direct_wait(struct worker *w)
 	}
 }
 
-/* True if the beat interval so far calls for direct mode (auto). */
+/* True if the beat interval so far calls for direct mode (auto): w->dl's
+ * batches against the loop's other wakeups and the rings. */
 static bool worker_direct_want(const struct worker *w)
 {
+	unsigned udp = w->dl->win_batches;
 	unsigned other = w->win_other;
 
-	if (w->win_wakes > w->win_udp) {
-		other += w->win_wakes - w->win_udp;
+	if (w->win_wakes > udp) {
+		other += w->win_wakes - udp;
 	}
-	return w->win_udp >= SERVER_DIRECT_MIN &&
-	       w->win_udp >= SERVER_DIRECT_RATIO * other;
+	return udp >= SERVER_DIRECT_MIN && udp >= SERVER_DIRECT_RATIO * other;
 }
 
 /* With several listeners, direct mode reads the one that brought the most
@@ -2262,9 +2261,6 @@ static void worker_direct_pick(struct worker *w)
 	struct listener *best = w->dl;
 	size_t i;
 
-	if (w->dl == NULL) {
-		return;
-	}
 	for (i = 0; i < w->srv->cfg->n_listen; i++) {
 		if (w->ls[i].win_batches > best->win_batches) {
 			best = &w->ls[i];
@@ -2275,10 +2271,6 @@ static void worker_direct_pick(struct worker *w)
 		          best->cfg->text);
 		worker_direct_leave(w);
 		w->dl = best;
-		w->win_udp = best->win_batches;
-	}
-	for (i = 0; i < w->srv->cfg->n_listen; i++) {
-		w->ls[i].win_batches = 0;
 	}
 }
 
@@ -2287,7 +2279,11 @@ static void worker_direct_pick(struct worker *w)
  * left when a whole interval did not. */
 static void worker_direct_judge(struct worker *w)
 {
-	worker_direct_pick(w);
+	size_t i;
+
+	if (w->dl != NULL) { /* NULL: --udp-direct off */
+		worker_direct_pick(w);
+	}
 	switch (w->srv->direct) {
 	case CONFIG_UDP_DIRECT_ON:
 		w->direct_on = true;
@@ -2300,7 +2296,9 @@ static void worker_direct_judge(struct worker *w)
 		w->direct_on = worker_direct_want(w);
 		break;
 	}
-	w->win_udp = 0;
+	for (i = 0; i < w->srv->cfg->n_listen; i++) {
+		w->ls[i].win_batches = 0;
+	}
 	w->win_wakes = 0;
 	w->win_other = 0;
 }

@@ -631,8 +631,28 @@ bench_startup() {
 	done
 }
 
+# scale_daemon PHASE NAME CPUS ZONES WHAT [SVCDNS_OPTION...]: one start of
+# the daemon on ZONES pinned to CPUS, as a RESULT line PHASE $pods (pods,
+# svcs and r are the caller's): exec -> first answer, RSS then and half a
+# second later.
+scale_daemon() {
+	local phase=$1 name=$2 cpus=$3 zones=$4 what=$5 rss
+	shift 5
+	wait_quiet
+	new_port
+	say "scale $pods pods / $svcs services: $what, rep $r/$REPS"
+	if start_server "$name" "$cpus" 180 "$PROBE_NAME" 120000 \
+		"$SVCDNS" --zones "$zones" --listen "127.0.0.1:$PORT" \
+		--upstream none "$@" $SVCDNS_COMMON; then
+		rss=$(rss_kib "$SPID")
+		sleep 0.5
+		result "$phase" "$pods" "rep=$r quiet=$QUIET pods=$pods services=$svcs startup_ms=$STARTUP_MS rss_kib=$rss rss_later_kib=$(rss_kib "$SPID")"
+		stop_server
+	fi
+}
+
 bench_scale() {
-	local sz pods svcs eps ns D line r rss f
+	local sz pods svcs eps ns D line r f
 	for sz in $SCALE_SIZES; do
 		IFS=: read -r pods svcs eps ns <<<"$sz"
 		D=$DATA/scale-$pods
@@ -645,28 +665,12 @@ bench_scale() {
 				sed -n 's/^bench_build: \(load_parse_ms.*\)/\1/p')
 			[ -n "$line" ] || warn "bench_build failed on $D"
 			result scale-build "$pods" "rep=$r quiet=$QUIET pods=$pods services=$svcs $line"
-			wait_quiet
-			new_port
-			say "scale $pods pods / $svcs services: the daemon, rep $r/$REPS"
-			if start_server "svcdns-$pods" "$SERVER_CPUS" 180 "$PROBE_NAME" 120000 \
-				"$SVCDNS" --zones "$D/zones" --listen "127.0.0.1:$PORT" \
-				--threads 1 --upstream none $SVCDNS_COMMON; then
-				rss=$(rss_kib "$SPID")
-				sleep 0.5
-				result scale-daemon "$pods" "rep=$r quiet=$QUIET pods=$pods services=$svcs startup_ms=$STARTUP_MS rss_kib=$rss rss_later_kib=$(rss_kib "$SPID")"
-				stop_server
-			fi
+			scale_daemon scale-daemon "svcdns-$pods" "$SERVER_CPUS" "$D/zones" \
+				"the daemon" --threads 1
 			# The largest size again as a user would start it.
 			[ "$sz" = "${SCALE_SIZES##* }" ] || continue
-			wait_quiet
-			new_port
-			say "scale $pods pods / $svcs services: the daemon on CPUs $ALL_CPUS, default --threads, rep $r/$REPS"
-			if start_server "svcdns-$pods-all" "$ALL_CPUS" 180 "$PROBE_NAME" 120000 \
-				"$SVCDNS" --zones "$D/zones" --listen "127.0.0.1:$PORT" \
-				--upstream none $SVCDNS_COMMON; then
-				result scale-daemon-all "$pods" "rep=$r quiet=$QUIET pods=$pods services=$svcs startup_ms=$STARTUP_MS rss_kib=$(rss_kib "$SPID")"
-				stop_server
-			fi
+			scale_daemon scale-daemon-all "svcdns-$pods-all" "$ALL_CPUS" \
+				"$D/zones" "the daemon on CPUs $ALL_CPUS, default --threads"
 		done
 	done
 	# The largest size once more with pods as kubectl prints real ones:
@@ -676,15 +680,8 @@ bench_scale() {
 	D=$DATA/scale-$pods-ann
 	gen "$D" "$svcs" "$pods" "$eps" "$ns" --annotations 4
 	for r in $(seq "$REPS"); do
-		wait_quiet
-		new_port
-		say "scale $pods pods / $svcs services, 4 annotations a pod: the daemon, rep $r/$REPS"
-		if start_server "svcdns-$pods-ann" "$SERVER_CPUS" 180 "$PROBE_NAME" 120000 \
-			"$SVCDNS" --zones "$D/zones" --listen "127.0.0.1:$PORT" \
-			--threads 1 --upstream none $SVCDNS_COMMON; then
-			result scale-daemon-ann "$pods" "rep=$r quiet=$QUIET pods=$pods services=$svcs startup_ms=$STARTUP_MS rss_kib=$(rss_kib "$SPID")"
-			stop_server
-		fi
+		scale_daemon scale-daemon-ann "svcdns-$pods-ann" "$SERVER_CPUS" \
+			"$D/zones" "4 annotations a pod, the daemon" --threads 1
 	done
 	rm -rf "$D"
 }
