@@ -479,6 +479,9 @@ static void ops_snapshot(struct metrics_buf *b, struct snapshot_slot *slot)
 	            (double)ss.build_us / 1e6);
 	ops_one(b, "svcdns_snapshot_bytes", "gauge",
 	        "Memory held by the published snapshot.", ss.bytes);
+	ops_one(b, "svcdns_snapshot_garbage_bytes", "gauge",
+	        "Part of svcdns_snapshot_bytes that only replaced snapshots used (reclaimed when a rebuild would leave over a quarter).",
+	        ss.garbage);
 	ops_one(b, "svcdns_snapshot_names", "gauge",
 	        "Owner names in the published snapshot.", ss.names);
 	ops_one(b, "svcdns_snapshot_spare_bytes", "gauge",

@@ -4,16 +4,19 @@
  * their records -> templates), which runs off the serving threads, and the
  * read side (lookup, publish), which workers use without locks.
  *
- * Memory: a snapshot and everything reachable from it live in one arena;
- * the builder's scratch data lives in a second arena freed at the end of
- * snapshot_build. */
+ * Memory: a snapshot's small parts live in its arena, its tables in
+ * malloc blocks, and its names and responses in two logs it may share with
+ * the snapshots before and after it (struct snap_log); the builder's
+ * scratch data lives in a second arena, left to the next build. */
 #include "svcdns/snapshot.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "svcdns/arena.h"
 #include "svcdns/log.h"
@@ -104,11 +107,32 @@ struct snap_slot {
 	uint32_t off;
 };
 
-/* A growable byte buffer (malloc), 4-aligned appends. */
+/* The node and response buffers are logs: an address range reserved once
+ * (SNAP_BUF_MAX), made writable as it fills, never moved. A rebuild that
+ * takes most namespaces over appends to its predecessor's logs: those
+ * namespaces stay where they are, read by both snapshots, and only what is
+ * built is written (a copy would write every page of the snapshot again,
+ * and after a quiet period each of those pages is a fresh fault). What no
+ * live snapshot indexes is garbage, until a build would leave more than
+ * SNAP_LOG_GARBAGE_DIV-th of what it takes over as garbage: it starts new
+ * logs and copies (builder_logs). Each snapshot counts a reference. */
+struct snap_log {
+	_Atomic unsigned refs;
+	atomic_bool writing; /* a build appends (one at a time) */
+	uint8_t *p;          /* SNAP_BUF_MAX reserved */
+	size_t len;          /* written by published builds */
+	size_t committed;    /* read-write from p */
+};
+
+#define SNAP_LOG_GARBAGE_DIV 4
+
+/* A growable byte buffer, 4-aligned appends: malloc, or a view of a log
+ * (log != NULL: p is log->p, len where this snapshot's data ends). */
 struct snap_buf {
 	uint8_t *p;
 	size_t len;
 	size_t cap;
+	struct snap_log *log;
 };
 
 /* A (namespace, address) pair of a live pod, for pods verified mode, as
@@ -208,6 +232,7 @@ struct snapshot {
 	 * (opts.recycle), or NULL; dead_next links it there. */
 	struct snapshot_slot *recycle;
 	struct snapshot *dead_next;
+	size_t spare; /* what it added to the slot's spare_bytes, dead */
 };
 
 /* ------------------------------------------------------------------ */
@@ -328,6 +353,13 @@ struct builder {
 	 * the length of each kind's array in use now. */
 	struct snapshot_scratch *scr;
 	size_t tmp_len[SNAP_TMP_N];
+	/* The node and response logs: a dead snapshot's that nothing else
+	 * holds (to write again), and those appended to (builder_logs). */
+	struct snap_log *spare_log[2];
+	struct snap_log *claimed[2];
+	bool append;      /* on prev's logs: taken-over units stay in place */
+	size_t log_from;  /* where this build's writes start, both logs */
+	size_t log_taken; /* octets of the units taken over in place */
 	int err;
 };
 
@@ -2610,6 +2642,62 @@ static void tb_glue(struct tb *t, struct builder *b,
 	}
 }
 
+/* A new log, nothing writable yet; NULL on failure. The reservation is
+ * PROT_NONE so that it is not charged against a strict overcommit limit
+ * until it is used. */
+static struct snap_log *snap_log_new(void)
+{
+	struct snap_log *l = calloc(1, sizeof(*l));
+	void *p;
+
+	if (l == NULL) {
+		return NULL;
+	}
+	p = mmap(NULL, SNAP_BUF_MAX, PROT_NONE,
+	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		free(l);
+		return NULL;
+	}
+	l->p = p;
+	atomic_init(&l->refs, 1);
+	atomic_init(&l->writing, false);
+	return l;
+}
+
+static void snap_log_unref(struct snap_log *l)
+{
+	if (l == NULL ||
+	    atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) != 1) {
+		return;
+	}
+	munmap(l->p, SNAP_BUF_MAX);
+	free(l);
+}
+
+/* Makes the first need octets of l writable (in steps that double). */
+static bool snap_log_commit(struct snap_log *l, size_t need)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t want = l->committed * 2;
+
+	if (need <= l->committed) {
+		return true;
+	}
+	want = want > need ? want : need;
+	want = want > 65536 ? want : 65536;
+	want = (want + page - 1) & ~(page - 1);
+	if (want > SNAP_BUF_MAX) {
+		want = SNAP_BUF_MAX;
+	}
+	if (need > want || mprotect(l->p + l->committed, want - l->committed,
+	                            PROT_READ | PROT_WRITE) != 0) {
+		return false;
+	}
+	l->committed = want;
+	return true;
+}
+
 /* Makes room for more octets at the end of buf. */
 static bool snap_buf_grow(struct snap_buf *buf, size_t more)
 {
@@ -2620,7 +2708,12 @@ static bool snap_buf_grow(struct snap_buf *buf, size_t more)
 	if (need > SNAP_BUF_MAX) {
 		return false;
 	}
-	if (need > buf->cap) {
+	if (need > buf->cap && buf->log != NULL) {
+		if (!snap_log_commit(buf->log, need)) {
+			return false;
+		}
+		buf->cap = buf->log->committed;
+	} else if (need > buf->cap) {
 		size_t cap = buf->cap ? buf->cap : 65536;
 		uint8_t *p;
 
@@ -3122,8 +3215,35 @@ static int builder_finish_range(struct builder *b, size_t from, size_t to)
 	return 0;
 }
 
-/* Copies unit u from the previous snapshot: its responses as they are,
- * its nodes with their response offsets moved, each node indexed. */
+/* Notes the nodes at [at, end) of the node buffer for the index, their
+ * response offsets moved by delta first (unless 0). Nodes start
+ * 4-aligned, padded with zeros in between. */
+static void builder_index_unit(struct builder *b, size_t at, size_t end,
+                               uint32_t delta)
+{
+	uint8_t *base = b->snap->nodes.p;
+
+	while ((at = (at + 3) & ~(size_t)3) < end) {
+		struct snapshot_node *n =
+			(struct snapshot_node *)(void *)(base + at);
+		const uint8_t *name = (const uint8_t *)(n->types + n->n_types);
+		size_t k;
+
+		for (k = 0; delta != 0 && k < n->n_types; k++) {
+			n->types[k].off += delta;
+		}
+		if (b->n_copied < b->reused_nodes) {
+			b->copied[b->n_copied].hash =
+				snap_hash_name(name, n->len);
+			b->copied[b->n_copied++].off = (uint32_t)at;
+		}
+		at += sizeof(*n) + n->n_types * sizeof(n->types[0]) + n->len;
+	}
+}
+
+/* Takes unit u over from the previous snapshot: in place when the build
+ * appends to its logs, else copied (its responses as they are, its nodes
+ * with their response offsets moved); each node indexed. */
 static int builder_copy_unit(struct builder *b, struct bunit *u)
 {
 	struct snapshot *s = b->snap;
@@ -3135,6 +3255,13 @@ static int builder_copy_unit(struct builder *b, struct bunit *u)
 	size_t end;
 	uint32_t delta;
 
+	if (b->append) {
+		/* In place, in the log both snapshots share: nothing is
+		 * written there (the previous snapshot's readers read it). */
+		u->out = *pu;
+		builder_index_unit(b, pu->node_off, pu->node_end, 0);
+		return 0;
+	}
 	if (!snap_buf_reserve(&s->resps, rlen) ||
 	    !snap_buf_reserve(&s->nodes, nlen)) {
 		return -ENOMEM;
@@ -3152,23 +3279,7 @@ static int builder_copy_unit(struct builder *b, struct bunit *u)
 	s->nodes.len += nlen;
 	end = s->nodes.len;
 	u->out.node_end = (uint32_t)end;
-	/* Nodes start 4-aligned, padded with zeros in between. */
-	while ((at = (at + 3) & ~(size_t)3) < end) {
-		struct snapshot_node *n =
-			(struct snapshot_node *)(void *)(s->nodes.p + at);
-		const uint8_t *name = (const uint8_t *)(n->types + n->n_types);
-		size_t k;
-
-		for (k = 0; k < n->n_types; k++) {
-			n->types[k].off += delta;
-		}
-		if (b->n_copied < b->reused_nodes) {
-			b->copied[b->n_copied].hash =
-				snap_hash_name(name, n->len);
-			b->copied[b->n_copied++].off = (uint32_t)at;
-		}
-		at += sizeof(*n) + n->n_types * sizeof(n->types[0]) + n->len;
-	}
+	builder_index_unit(b, at, end, delta);
 	return 0;
 }
 
@@ -3202,6 +3313,100 @@ static bool builder_unit_begin(struct builder *b, struct bunit *u)
 	return true;
 }
 
+/* Claims prev's two logs for appending (one build at a time). */
+static bool builder_claim(struct builder *b, const struct snapshot *p)
+{
+	struct snap_log *l[2] = { p->nodes.log, p->resps.log };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if (atomic_exchange_explicit(&l[i]->writing, true,
+		                             memory_order_acquire)) {
+			if (i == 1) {
+				atomic_store_explicit(&l[0]->writing, false,
+				                      memory_order_release);
+			}
+			return false;
+		}
+	}
+	b->claimed[0] = l[0];
+	b->claimed[1] = l[1];
+	return true;
+}
+
+static void builder_unclaim(struct builder *b)
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if (b->claimed[i] != NULL) {
+			atomic_store_explicit(&b->claimed[i]->writing, false,
+			                      memory_order_release);
+			b->claimed[i] = NULL;
+		}
+	}
+}
+
+/* Puts the node and response buffers on logs: prev's, appending, when
+ * what it leaves behind as garbage stays under SNAP_LOG_GARBAGE_DIV-th of
+ * what the build takes over; else a dead snapshot's (builder_take_dead)
+ * or new ones, which the taken-over units are copied into. */
+static int builder_logs(struct builder *b)
+{
+	struct snapshot *s = b->snap;
+	const struct snapshot *p = b->prev;
+	struct snap_buf *to[] = { &s->nodes, &s->resps };
+	size_t i;
+
+	if (p != NULL && p->nodes.log != NULL && p->resps.log != NULL &&
+	    b->reused_nodes > 0 && builder_claim(b, p)) {
+		size_t used = p->nodes.log->len + p->resps.log->len;
+		size_t taken = 0;
+
+		for (i = 0; i < b->n_units; i++) {
+			const struct snap_unit *pu = b->units[i].reuse;
+
+			if (pu != NULL) {
+				taken += (pu->node_end - pu->node_off) +
+				         (pu->resp_end - pu->resp_off);
+			}
+		}
+		b->append = used - taken <= taken / SNAP_LOG_GARBAGE_DIV;
+		if (!b->append) {
+			builder_unclaim(b);
+		}
+		b->log_taken = b->append ? taken : 0;
+	}
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(to); i++) {
+		struct snap_log *l =
+			b->append ? b->claimed[i] : b->spare_log[i];
+
+		if (b->append) {
+			atomic_fetch_add_explicit(&l->refs, 1,
+			                          memory_order_relaxed);
+		} else if (l != NULL) {
+			b->spare_log[i] = NULL;
+		} else if ((l = snap_log_new()) == NULL) {
+			return -ENOMEM;
+		}
+		/* The buffer holds the reference from here on. */
+		to[i]->log = l;
+		to[i]->p = l->p;
+		if (!b->append && !snap_log_commit(l, 4)) {
+			return -ENOMEM;
+		}
+		if (!b->append) {
+			/* Offset 0 stands for "none": start at 4. */
+			memset(l->p, 0, 4);
+			l->len = 4;
+		}
+		to[i]->len = l->len;
+		to[i]->cap = l->committed;
+		b->log_from += l->len;
+	}
+	return 0;
+}
+
 static int builder_finish(struct builder *b)
 {
 	struct snapshot *s = b->snap;
@@ -3212,8 +3417,13 @@ static int builder_finish(struct builder *b)
 
 	s->table = builder_blk(b, SNAP_BLK_TABLE, cap, sizeof(*s->table), true);
 	s->units = arena_calloc(s->arena, b->n_units + 1, sizeof(*s->units));
-	if (s->table == NULL || s->units == NULL) {
+	if (s->table == NULL || s->units == NULL || builder_logs(b) != 0) {
 		return -ENOMEM;
+	}
+	for (i = 0; i < s->n_zones; i++) {
+		if (tb_zone_negative(b, i, b->neg[i]) != 0) {
+			return -ENOMEM;
+		}
 	}
 	s->mask = cap - 1;
 	err = builder_finish_range(b, 0, b->units_first_node);
@@ -3247,6 +3457,7 @@ static int builder_finish(struct builder *b)
 		if (b->units[i].reuse != NULL) {
 			err = builder_copy_unit(b, &b->units[i]);
 			s->stats.ns_reused++;
+			s->stats.ns_in_place += b->append;
 		}
 	}
 	builder_index_copied(b);
@@ -3639,9 +3850,6 @@ static int snap_init_zones(struct builder *b)
 		z->name_len = (uint8_t)len;
 		z->labels = (uint8_t)dname_label_count(z->name, len);
 		z->reverse = i >= o->n_zones;
-		if (tb_zone_negative(b, i, b->neg[i]) != 0) {
-			return -ENOMEM;
-		}
 	}
 	s->n_zones = o->n_zones + 2;
 	s->n_fwd = o->n_zones;
@@ -3673,8 +3881,9 @@ static size_t builder_estimate(const struct builder *b)
 	       b->n_svcs * 2;
 }
 
-/* The buffers are complete: trim them, then decode the zones' negative
- * templates into views (pointers into the response buffer). */
+/* The buffers are complete: trim them (for a log, record where this
+ * build's data ends), then decode the zones' negative templates into views
+ * (pointers into the response buffer). */
 static void snap_finish_buffers(struct builder *b)
 {
 	struct snapshot *s = b->snap;
@@ -3684,6 +3893,11 @@ static void snap_finish_buffers(struct builder *b)
 	for (i = 0; i < SVCDNS_ARRAY_SIZE(bufs); i++) {
 		uint8_t *p;
 
+		if (bufs[i]->log != NULL) {
+			/* Published: the next build appends after it. */
+			bufs[i]->log->len = bufs[i]->len;
+			continue;
+		}
 		if (bufs[i]->p == NULL || bufs[i]->len == bufs[i]->cap) {
 			continue;
 		}
@@ -3694,6 +3908,9 @@ static void snap_finish_buffers(struct builder *b)
 			bufs[i]->cap = bufs[i]->len;
 		}
 	}
+	/* What the logs hold that this snapshot does not use: what was in
+	 * them before, but for the units taken over in place. */
+	s->stats.garbage = b->log_from - b->log_taken;
 	memcpy(s->neg, b->neg, sizeof(s->neg));
 	for (i = 0; i < s->n_zones; i++) {
 		snap_resp_view(s, b->neg[i][0], &s->zones[i].nodata);
@@ -3726,12 +3943,24 @@ static uint64_t snap_opts_fp(const struct snapshot_opts *o)
 	return h;
 }
 
+/* Frees buf's memory, or lets go of its log. */
+static void snap_buf_free(struct snap_buf *buf)
+{
+	if (buf->log != NULL) {
+		snap_log_unref(buf->log);
+	} else {
+		free(buf->p);
+	}
+	buf->p = NULL;
+	buf->log = NULL;
+}
+
 static void snap_free(struct snapshot *s)
 {
 	arena_destroy(s->arena);
 	free(s->table);
-	free(s->nodes.p);
-	free(s->resps.p);
+	snap_buf_free(&s->nodes);
+	snap_buf_free(&s->resps);
 	free(s->ptrs);
 	free(s->ptr_index);
 	free(s->pod4);
@@ -3794,7 +4023,7 @@ static struct snapshot *snap_dead_take(struct snapshot_slot *slot)
 	size_t bytes = 0;
 
 	for (e = d; e != NULL; e = e->dead_next) {
-		bytes += e->stats.bytes;
+		bytes += e->spare;
 	}
 	atomic_fetch_sub_explicit(&slot->spare_bytes, bytes,
 	                          memory_order_relaxed);
@@ -3836,6 +4065,9 @@ static void builder_fini(struct builder *b)
 	for (i = 0; i < SNAP_BLK_N; i++) {
 		free(b->kept[i]);
 	}
+	builder_unclaim(b);
+	snap_log_unref(b->spare_log[0]);
+	snap_log_unref(b->spare_log[1]);
 	if (b->scr == NULL) {
 		arena_destroy(b->tmp);
 		return;
@@ -3861,7 +4093,7 @@ static size_t snap_free_dead(struct snapshot *d)
 	while (d != NULL) {
 		struct snapshot *next = d->dead_next;
 
-		bytes += d->stats.bytes;
+		bytes += d->spare;
 		snap_free(d);
 		d = next;
 	}
@@ -3902,32 +4134,40 @@ static void *snap_blk_take(struct snapshot *s, enum snap_blk k)
 /* Takes the memory of the snapshot that died last in slot (older ones are
  * freed): the new snapshot writes into pages that are mapped already. At
  * 10,000 services a one-file rebuild otherwise spends a third of its time
- * faulting in and zeroing fresh pages for the copied namespaces. */
+ * faulting in and zeroing fresh pages. Its logs are taken only when it
+ * was their last holder: a log it shares with the current snapshot is
+ * appended to, not written again (builder_logs). */
 static void builder_take_dead(struct builder *b, struct snapshot_slot *slot)
 {
 	struct snapshot *d = snap_dead_take(slot);
 	struct snapshot *s = b->snap;
-	struct snap_buf *from[3];
-	struct snap_buf *to[] = { &s->nodes, &s->resps, &s->ptr_names };
+	struct snap_buf *logs[2];
 	size_t i;
 
 	if (d == NULL) {
 		return;
 	}
+	logs[0] = &d->nodes;
+	logs[1] = &d->resps;
 	snap_free_dead(d->dead_next);
-	from[0] = &d->nodes;
-	from[1] = &d->resps;
-	from[2] = &d->ptr_names;
-	for (i = 0; i < SVCDNS_ARRAY_SIZE(to); i++) {
-		if (from[i]->p == NULL || from[i]->cap < 4) {
-			continue;
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(logs); i++) {
+		struct snap_log *l = logs[i]->log;
+
+		if (l != NULL &&
+		    atomic_load_explicit(&l->refs, memory_order_acquire) == 1) {
+			b->spare_log[i] = l;
+			logs[i]->log = NULL;
+			logs[i]->p = NULL;
+			s->stats.recycled += l->committed;
 		}
+	}
+	if (d->ptr_names.p != NULL && d->ptr_names.cap >= 4) {
 		/* As snap_buf_grow starts a buffer: offset 0 means none. */
-		*to[i] = *from[i];
-		memset(to[i]->p, 0, 4);
-		to[i]->len = 4;
-		from[i]->p = NULL;
-		s->stats.recycled += to[i]->cap;
+		s->ptr_names = d->ptr_names;
+		memset(s->ptr_names.p, 0, 4);
+		s->ptr_names.len = 4;
+		d->ptr_names.p = NULL;
+		s->stats.recycled += s->ptr_names.cap;
 	}
 	for (i = 0; i < SNAP_BLK_N; i++) {
 		b->kept[i] = snap_blk_take(d, (enum snap_blk)i);
@@ -4021,10 +4261,10 @@ struct snapshot *snapshot_build(const struct k8s_file *const *files, size_t n,
 	snap_finish_buffers(&b);
 	if (getenv("SVCDNS_DEBUG_BUILD") != NULL) {
 		fprintf(stderr,
-		        "snapshot: nodes=%zu resps=%zu arena=%zu tmp=%zu names=%zu collect_us=%llu sort_us=%llu emit_us=%llu finish_us=%llu (ptrs_us=%llu) pods_us=%llu\n",
-		        s->nodes.len, s->resps.len, arena_footprint(s->arena),
-		        arena_footprint(b.tmp), b.n_nodes,
-		        (unsigned long long)(b.t[0] - t0),
+		        "snapshot: append=%d nodes=%zu resps=%zu arena=%zu tmp=%zu names=%zu collect_us=%llu sort_us=%llu emit_us=%llu finish_us=%llu (ptrs_us=%llu) pods_us=%llu\n",
+		        (int)b.append, s->nodes.len, s->resps.len,
+		        arena_footprint(s->arena), arena_footprint(b.tmp),
+		        b.n_nodes, (unsigned long long)(b.t[0] - t0),
 		        (unsigned long long)(b.t[1] - b.t[0]),
 		        (unsigned long long)(b.t[2] - b.t[1]),
 		        (unsigned long long)(b.t[3] - b.t[2]),
@@ -4523,7 +4763,19 @@ void snapshot_release(struct snapshot *s)
 		struct snapshot *head =
 			atomic_load_explicit(&slot->dead, memory_order_relaxed);
 
-		atomic_fetch_add_explicit(&slot->spare_bytes, s->stats.bytes,
+		/* Its logs count when it is their last holder. */
+		s->spare = s->stats.bytes;
+		if (s->nodes.log != NULL &&
+		    atomic_load_explicit(&s->nodes.log->refs,
+		                         memory_order_relaxed) > 1) {
+			s->spare -= s->nodes.cap;
+		}
+		if (s->resps.log != NULL &&
+		    atomic_load_explicit(&s->resps.log->refs,
+		                         memory_order_relaxed) > 1) {
+			s->spare -= s->resps.cap;
+		}
+		atomic_fetch_add_explicit(&slot->spare_bytes, s->spare,
 		                          memory_order_relaxed);
 		do {
 			s->dead_next = head;

@@ -102,10 +102,14 @@ struct snapshot_stats {
 	size_t pods;      /* pods loaded */
 	size_t bytes;     /* memory held by the snapshot */
 	uint64_t build_us;
-	size_t ns_built;  /* namespaces with Services built */
-	size_t ns_reused; /* ... copied from opts.reuse */
-	size_t recycled;  /* octets of a replaced snapshot's memory
-	                   * taken over (opts.recycle) */
+	size_t ns_built;    /* namespaces with Services built */
+	size_t ns_reused;   /* ... taken over from opts.reuse */
+	size_t ns_in_place; /* ... of them left where they were, in the
+	                     * buffers both snapshots share */
+	size_t recycled;    /* octets of a replaced snapshot's memory
+	                     * taken over (opts.recycle) */
+	size_t garbage;     /* octets of its buffers (bytes) that only
+	                     * replaced snapshots used */
 };
 void snapshot_get_stats(const struct snapshot *s, struct snapshot_stats *st);
 

@@ -791,6 +791,82 @@ static void test_snapshot_recycle(void **state)
 	}
 }
 
+/* A rebuild that takes most namespaces over appends to the previous
+ * snapshot's node and response buffers and leaves those namespaces in
+ * place; what it writes must not change what the older snapshots answer.
+ * Each change of ns-3 leaves a tenth of the buffers as garbage: two
+ * builds append, the third would leave more than a quarter of what it
+ * takes over and copies into new buffers, the next appends to those. */
+static void test_snapshot_log(void **state)
+{
+	static const size_t in_place[] = { 9, 9, 0, 9 };
+	struct snapshot_slot slot;
+	struct k8s_file *f[10];
+	struct snapshot *s[5];
+	struct snapshot *other;
+	struct snapshot *full;
+	struct snapshot_stats st;
+	char name[64];
+	size_t garbage = 0;
+	size_t i;
+
+	(void)state;
+	snapshot_slot_init(&slot);
+	for (i = 0; i < 10; i++) {
+		f[i] = big_ns((unsigned)i, 0);
+	}
+	s[0] = build_recycle(f, 10, NULL, &slot);
+	for (i = 1; i < 5; i++) {
+		k8s_file_destroy(f[3]);
+		f[3] = big_ns(3, (unsigned)i);
+		s[i] = build_recycle(f, 10, s[i - 1], &slot);
+		snapshot_get_stats(s[i], &st);
+		assert_int_equal(st.ns_reused, 9);
+		assert_int_equal(st.ns_in_place, in_place[i - 1]);
+		/* A tenth per change of ns-3 since the copy; 8 octets (the
+		 * two buffers' offset 0) after it. */
+		if (in_place[i - 1] == 0) {
+			assert_int_equal(st.garbage, 8);
+		} else {
+			assert_true(st.garbage > garbage + garbage / 2 + 8);
+		}
+		garbage = st.garbage;
+		full = build_reuse(f, 10, NULL, 30);
+		same_dump(full, s[i]);
+		same_responses(full, s[i], "big.ns-3.svc.cluster.local");
+		same_responses(full, s[i], "10-9-20-250.big.ns-9.svc.alt.test");
+		snapshot_release(full);
+		/* The replaced snapshot still has what it had. */
+		snprintf(name, sizeof(name),
+		         "10-3-0-%zu.big.ns-3.svc.cluster.local", i);
+		assert_true(exists(s[i - 1], name));
+		assert_false(exists(s[i], name));
+		snapshot_release(s[i - 1]);
+	}
+	/* Two builds from the same snapshot: the second appends after the
+	 * first, whose answers stay as they were. */
+	other = build_recycle(f, 10, s[4], &slot);
+	k8s_file_destroy(f[3]);
+	f[3] = big_ns(3, 0);
+	full = build_reuse(f, 10, NULL, 30);
+	s[0] = build_recycle(f, 10, s[4], &slot);
+	snapshot_get_stats(s[0], &st);
+	assert_int_equal(st.ns_in_place, 9);
+	same_dump(full, s[0]);
+	assert_true(exists(s[0], "10-3-0-1.big.ns-3.svc.cluster.local"));
+	assert_false(exists(other, "10-3-0-1.big.ns-3.svc.cluster.local"));
+	assert_true(exists(other, "10-3-0-254.big.ns-3.svc.cluster.local"));
+	assert_false(exists(s[0], "10-3-0-254.big.ns-3.svc.cluster.local"));
+	snapshot_release(full);
+	snapshot_release(other);
+	snapshot_release(s[4]);
+	snapshot_release(s[0]);
+	snapshot_slot_fini(&slot);
+	for (i = 0; i < 10; i++) {
+		k8s_file_destroy(f[i]);
+	}
+}
+
 /* The PTR target of address text in s ("" when none). */
 static void ptr_of(const struct snapshot *s, const char *addr, char *out,
                    size_t cap)
@@ -1118,6 +1194,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_reuse_unchanged),
 		cmocka_unit_test(test_snapshot_reuse_large),
 		cmocka_unit_test(test_snapshot_recycle),
+		cmocka_unit_test(test_snapshot_log),
 		cmocka_unit_test(test_snapshot_reuse_shadowed_ptr),
 		cmocka_unit_test(test_snapshot_reuse_ptr_index),
 		cmocka_unit_test(test_snapshot_reuse_bluegreen),
