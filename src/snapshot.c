@@ -126,6 +126,14 @@ struct snap_log {
 
 #define SNAP_LOG_GARBAGE_DIV 4
 
+/* A snapshot's logs: names and responses, and PTR target names. */
+enum snap_log_kind {
+	SNAP_LOG_NODES,
+	SNAP_LOG_RESPS,
+	SNAP_LOG_PTR_NAMES,
+	SNAP_LOG_N,
+};
+
 /* A growable byte buffer, 4-aligned appends: malloc, or a view of a log
  * (log != NULL: p is log->p, len where this snapshot's data ends). */
 struct snap_buf {
@@ -181,6 +189,7 @@ enum snap_tmp {
 	SNAP_TMP_PODS,
 	SNAP_TMP_POD_NS,
 	SNAP_TMP_GROUPED, /* builder_group_pods's array */
+	SNAP_TMP_KEEP,    /* builder.keep */
 	SNAP_TMP_N,
 };
 
@@ -353,13 +362,21 @@ struct builder {
 	 * the length of each kind's array in use now. */
 	struct snapshot_scratch *scr;
 	size_t tmp_len[SNAP_TMP_N];
-	/* The node and response logs: a dead snapshot's that nothing else
-	 * holds (to write again), and those appended to (builder_logs). */
-	struct snap_log *spare_log[2];
-	struct snap_log *claimed[2];
+	/* The logs: a dead snapshot's that nothing else holds (to write
+	 * again), and those appended to (builder_logs, builder_ptr_log). */
+	struct snap_log *spare_log[SNAP_LOG_N];
+	struct snap_log *claimed[SNAP_LOG_N];
 	bool append;      /* on prev's logs: taken-over units stay in place */
-	size_t log_from;  /* where this build's writes start, both logs */
-	size_t log_taken; /* octets of the units taken over in place */
+	bool ptr_append;  /* on prev's PTR name log: kept entries too */
+	size_t log_from;  /* where this build's writes start, all logs */
+	size_t log_taken; /* octets taken over in place */
+	/* prev's PTR entries kept whole (indexes into prev->ptrs, in
+	 * order), and the octets of their target names. */
+	uint32_t *keep;
+	size_t n_keep;
+	size_t keep_names;
+	struct bptr *grp; /* malloc: an address's targets, merged */
+	size_t cap_grp;
 	int err;
 };
 
@@ -2164,12 +2181,17 @@ static void builder_reuse_none(struct builder *b)
 	b->reused_nodes = 0;
 	b->n_bptrs = 0;
 	b->reused_bptrs = 0;
+	b->n_keep = 0;
+	b->keep_names = 0;
 }
 
-/* Takes over the PTR targets of the copied units from the previous
- * snapshot's address table. If an address there hid endpoint names
- * behind a ClusterIP (row 15) whose namespace is built now, those names
- * are not in the table to take over: then nothing is copied. */
+/* Takes over the PTR entries of the units taken over from the previous
+ * snapshot's address table: an entry whose targets are all in such units
+ * is kept whole (b->keep); the targets in such units of an entry that
+ * also has others are made again (b->bptrs, in order). If an address
+ * there hid endpoint names behind a ClusterIP (row 15) whose namespace is
+ * built now, those names are not in the table to take over: then nothing
+ * is taken over. */
 static void builder_reuse_ptrs(struct builder *b)
 {
 	const struct snapshot *p = b->prev;
@@ -2180,20 +2202,19 @@ static void builder_reuse_ptrs(struct builder *b)
 	size_t i;
 	size_t k;
 
-	if (b->cap_bptrs < p->n_ptrs + 1024) {
-		struct bptr *v =
-			realloc(b->bptrs, (p->n_ptrs + 1024) * sizeof(*v));
-
-		if (v == NULL) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->bptrs = v;
-		b->cap_bptrs = p->n_ptrs + 1024;
+	b->keep = builder_tmp(b, SNAP_TMP_KEEP, p->n_ptrs + 1, sizeof(*b->keep),
+	                      false);
+	if (b->keep == NULL) {
+		b->err = -ENOMEM;
+		return;
 	}
 	for (i = 0; i < p->n_ptrs && b->err == 0; i++) {
 		const struct snap_ptr *e = &p->ptrs[i];
 		const uint8_t *t = p->ptr_names.p + e->off;
+		/* Per target: 0 not taken over, else 1 + ClusterIP. */
+		uint8_t taken[UINT8_MAX];
+		size_t n_taken = 0;
+		size_t names = 0;
 
 		for (k = 0; k < e->n_targets; k++) {
 			size_t tl = snap_name_len(t);
@@ -2219,7 +2240,28 @@ static void builder_reuse_ptrs(struct builder *b)
 				last_len = label_len;
 				lu = u;
 			}
+			taken[k] = 0;
 			if (u != NULL && u->reuse != NULL) {
+				taken[k] = (uint8_t)(1 + cip);
+				n_taken++;
+			} else if (cip && (e->flags & SNAP_PTR_SHADOWED)) {
+				builder_reuse_none(b);
+				return;
+			}
+			names += tl;
+			t += tl;
+		}
+		if (n_taken > 0 && n_taken == e->n_targets) {
+			b->keep[b->n_keep++] = (uint32_t)i;
+			b->keep_names += names;
+			continue;
+		}
+		t = p->ptr_names.p + e->off;
+		for (k = 0; k < e->n_targets && n_taken > 0; k++) {
+			size_t tl = snap_name_len(t);
+			bool cip = taken[k] == 2;
+
+			if (taken[k] != 0) {
 				struct k8s_ip ip = { .family = e->family };
 
 				memcpy(ip.addr, e->addr, 16);
@@ -2229,9 +2271,6 @@ static void builder_reuse_ptrs(struct builder *b)
 						cip &&
 						(e->flags & SNAP_PTR_SHADOWED);
 				}
-			} else if (cip && (e->flags & SNAP_PTR_SHADOWED)) {
-				builder_reuse_none(b);
-				return;
 			}
 			t += tl;
 		}
@@ -3313,55 +3352,99 @@ static bool builder_unit_begin(struct builder *b, struct bunit *u)
 	return true;
 }
 
-/* Claims prev's two logs for appending (one build at a time). */
-static bool builder_claim(struct builder *b, const struct snapshot *p)
+/* Claims log l of kind k for appending (one build at a time). */
+static bool builder_claim(struct builder *b, enum snap_log_kind k,
+                          struct snap_log *l)
 {
-	struct snap_log *l[2] = { p->nodes.log, p->resps.log };
-	size_t i;
-
-	for (i = 0; i < 2; i++) {
-		if (atomic_exchange_explicit(&l[i]->writing, true,
-		                             memory_order_acquire)) {
-			if (i == 1) {
-				atomic_store_explicit(&l[0]->writing, false,
-				                      memory_order_release);
-			}
-			return false;
-		}
+	if (atomic_exchange_explicit(&l->writing, true, memory_order_acquire)) {
+		return false;
 	}
-	b->claimed[0] = l[0];
-	b->claimed[1] = l[1];
+	b->claimed[k] = l;
 	return true;
 }
 
-static void builder_unclaim(struct builder *b)
+static void builder_unclaim(struct builder *b, enum snap_log_kind k)
 {
-	size_t i;
-
-	for (i = 0; i < 2; i++) {
-		if (b->claimed[i] != NULL) {
-			atomic_store_explicit(&b->claimed[i]->writing, false,
-			                      memory_order_release);
-			b->claimed[i] = NULL;
-		}
+	if (b->claimed[k] != NULL) {
+		atomic_store_explicit(&b->claimed[k]->writing, false,
+		                      memory_order_release);
+		b->claimed[k] = NULL;
 	}
 }
 
-/* Puts the node and response buffers on logs: prev's, appending, when
- * what it leaves behind as garbage stays under SNAP_LOG_GARBAGE_DIV-th of
- * what the build takes over; else a dead snapshot's (builder_take_dead)
- * or new ones, which the taken-over units are copied into. */
+/* Whether the build appends to prev's logs of kinds [k, k + n), having
+ * claimed them: when what it leaves behind as garbage stays under
+ * SNAP_LOG_GARBAGE_DIV-th of the taken octets it takes over in place. */
+static bool builder_may_append(struct builder *b, enum snap_log_kind k,
+                               size_t n, struct snap_log *const *l,
+                               size_t taken)
+{
+	size_t used = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (l[i] == NULL || !builder_claim(b, k + i, l[i])) {
+			while (i-- > 0) {
+				builder_unclaim(b, k + i);
+			}
+			return false;
+		}
+		used += l[i]->len;
+	}
+	if (used - taken <= taken / SNAP_LOG_GARBAGE_DIV) {
+		b->log_taken += taken;
+		return true;
+	}
+	for (i = 0; i < n; i++) {
+		builder_unclaim(b, k + i);
+	}
+	return false;
+}
+
+/* Puts buf on a log of kind k: the claimed one, appending, or else a dead
+ * snapshot's (builder_take_dead) or a new one, from its start. */
+static int builder_on_log(struct builder *b, enum snap_log_kind k,
+                          struct snap_buf *buf, bool append)
+{
+	struct snap_log *l = append ? b->claimed[k] : b->spare_log[k];
+
+	if (append) {
+		atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
+	} else if (l != NULL) {
+		b->spare_log[k] = NULL;
+	} else if ((l = snap_log_new()) == NULL) {
+		return -ENOMEM;
+	}
+	/* The buffer holds the reference from here on. */
+	buf->log = l;
+	buf->p = l->p;
+	if (!append) {
+		/* Offset 0 stands for "none": start at 4. */
+		if (!snap_log_commit(l, 4)) {
+			return -ENOMEM;
+		}
+		memset(l->p, 0, 4);
+		l->len = 4;
+	}
+	buf->len = l->len;
+	buf->cap = l->committed;
+	b->log_from += l->len;
+	return 0;
+}
+
+/* Puts the node and response buffers on logs: prev's when the build may
+ * append to them, the units it takes over staying in place; else logs
+ * which those units are copied into. */
 static int builder_logs(struct builder *b)
 {
 	struct snapshot *s = b->snap;
 	const struct snapshot *p = b->prev;
-	struct snap_buf *to[] = { &s->nodes, &s->resps };
-	size_t i;
+	int err;
 
-	if (p != NULL && p->nodes.log != NULL && p->resps.log != NULL &&
-	    b->reused_nodes > 0 && builder_claim(b, p)) {
-		size_t used = p->nodes.log->len + p->resps.log->len;
+	if (p != NULL && b->reused_nodes > 0) {
+		struct snap_log *l[] = { p->nodes.log, p->resps.log };
 		size_t taken = 0;
+		size_t i;
 
 		for (i = 0; i < b->n_units; i++) {
 			const struct snap_unit *pu = b->units[i].reuse;
@@ -3371,40 +3454,13 @@ static int builder_logs(struct builder *b)
 				         (pu->resp_end - pu->resp_off);
 			}
 		}
-		b->append = used - taken <= taken / SNAP_LOG_GARBAGE_DIV;
-		if (!b->append) {
-			builder_unclaim(b);
-		}
-		b->log_taken = b->append ? taken : 0;
+		b->append = builder_may_append(b, SNAP_LOG_NODES, 2, l, taken);
 	}
-	for (i = 0; i < SVCDNS_ARRAY_SIZE(to); i++) {
-		struct snap_log *l =
-			b->append ? b->claimed[i] : b->spare_log[i];
-
-		if (b->append) {
-			atomic_fetch_add_explicit(&l->refs, 1,
-			                          memory_order_relaxed);
-		} else if (l != NULL) {
-			b->spare_log[i] = NULL;
-		} else if ((l = snap_log_new()) == NULL) {
-			return -ENOMEM;
-		}
-		/* The buffer holds the reference from here on. */
-		to[i]->log = l;
-		to[i]->p = l->p;
-		if (!b->append && !snap_log_commit(l, 4)) {
-			return -ENOMEM;
-		}
-		if (!b->append) {
-			/* Offset 0 stands for "none": start at 4. */
-			memset(l->p, 0, 4);
-			l->len = 4;
-		}
-		to[i]->len = l->len;
-		to[i]->cap = l->committed;
-		b->log_from += l->len;
+	err = builder_on_log(b, SNAP_LOG_NODES, &s->nodes, b->append);
+	if (err == 0) {
+		err = builder_on_log(b, SNAP_LOG_RESPS, &s->resps, b->append);
 	}
-	return 0;
+	return err;
 }
 
 static int builder_finish(struct builder *b)
@@ -3567,12 +3623,160 @@ static bool builder_ptrs_as_before(const struct builder *b)
 	return true;
 }
 
+/* Appends the entry of one address from its targets g[0, n), sorted
+ * (bptr_cmp): the ClusterIP's name alone when there is one (row 15), else
+ * each endpoint name once. */
+static int builder_put_ptr(struct builder *b, const struct bptr *g, size_t n)
+{
+	struct snapshot *s = b->snap;
+	struct snap_ptr *e = &s->ptrs[s->n_ptrs++];
+	size_t j;
+
+	e->family = g->ip.family;
+	memcpy(e->addr, g->ip.addr, 16);
+	if (!snap_buf_grow(&s->ptr_names, 0)) {
+		return -ENOMEM;
+	}
+	e->off = (uint32_t)s->ptr_names.len;
+	for (j = 0; j < n; j++) {
+		const struct bptr *p = &g[j];
+
+		if (p->shadowed || (g->clusterip && !p->clusterip)) {
+			e->flags |= SNAP_PTR_SHADOWED;
+		}
+		if ((g->clusterip && !p->clusterip) ||
+		    e->n_targets == UINT8_MAX ||
+		    (j > 0 && bptr_cmp(p, &g[j - 1]) == 0)) {
+			continue;
+		}
+		if (!snap_buf_grow(&s->ptr_names, p->tlen)) {
+			return -ENOMEM;
+		}
+		memcpy(s->ptr_names.p + s->ptr_names.len, p->target, p->tlen);
+		s->ptr_names.len += p->tlen;
+		e->n_targets++;
+	}
+	return 0;
+}
+
+/* Appends prev's entry ke as it is: its target names stay where they are
+ * when the build appends to prev's name log, else they are copied. */
+static int builder_put_kept(struct builder *b, const struct snap_ptr *ke)
+{
+	struct snapshot *s = b->snap;
+	struct snap_ptr *e = &s->ptrs[s->n_ptrs++];
+	const uint8_t *t = b->prev->ptr_names.p + ke->off;
+	size_t len = 0;
+	size_t k;
+
+	*e = *ke;
+	if (b->ptr_append) {
+		return 0;
+	}
+	for (k = 0; k < ke->n_targets; k++) {
+		len += snap_name_len(t + len);
+	}
+	if (!snap_buf_grow(&s->ptr_names, len)) {
+		return -ENOMEM;
+	}
+	e->off = (uint32_t)s->ptr_names.len;
+	memcpy(s->ptr_names.p + s->ptr_names.len, t, len);
+	s->ptr_names.len += len;
+	return 0;
+}
+
+/* An address of a kept entry ke that also has targets g[0, n) made now:
+ * the entry is made from both lists, as if all were made now. */
+static int builder_put_merged(struct builder *b, const struct snap_ptr *ke,
+                              const struct bptr *g, size_t n)
+{
+	const struct snapshot *p = b->prev;
+	const uint8_t *t = p->ptr_names.p + ke->off;
+	size_t m = 0;
+	size_t k;
+
+	if (ke->n_targets + n > b->cap_grp) {
+		struct bptr *v =
+			realloc(b->grp, (ke->n_targets + n) * sizeof(*v));
+
+		if (v == NULL) {
+			return -ENOMEM;
+		}
+		b->grp = v;
+		b->cap_grp = ke->n_targets + n;
+	}
+	for (k = 0; k < ke->n_targets; k++) {
+		size_t tl = snap_name_len(t);
+		const uint8_t *label;
+		size_t label_len;
+		size_t nl = 0;
+		struct bptr *x = &b->grp[m++];
+
+		(void)snap_ns_label(t, tl, p->zones[0].name_len, &label,
+		                    &label_len, &nl);
+		*x = (struct bptr){ .ip.family = ke->family,
+			            .clusterip = nl == 3,
+			            .tlen = (uint8_t)tl,
+			            .target = t };
+		memcpy(x->ip.addr, ke->addr, 16);
+		x->shadowed = x->clusterip && (ke->flags & SNAP_PTR_SHADOWED);
+		t += tl;
+	}
+	memcpy(b->grp + m, g, n * sizeof(*g));
+	m += n;
+	qsort(b->grp, m, sizeof(*b->grp), bptr_cmp);
+	return builder_put_ptr(b, b->grp, m);
+}
+
+/* The address table: the entries made now (b->bptrs, grouped by address)
+ * merged with those kept from prev (b->keep), both in address order. */
+static int builder_put_ptrs(struct builder *b)
+{
+	const struct snapshot *p = b->prev;
+	size_t i = 0;
+	size_t k = 0;
+	int err = 0;
+
+	while (err == 0 && (i < b->n_bptrs || k < b->n_keep)) {
+		const struct snap_ptr *ke =
+			k < b->n_keep ? &p->ptrs[b->keep[k]] : NULL;
+		size_t j = i;
+		int c = -1;
+
+		if (ke != NULL) {
+			struct k8s_ip ip = { .family = ke->family };
+
+			memcpy(ip.addr, ke->addr, 16);
+			c = i < b->n_bptrs ? k8s_ip_cmp(&b->bptrs[i].ip, &ip)
+			                   : 1;
+		}
+		if (c > 0) {
+			err = builder_put_kept(b, ke);
+			k++;
+			continue;
+		}
+		while (j < b->n_bptrs &&
+		       k8s_ip_cmp(&b->bptrs[j].ip, &b->bptrs[i].ip) == 0) {
+			j++;
+		}
+		if (c < 0) {
+			err = builder_put_ptr(b, b->bptrs + i, j - i);
+		} else {
+			err = builder_put_merged(b, ke, b->bptrs + i, j - i);
+			k++;
+		}
+		i = j;
+	}
+	return err;
+}
+
 static int builder_finish_ptrs(struct builder *b)
 {
 	struct snapshot *s = b->snap;
-	size_t i = 0;
+	size_t i;
 	size_t cap;
 	bool same;
+	int err;
 
 	if (b->reused_bptrs == 0) {
 		if (b->n_bptrs > 1) {
@@ -3582,45 +3786,24 @@ static int builder_finish_ptrs(struct builder *b)
 	} else if (builder_merge_ptrs(b) != 0) {
 		return -ENOMEM;
 	}
-	s->ptrs = builder_blk(b, SNAP_BLK_PTRS, b->n_bptrs + 1,
+	s->ptrs = builder_blk(b, SNAP_BLK_PTRS, b->n_bptrs + b->n_keep + 1,
 	                      sizeof(*s->ptrs), true);
 	if (s->ptrs == NULL) {
 		return -ENOMEM;
 	}
-	while (i < b->n_bptrs) {
-		const struct bptr *first = &b->bptrs[i];
-		struct snap_ptr *e = &s->ptrs[s->n_ptrs++];
-		size_t j = i;
+	if (b->n_keep > 0) {
+		struct snap_log *l = b->prev->ptr_names.log;
 
-		e->family = first->ip.family;
-		memcpy(e->addr, first->ip.addr, 16);
-		if (!snap_buf_grow(&s->ptr_names, 0)) {
-			return -ENOMEM;
-		}
-		e->off = (uint32_t)s->ptr_names.len;
-		for (; j < b->n_bptrs &&
-		       k8s_ip_cmp(&b->bptrs[j].ip, &first->ip) == 0;
-		     j++) {
-			const struct bptr *p = &b->bptrs[j];
-
-			if (p->shadowed ||
-			    (first->clusterip && !p->clusterip)) {
-				e->flags |= SNAP_PTR_SHADOWED;
-			}
-			if ((first->clusterip && !p->clusterip) ||
-			    e->n_targets == UINT8_MAX ||
-			    (j > i && bptr_cmp(p, &b->bptrs[j - 1]) == 0)) {
-				continue;
-			}
-			if (!snap_buf_grow(&s->ptr_names, p->tlen)) {
-				return -ENOMEM;
-			}
-			memcpy(s->ptr_names.p + s->ptr_names.len, p->target,
-			       p->tlen);
-			s->ptr_names.len += p->tlen;
-			e->n_targets++;
-		}
-		i = j;
+		b->ptr_append = builder_may_append(b, SNAP_LOG_PTR_NAMES, 1, &l,
+		                                   b->keep_names);
+	}
+	err = builder_on_log(b, SNAP_LOG_PTR_NAMES, &s->ptr_names,
+	                     b->ptr_append);
+	if (err == 0) {
+		err = builder_put_ptrs(b);
+	}
+	if (err != 0) {
+		return err;
 	}
 	cap = snap_pow2(s->n_ptrs * 2 + 2);
 	same = builder_ptrs_as_before(b) && b->prev->ptr_mask == cap - 1;
@@ -3965,7 +4148,7 @@ static void snap_free(struct snapshot *s)
 	free(s->ptr_index);
 	free(s->pod4);
 	free(s->pod6);
-	free(s->ptr_names.p);
+	snap_buf_free(&s->ptr_names);
 	free(s);
 }
 
@@ -4062,12 +4245,15 @@ static void builder_fini(struct builder *b)
 	free(b->ns_pods_sorted);
 	builder_tmp_drop(b, SNAP_TMP_UNITS, b->units);
 	builder_tmp_drop(b, SNAP_TMP_COPIED, b->copied);
+	builder_tmp_drop(b, SNAP_TMP_KEEP, b->keep);
 	for (i = 0; i < SNAP_BLK_N; i++) {
 		free(b->kept[i]);
 	}
-	builder_unclaim(b);
-	snap_log_unref(b->spare_log[0]);
-	snap_log_unref(b->spare_log[1]);
+	free(b->grp);
+	for (i = 0; i < SNAP_LOG_N; i++) {
+		builder_unclaim(b, (enum snap_log_kind)i);
+		snap_log_unref(b->spare_log[i]);
+	}
 	if (b->scr == NULL) {
 		arena_destroy(b->tmp);
 		return;
@@ -4141,14 +4327,15 @@ static void builder_take_dead(struct builder *b, struct snapshot_slot *slot)
 {
 	struct snapshot *d = snap_dead_take(slot);
 	struct snapshot *s = b->snap;
-	struct snap_buf *logs[2];
+	struct snap_buf *logs[SNAP_LOG_N];
 	size_t i;
 
 	if (d == NULL) {
 		return;
 	}
-	logs[0] = &d->nodes;
-	logs[1] = &d->resps;
+	logs[SNAP_LOG_NODES] = &d->nodes;
+	logs[SNAP_LOG_RESPS] = &d->resps;
+	logs[SNAP_LOG_PTR_NAMES] = &d->ptr_names;
 	snap_free_dead(d->dead_next);
 	for (i = 0; i < SVCDNS_ARRAY_SIZE(logs); i++) {
 		struct snap_log *l = logs[i]->log;
@@ -4160,14 +4347,6 @@ static void builder_take_dead(struct builder *b, struct snapshot_slot *slot)
 			logs[i]->p = NULL;
 			s->stats.recycled += l->committed;
 		}
-	}
-	if (d->ptr_names.p != NULL && d->ptr_names.cap >= 4) {
-		/* As snap_buf_grow starts a buffer: offset 0 means none. */
-		s->ptr_names = d->ptr_names;
-		memset(s->ptr_names.p, 0, 4);
-		s->ptr_names.len = 4;
-		d->ptr_names.p = NULL;
-		s->stats.recycled += s->ptr_names.cap;
 	}
 	for (i = 0; i < SNAP_BLK_N; i++) {
 		b->kept[i] = snap_blk_take(d, (enum snap_blk)i);
@@ -4748,6 +4927,23 @@ void snapshot_acquire(struct snapshot *s)
 	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
 }
 
+/* The octets of s's logs that other snapshots hold too. */
+static size_t snap_shared_bytes(const struct snapshot *s)
+{
+	const struct snap_buf *bufs[] = { &s->nodes, &s->resps, &s->ptr_names };
+	size_t bytes = 0;
+	size_t i;
+
+	for (i = 0; i < SVCDNS_ARRAY_SIZE(bufs); i++) {
+		if (bufs[i]->log != NULL &&
+		    atomic_load_explicit(&bufs[i]->log->refs,
+		                         memory_order_relaxed) > 1) {
+			bytes += bufs[i]->cap;
+		}
+	}
+	return bytes;
+}
+
 void snapshot_release(struct snapshot *s)
 {
 	if (s == NULL) {
@@ -4764,17 +4960,7 @@ void snapshot_release(struct snapshot *s)
 			atomic_load_explicit(&slot->dead, memory_order_relaxed);
 
 		/* Its logs count when it is their last holder. */
-		s->spare = s->stats.bytes;
-		if (s->nodes.log != NULL &&
-		    atomic_load_explicit(&s->nodes.log->refs,
-		                         memory_order_relaxed) > 1) {
-			s->spare -= s->nodes.cap;
-		}
-		if (s->resps.log != NULL &&
-		    atomic_load_explicit(&s->resps.log->refs,
-		                         memory_order_relaxed) > 1) {
-			s->spare -= s->resps.cap;
-		}
+		s->spare = s->stats.bytes - snap_shared_bytes(s);
 		atomic_fetch_add_explicit(&slot->spare_bytes, s->spare,
 		                          memory_order_relaxed);
 		do {
