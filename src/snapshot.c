@@ -3413,7 +3413,11 @@ static int builder_on_log(struct builder *b, enum snap_log_kind k,
 	} else if (l != NULL) {
 		b->spare_log[k] = NULL;
 	} else if ((l = snap_log_new()) == NULL) {
-		return -ENOMEM;
+		/* No address range to reserve (a ulimit -v, say): a plain
+		 * malloc buffer, which later builds copy from. */
+		*buf = (struct snap_buf){ 0 };
+		b->log_from += 4;
+		return 0;
 	}
 	/* The buffer holds the reference from here on. */
 	buf->log = l;
