@@ -5,9 +5,10 @@
  * read side (lookup, publish), which workers use without locks.
  *
  * Memory: a snapshot's small parts live in its arena, its tables in
- * malloc blocks, and its names and responses in two logs it may share with
- * the snapshots before and after it (struct snap_log); the builder's
- * scratch data lives in a second arena, left to the next build. */
+ * malloc blocks, and its names, responses and PTR target names in three
+ * logs it may share with the snapshots before and after it (struct
+ * snap_log); the builder's scratch data lives in a second arena, left to
+ * the next build. */
 #include "svcdns/snapshot.h"
 
 #include <arpa/inet.h>
@@ -107,15 +108,17 @@ struct snap_slot {
 	uint32_t off;
 };
 
-/* The node and response buffers are logs: an address range reserved once
- * (SNAP_BUF_MAX), made writable as it fills, never moved. A rebuild that
- * takes most namespaces over appends to its predecessor's logs: those
- * namespaces stay where they are, read by both snapshots, and only what is
+/* The node, response and PTR name buffers are logs: an address range
+ * reserved once (SNAP_BUF_MAX), made writable as it fills, never moved. A
+ * rebuild that takes most namespaces over appends to its predecessor's
+ * logs: those namespaces (and the PTR entries all of whose targets are in
+ * them) stay where they are, read by both snapshots, and only what is
  * built is written (a copy would write every page of the snapshot again,
  * and after a quiet period each of those pages is a fresh fault). What no
  * live snapshot indexes is garbage, until a build would leave more than
  * SNAP_LOG_GARBAGE_DIV-th of what it takes over as garbage: it starts new
- * logs and copies (builder_logs). Each snapshot counts a reference. */
+ * logs and copies (builder_logs, builder_finish_ptrs). Each snapshot
+ * counts a reference. */
 struct snap_log {
 	_Atomic unsigned refs;
 	atomic_bool writing; /* a build appends (one at a time) */
@@ -363,7 +366,7 @@ struct builder {
 	struct snapshot_scratch *scr;
 	size_t tmp_len[SNAP_TMP_N];
 	/* The logs: a dead snapshot's that nothing else holds (to write
-	 * again), and those appended to (builder_logs, builder_ptr_log). */
+	 * again), and those appended to (builder_may_append). */
 	struct snap_log *spare_log[SNAP_LOG_N];
 	struct snap_log *claimed[SNAP_LOG_N];
 	bool append;      /* on prev's logs: taken-over units stay in place */
