@@ -997,6 +997,16 @@ static void ptr_of(const struct snapshot *s, const char *addr, char *out,
 	}
 }
 
+/* Namespace d's headless Service api and its slice, up to the endpoints. */
+#define API_D                                                         \
+	"kind: Service\napiVersion: v1\n"                             \
+	"metadata: {name: api, namespace: d}\n"                       \
+	"spec: {clusterIP: None, ports: [{name: h, port: 80}]}\n"     \
+	"---\nkind: EndpointSlice\napiVersion: discovery.k8s.io/v1\n" \
+	"metadata: {name: api-1, namespace: d, labels: "              \
+	"{kubernetes.io/service-name: api}}\naddressType: IPv4\n"     \
+	"ports: [{name: h, port: 80}]\n"
+
 /* PTR entries kept whole from the previous snapshot meet addresses that
  * a namespace built now also has: an endpoint (both names), then a
  * ClusterIP (its name alone, row 15), then that ClusterIP gone again
@@ -1004,24 +1014,9 @@ static void ptr_of(const struct snapshot *s, const char *addr, char *out,
  * build answers as a build from scratch. */
 static void test_snapshot_reuse_ptr_merged(void **state)
 {
-	static const char d1[] =
-		"kind: Service\napiVersion: v1\n"
-		"metadata: {name: api, namespace: d}\n"
-		"spec: {clusterIP: None, ports: [{name: h, port: 80}]}\n"
-		"---\nkind: EndpointSlice\napiVersion: discovery.k8s.io/v1\n"
-		"metadata: {name: api-1, namespace: d, labels: "
-		"{kubernetes.io/service-name: api}}\naddressType: IPv4\n"
-		"ports: [{name: h, port: 80}]\n"
-		"endpoints: [{addresses: [10.2.0.7]}]\n";
-	static const char d2[] =
-		"kind: Service\napiVersion: v1\n"
-		"metadata: {name: api, namespace: d}\n"
-		"spec: {clusterIP: None, ports: [{name: h, port: 80}]}\n"
-		"---\nkind: EndpointSlice\napiVersion: discovery.k8s.io/v1\n"
-		"metadata: {name: api-1, namespace: d, labels: "
-		"{kubernetes.io/service-name: api}}\naddressType: IPv4\n"
-		"ports: [{name: h, port: 80}]\n"
-		"endpoints: [{addresses: [10.2.0.2]}, {addresses: [10.2.0.8]}]\n";
+	static const char d1[] = API_D "endpoints: [{addresses: [10.2.0.7]}]\n";
+	static const char d2[] = API_D "endpoints: [{addresses: [10.2.0.2]}, "
+				       "{addresses: [10.2.0.8]}]\n";
 	static const char d3[] =
 		"kind: Service\napiVersion: v1\n"
 		"metadata: {name: vip, namespace: d}\n"
