@@ -480,7 +480,7 @@ static void ops_snapshot(struct metrics_buf *b, struct snapshot_slot *slot)
 	ops_one(b, "svcdns_snapshot_bytes", "gauge",
 	        "Memory held by the published snapshot.", ss.bytes);
 	ops_one(b, "svcdns_snapshot_garbage_bytes", "gauge",
-	        "Part of svcdns_snapshot_bytes that only replaced snapshots used (reclaimed when a rebuild would leave over a quarter).",
+	        "Part of svcdns_snapshot_bytes that only replaced snapshots used (reclaimed when a rebuild would leave over an eighth).",
 	        ss.garbage);
 	ops_one(b, "svcdns_snapshot_names", "gauge",
 	        "Owner names in the published snapshot.", ss.names);

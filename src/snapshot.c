@@ -127,7 +127,7 @@ struct snap_log {
 	size_t committed;    /* read-write from p */
 };
 
-#define SNAP_LOG_GARBAGE_DIV 4
+#define SNAP_LOG_GARBAGE_DIV 8
 
 /* A snapshot's logs: names and responses, and PTR target names. */
 enum snap_log_kind {

@@ -796,12 +796,12 @@ static void test_snapshot_recycle(void **state)
 /* A rebuild that takes most namespaces over appends to the previous
  * snapshot's node and response buffers and leaves those namespaces in
  * place; what it writes must not change what the older snapshots answer.
- * Each change of ns-3 leaves a tenth of the buffers as garbage: two
- * builds append, the third would leave more than a quarter of what it
- * takes over and copies into new buffers, the next appends to those. */
+ * Each change of ns-3 leaves a tenth of the buffers as garbage: a build
+ * appends, the next would leave more than an eighth of what it takes over
+ * and copies into new buffers, the next appends to those, and so on. */
 static void test_snapshot_log(void **state)
 {
-	static const size_t in_place[] = { 9, 9, 0, 9 };
+	static const size_t in_place[] = { 9, 0, 9, 0 };
 	struct snapshot_slot slot;
 	struct k8s_file *f[10];
 	struct snapshot *s[5];
