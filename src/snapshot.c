@@ -1834,14 +1834,9 @@ static void emit_headless_srv(struct builder *b, size_t zi,
 	}
 }
 
-/* PTR <reverse(ip)> -> target (a builder node's name, which outlives the
- * build's use of it). Collected here, made into the address table at the
- * end (builder_finish_ptrs). */
-static void emit_ptr(struct builder *b, const struct k8s_ip *ip,
-                     const uint8_t *target, size_t tlen, bool clusterip)
+/* Appends x to b->bptrs. */
+static void builder_push_bptr(struct builder *b, const struct bptr *x)
 {
-	struct bptr *p;
-
 	if (b->n_bptrs == b->cap_bptrs) {
 		size_t cap = b->cap_bptrs ? b->cap_bptrs * 2 : 1024;
 		struct bptr *v = realloc(b->bptrs, cap * sizeof(*v));
@@ -1853,12 +1848,45 @@ static void emit_ptr(struct builder *b, const struct k8s_ip *ip,
 		b->bptrs = v;
 		b->cap_bptrs = cap;
 	}
-	p = &b->bptrs[b->n_bptrs++];
-	p->ip = *ip;
-	p->clusterip = clusterip;
-	p->shadowed = false;
-	p->tlen = (uint8_t)tlen;
-	p->target = target;
+	b->bptrs[b->n_bptrs++] = *x;
+}
+
+/* PTR <reverse(ip)> -> target (a builder node's name, which outlives the
+ * build's use of it). Collected here, made into the address table at the
+ * end (builder_finish_ptrs). */
+static void emit_ptr(struct builder *b, const struct k8s_ip *ip,
+                     const uint8_t *target, size_t tlen, bool clusterip)
+{
+	struct bptr x = { .ip = *ip,
+		          .clusterip = clusterip,
+		          .tlen = (uint8_t)tlen,
+		          .target = target };
+
+	builder_push_bptr(b, &x);
+}
+
+/* The address of the previous snapshot's PTR entry e. */
+static struct k8s_ip snap_ptr_ip(const struct snap_ptr *e)
+{
+	struct k8s_ip ip = { .family = e->family };
+
+	memcpy(ip.addr, e->addr, 16);
+	return ip;
+}
+
+/* Target t (tl octets) of the previous snapshot's entry e as a record of
+ * this build: a ClusterIP's name (cip) keeps the entry's mark that it hid
+ * endpoint names (row 15). */
+static struct bptr bptr_of_entry(const struct snap_ptr *e, const uint8_t *t,
+                                 size_t tl, bool cip)
+{
+	struct bptr x = { .ip = snap_ptr_ip(e),
+		          .clusterip = cip,
+		          .shadowed = cip && (e->flags & SNAP_PTR_SHADOWED),
+		          .tlen = (uint8_t)tl,
+		          .target = t };
+
+	return x;
 }
 
 /* Emits one service into forward zone zi; eps are its ready endpoints. */
@@ -2262,18 +2290,12 @@ static void builder_reuse_ptrs(struct builder *b)
 		t = p->ptr_names.p + e->off;
 		for (k = 0; k < e->n_targets && n_taken > 0; k++) {
 			size_t tl = snap_name_len(t);
-			bool cip = taken[k] == 2;
 
 			if (taken[k] != 0) {
-				struct k8s_ip ip = { .family = e->family };
+				struct bptr x =
+					bptr_of_entry(e, t, tl, taken[k] == 2);
 
-				memcpy(ip.addr, e->addr, 16);
-				emit_ptr(b, &ip, t, tl, cip);
-				if (b->n_bptrs > 0) {
-					b->bptrs[b->n_bptrs - 1].shadowed =
-						cip &&
-						(e->flags & SNAP_PTR_SHADOWED);
-				}
+				builder_push_bptr(b, &x);
 			}
 			t += tl;
 		}
@@ -3717,16 +3739,11 @@ static int builder_put_merged(struct builder *b, const struct snap_ptr *ke,
 		const uint8_t *label;
 		size_t label_len;
 		size_t nl = 0;
-		struct bptr *x = &b->grp[m++];
 
+		/* A ClusterIP's name has 3 labels above the zone. */
 		(void)snap_ns_label(t, tl, p->zones[0].name_len, &label,
 		                    &label_len, &nl);
-		*x = (struct bptr){ .ip.family = ke->family,
-			            .clusterip = nl == 3,
-			            .tlen = (uint8_t)tl,
-			            .target = t };
-		memcpy(x->ip.addr, ke->addr, 16);
-		x->shadowed = x->clusterip && (ke->flags & SNAP_PTR_SHADOWED);
+		b->grp[m++] = bptr_of_entry(ke, t, tl, nl == 3);
 		t += tl;
 	}
 	memcpy(b->grp + m, g, n * sizeof(*g));
@@ -3751,9 +3768,8 @@ static int builder_put_ptrs(struct builder *b)
 		int c = -1;
 
 		if (ke != NULL) {
-			struct k8s_ip ip = { .family = ke->family };
+			struct k8s_ip ip = snap_ptr_ip(ke);
 
-			memcpy(ip.addr, ke->addr, 16);
 			c = i < b->n_bptrs ? k8s_ip_cmp(&b->bptrs[i].ip, &ip)
 			                   : 1;
 		}
