@@ -1372,7 +1372,8 @@ static void rnd_slice(uint64_t *r, struct rnd_yaml *o, unsigned ns,
 }
 
 /* Up to four Services of namespace n<ns> (s<base> to s<base + 3>), of
- * every kind, and pods. */
+ * every kind (blue/green ones among them), and up to three pods, which
+ * the selectors may pick. */
 static void rnd_ns(uint64_t *r, struct rnd_yaml *o, unsigned ns, unsigned base)
 {
 	unsigned n = rnd_below(r, 5);
@@ -1382,6 +1383,7 @@ static void rnd_ns(uint64_t *r, struct rnd_yaml *o, unsigned ns, unsigned base)
 
 	for (i = 0; i < n; i++) {
 		unsigned svc = base + rnd_below(r, 4);
+		unsigned kind = rnd_below(r, 6);
 		bool v6 = rnd_below(r, 4) == 0;
 
 		if (used & (1u << (svc - base))) {
@@ -1390,9 +1392,12 @@ static void rnd_ns(uint64_t *r, struct rnd_yaml *o, unsigned ns, unsigned base)
 		used |= 1u << (svc - base);
 		rnd_put(o,
 		        "---\nkind: Service\napiVersion: v1\n"
-		        "metadata: {name: s%u, namespace: n%u}\nspec: ",
-		        svc, ns);
-		switch (rnd_below(r, 4)) {
+		        "metadata: {name: s%u, namespace: n%u%s}\nspec: ",
+		        svc, ns,
+		        kind == 5 ? ", annotations: {svcdns.io/color-label: "
+		                    "color}"
+		                  : "");
+		switch (kind) {
 		case 0:
 			rnd_addr(r, v6, a, sizeof(a));
 			rnd_put(o,
@@ -1411,22 +1416,36 @@ static void rnd_ns(uint64_t *r, struct rnd_yaml *o, unsigned ns, unsigned base)
 			        "s%u.n%u.svc.cluster.local}\n",
 			        rnd_below(r, 8), rnd_below(r, 5));
 			break;
-		default:
+		case 3:
 			rnd_put(o,
 			        "{clusterIP: None, publishNotReadyAddresses: "
 			        "true}\n");
 			rnd_slice(r, o, ns, svc, v6);
 			break;
+		case 4: /* endpoints from the pods */
+			rnd_put(o, "{clusterIP: None, selector: {app: s%u}}\n",
+			        svc);
+			break;
+		default: /* blue/green: built every time */
+			rnd_put(o,
+			        "{clusterIP: None, selector: {app: s%u, "
+			        "color: %s}}\n",
+			        svc, rnd_below(r, 2) ? "blue" : "green");
+			break;
 		}
 	}
-	for (i = rnd_below(r, 3); i > 0; i--) {
+	for (i = rnd_below(r, 4); i > 0; i--) {
 		rnd_addr(r, false, a, sizeof(a));
 		rnd_put(o,
 		        "---\nkind: Pod\napiVersion: v1\n"
-		        "metadata: {name: p%u, namespace: n%u}\n"
+		        "metadata: {name: p%u, namespace: n%u, labels: "
+		        "{app: s%u, color: %s}}\n"
 		        "spec: {containers: [{name: c}]}\n"
-		        "status: {phase: Running, podIP: %s}\n",
-		        base + i, ns, a);
+		        "status: {phase: Running, podIP: %s, conditions: "
+		        "[{type: Ready, status: '%s'}]}\n",
+		        base + i, ns, rnd_below(r, 8),
+		        rnd_below(r, 2) ? "blue" : "green", a,
+		        rnd_below(r, 4) ? "True" : "False");
 	}
 }
 
