@@ -202,12 +202,28 @@ it_port_free()
 	[ -z "$(ss -Htuan "( sport = :$1 )" 2>/dev/null)" ]
 }
 
-# it_pick_port: a random free port in 20000..60000.
+# it_pick_port: a random free port outside the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range; below it when it leaves room, 10000 up).
+# Inside it the kernel may give a client that sets SO_REUSEPORT, as dig
+# does, and runs as the daemon's user the daemon's own port as its
+# source port (about 1 bind in 27,000 here): the client's connected socket
+# then takes its own query back (";; Warning: query response not set")
+# and the daemon never sees it.
 it_pick_port()
 {
-	local i p
+	local i p lo=32768 hi=60999 base=10000 span
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
+	span=$((lo - base))
+	if [ "$span" -lt 2000 ]; then
+		base=$((hi + 1))
+		span=$((65536 - base))
+	fi
+	if [ "$span" -lt 2000 ]; then # the range covers almost everything
+		base=20000
+		span=40001
+	fi
 	for i in $(seq 1 50); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+		p=$((base + (RANDOM * 32768 + RANDOM) % span))
 		if it_port_free "$p"; then
 			echo "$p"
 			return 0

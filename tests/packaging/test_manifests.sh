@@ -280,7 +280,7 @@ cp "$PK_TMP"/cm/* "$vol/..2026_01_01_00_00_00.000000001/"
 ln -s ..2026_01_01_00_00_00.000000001 "$vol/..data"
 for f in "$PK_TMP"/cm/*; do ln -s "..data/$(basename "$f")" "$vol/$(basename "$f")"; done
 chmod -R a+rX "$PK_TMP"
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000)) # below the ephemeral range (tests/integration/lib.sh, it_pick_port)
 mapfile -t dargs < <(sed -n '/^          args:/,/^          [a-z]/p' "$k8s/deployment.yaml" |
 	sed -n 's/^            - "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p')
 # Loopback only here: the pod's --http address becomes 127.0.0.1.
